@@ -1,0 +1,24 @@
+// Starts the config-file language server (dist/server.js) over IPC for `dask-cluster` documents.
+import * as vscode from 'vscode';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+
+let client: LanguageClient | undefined;
+
+export function startLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  const module = context.asAbsolutePath('dist/server.js');
+  const serverOptions: ServerOptions = {
+    run: { module, transport: TransportKind.ipc },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+  };
+  const clientOptions: LanguageClientOptions = {
+    documentSelector: [{ language: 'dask-cluster' }],
+    outputChannel: log,
+  };
+  client = new LanguageClient('gadiDask', 'Dask on Gadi config linter', serverOptions, clientOptions);
+  client.start().catch((err: unknown) => log.error(`Config linter failed to start: ${String(err)}`));
+}
+
+export async function stopLanguageClient(): Promise<void> {
+  await client?.stop();
+  client = undefined;
+}
