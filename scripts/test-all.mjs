@@ -4,13 +4,14 @@
 import { spawnSync } from 'node:child_process';
 
 const tsx = ['node', '--import', 'tsx'];
-const nodeTest = (glob) => ['bash', '-c', `node --import tsx --test --test-reporter=spec ${glob}`];
+const nodeTest = (glob) => ['bash', '-c', `node --import tsx --test --test-concurrency=1 --test-reporter=spec ${glob}`];
 const layers = [
   { name: 'typecheck', cmd: ['npx', 'tsc', '--noEmit', '-p', '.'], counted: false },
   { name: 'lint', cmd: ['npx', 'eslint', '.'], counted: false },
   { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false },
   { name: 'unit', cmd: nodeTest('test/unit/*.test.ts') },
   { name: 'pbs-emulator', cmd: nodeTest('test/pbs-emulator/*.test.ts') },
+  { name: 'runtime', cmd: nodeTest('test/runtime/*.test.ts') },
   { name: 'sandbox', cmd: nodeTest('test/sandbox/*.test.ts') },
   { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'] },
   { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'] },
