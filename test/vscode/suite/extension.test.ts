@@ -1,0 +1,61 @@
+// What a user gets from installing the extension, checked inside a real VS Code extension host.
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+
+const EXTENSION_ID = 'gadi-dask.gadi-dask';
+
+interface Manifest {
+  contributes: {
+    viewsContainers: { activitybar: { id: string; title: string }[] };
+    views: Record<string, { id: string; name: string }[]>;
+  };
+}
+
+function extension(): vscode.Extension<unknown> {
+  const ext = vscode.extensions.getExtension(EXTENSION_ID);
+  assert.ok(ext, `${EXTENSION_ID} is not loaded`);
+  return ext;
+}
+
+function workspaceFile(name: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the suite needs a workspace folder with the sample files');
+  return vscode.Uri.joinPath(folder.uri, name);
+}
+
+suite('Dask on Gadi in VS Code', () => {
+  test('the extension is present and activates', async () => {
+    const ext = extension();
+    await ext.activate();
+    assert.equal(ext.isActive, true);
+  });
+
+  test('Scale Cluster and Refresh are registered commands', async () => {
+    await extension().activate();
+    const commands = await vscode.commands.getCommands(true);
+    assert.ok(commands.includes('gadiDask.scaleCluster'), 'gadiDask.scaleCluster is missing');
+    assert.ok(commands.includes('gadiDask.refresh'), 'gadiDask.refresh is missing');
+  });
+
+  test('the PBS Jobs view is contributed in its own container and can be focused', async () => {
+    const manifest = extension().packageJSON as Manifest;
+    const container = manifest.contributes.viewsContainers.activitybar.find((c) => c.id === 'gadiDask');
+    assert.equal(container?.title, 'Dask on Gadi');
+    const view = manifest.contributes.views.gadiDask?.find((v) => v.id === 'gadiDask.jobs');
+    assert.equal(view?.name, 'PBS Jobs');
+    // VS Code registers `<view id>.focus` only for views it knows; executing it opens the container.
+    await vscode.commands.executeCommand('gadiDask.jobs.focus');
+  });
+
+  test('a *.dask-cluster.yaml file opens in the dask-cluster language', async () => {
+    const doc = await vscode.workspace.openTextDocument(workspaceFile('cluster.dask-cluster.yaml'));
+    await vscode.window.showTextDocument(doc);
+    assert.equal(doc.languageId, 'dask-cluster');
+    assert.match(doc.getText(), /jobqueue:/);
+  });
+
+  test('an ordinary .yaml file is left to another language', async () => {
+    const doc = await vscode.workspace.openTextDocument(workspaceFile('environment.yaml'));
+    assert.notEqual(doc.languageId, 'dask-cluster');
+  });
+});
