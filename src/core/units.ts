@@ -36,9 +36,23 @@ export function parseBytes(input: string | number): number {
 export function formatBytes(n: number): string {
   const prefixes: [string, number][] = [['Pi', 2 ** 50], ['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['ki', 2 ** 10]];
   for (const [prefix, k] of prefixes) {
-    if (n >= k * 0.9) return `${(n / k).toFixed(2)}${prefix}B`;
+    if (n >= k * 0.9) return `${pythonFixed2(n / k)}${prefix}B`;
   }
   return `${Math.trunc(n)}B`;
+}
+
+/**
+ * Python's `f"{x:.2f}"` for x ≥ 0. `toFixed` breaks an exact tie upwards (22.125 → "22.13") where Python rounds it
+ * to even ("22.12"), e.g. `memory: 177GiB` over 8 processes.
+ */
+function pythonFixed2(x: number): string {
+  const rounded = x.toFixed(2);
+  // toFixed(60) is the exact decimal value of any double ≥ 2^-7, so a tie shows as "5" then only zeros.
+  const exact = x.toFixed(60);
+  const cut = exact.indexOf('.') + 3;
+  if (!/^50*$/.test(exact.slice(cut))) return rounded;
+  const truncated = exact.slice(0, cut);
+  return Number(truncated[truncated.length - 1]) % 2 === 0 ? truncated : rounded;
 }
 
 /** dask_jobqueue.pbs.pbs_format_bytes_ceil: PBS's binary units named kB/MB/GB, rounded up. */

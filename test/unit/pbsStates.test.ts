@@ -1,0 +1,37 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { describeExitStatus, PBS_STATES, pbsState } from '../../src/core/pbs/states';
+
+test('every PBS Pro job state letter is in the table, with its phase', () => {
+  const phases = Object.fromEntries(Object.values(PBS_STATES).map((s) => [s.code, s.phase]));
+  assert.deepEqual(phases, {
+    Q: 'pending', H: 'pending', W: 'pending', T: 'pending',
+    R: 'running', B: 'running', E: 'running', S: 'running', U: 'running',
+    F: 'finished', X: 'finished', M: 'finished',
+  });
+  for (const [key, info] of Object.entries(PBS_STATES)) {
+    assert.equal(info.code, key);
+    assert.equal(info.active, !info.finished);
+    assert.ok(info.label.length > 0 && info.meaning.endsWith('.'), key);
+  }
+});
+
+test('pbsState looks letters up and keeps an unknown one active', () => {
+  assert.equal(pbsState('R'), PBS_STATES.R);
+  assert.equal(pbsState('Q').label, 'Queued');
+  assert.equal(pbsState('F').finished, true);
+  const unknown = pbsState('Z');
+  assert.deepEqual([unknown.phase, unknown.active, unknown.finished, unknown.label], ['unknown', true, false, 'State Z']);
+  assert.equal(pbsState('Z'), unknown);
+  assert.equal(pbsState('toString').phase, 'unknown'); // not an inherited property
+});
+
+test('exit statuses: script codes, signals (qdel gives 271) and PBS codes (walltime gives -29)', () => {
+  assert.equal(describeExitStatus(0), 'finished normally (exit status 0)');
+  assert.equal(describeExitStatus(3), 'the job script exited with status 3');
+  assert.equal(describeExitStatus(271), 'killed by SIGTERM: deleted (qdel) or stopped by PBS (exit status 271)');
+  assert.equal(describeExitStatus(265), 'killed by SIGKILL (exit status 265)');
+  assert.equal(describeExitStatus(-29), 'killed by PBS: walltime exceeded (exit status -29)');
+  assert.equal(describeExitStatus(-27), 'killed by PBS: memory above the requested mem (exit status -27)');
+  assert.equal(describeExitStatus(-99), 'PBS ended the job (exit status -99)');
+});
