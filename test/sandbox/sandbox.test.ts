@@ -1,0 +1,286 @@
+// The sandbox, proved through ssh2 (what the product uses) against the real sshd it starts.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import { startSandbox, type Sandbox } from './sandbox';
+
+const execFileAsync = promisify(execFile);
+const BANNER = 'Welcome to the gadi-dask sandbox';
+
+let sb: Sandbox;
+let client: Client;
+let firstStartMs = 0;
+
+function connect(config: ConnectConfig): Promise<Client> {
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+    c.connect({ readyTimeout: 5000, ...config });
+  });
+}
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(c: Client, command: string): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    c.exec(command, (err, ch) => {
+      if (err) return reject(err);
+      let stdout = '';
+      let stderr = '';
+      let code: number | null = null;
+      ch.on('data', (d: Buffer) => (stdout += d.toString()));
+      ch.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      ch.on('exit', (c: number | null) => (code = c));
+      ch.on('close', () => resolve({ code, stdout, stderr }));
+    });
+  });
+}
+
+// Login shell, as the product runs every remote command.
+const login = (c: Client, script: string) => run(c, `bash -lc ${"'" + script.replace(/'/g, `'\\''`) + "'"}`);
+
+function sftpOf(c: Client): Promise<SFTPWrapper> {
+  return new Promise((resolve, reject) => c.sftp((err, s) => (err ? reject(err) : resolve(s))));
+}
+
+const fingerprintOf = (blob: Buffer) => 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
+
+before(async () => {
+  const t0 = Date.now();
+  sb = await startSandbox({ loginBanner: BANNER });
+  firstStartMs = Date.now() - t0;
+  client = await connect(sb.connectOptions());
+});
+
+after(async () => {
+  client?.end();
+  await sb?.stop();
+});
+
+test('exec: login shells find the PBS emulator and Debian python; exit code and stderr come back apart', async (t) => {
+  t.diagnostic(`startSandbox took ${firstStartMs} ms`);
+  const r = await login(client, 'command -v qsub qstat qdel; echo "$PATH"; command -v python3');
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  // The banner comes first, as login noise does on the cluster.
+  assert.equal(lines[0], BANNER);
+  const bin = path.join(sb.home, '.local/pbs/bin');
+  assert.equal(sb.pbsBinDir, bin);
+  assert.deepEqual(lines.slice(1, 4), ['qsub', 'qstat', 'qdel'].map((x) => path.join(bin, x)));
+  assert.match(lines[4]!, new RegExp(`^${bin}:/usr/bin:`));
+  assert.equal(lines[5], '/usr/bin/python3');
+
+  const mixed = await run(client, 'echo out; echo err >&2; exit 3');
+  assert.deepEqual(mixed, { code: 3, stdout: 'out\n', stderr: 'err\n' });
+
+  // Without a login shell the PBS tools are missing, as on the cluster: the product must use bash -l.
+  const plain = await run(client, 'command -v qsub; echo "rc=$?"');
+  assert.equal(plain.stdout, 'rc=1\n');
+  assert.equal(plain.code, 0);
+});
+
+test('host key: what ssh2 is shown matches known_hosts and the reported fingerprint', async () => {
+  let seen: Buffer | undefined;
+  const c = await connect({
+    host: sb.host,
+    port: sb.port,
+    username: sb.user,
+    privateKey: sb.privateKey,
+    hostVerifier: (key: Buffer) => {
+      seen = key;
+      return true;
+    },
+  });
+  c.end();
+  assert.ok(seen);
+  const [hostField, type, b64, ...rest] = fs.readFileSync(sb.knownHostsPath, 'utf8').trim().split(/\s+/);
+  assert.equal(hostField, `[127.0.0.1]:${sb.port}`);
+  assert.equal(type, 'ssh-ed25519');
+  assert.deepEqual(rest, []);
+  assert.ok(seen.equals(Buffer.from(b64!, 'base64')));
+  assert.equal(`${type} ${b64}`, sb.hostPublicKey);
+  assert.equal(fingerprintOf(seen), sb.hostKeyFingerprintSha256);
+  // OpenSSH's own reading of the file agrees.
+  const { stdout } = await execFileAsync('ssh-keygen', ['-lf', sb.knownHostsPath]);
+  assert.equal(stdout.split(' ')[1], sb.hostKeyFingerprintSha256);
+  // The verifier handed to tests accepts that key only.
+  const verify = sb.connectOptions().hostVerifier;
+  assert.equal(verify(seen), true);
+  assert.equal(verify(randomBytes(seen.length)), false);
+});
+
+test('ssh_config: the alias resolves, and OpenSSH logs in with it under strict host key checking', async () => {
+  // ssh-config ships ESM types only, so a CommonJS test loads it dynamically.
+  const { default: SSHConfig } = await import('ssh-config');
+  const computed = SSHConfig.parse(fs.readFileSync(sb.sshConfigPath, 'utf8')).compute(sb.alias);
+  assert.equal(computed.HostName, '127.0.0.1');
+  assert.equal(computed.Port, String(sb.port));
+  assert.equal(computed.User, sb.user);
+  assert.deepEqual(computed.IdentityFile, [sb.privateKeyPath]);
+  assert.equal(computed.UserKnownHostsFile, sb.knownHostsPath);
+  const { stdout } = await execFileAsync('ssh', ['-F', sb.sshConfigPath, '-o', 'BatchMode=yes', sb.alias, 'id -un']);
+  assert.equal(stdout, `${sb.user}\n`);
+});
+
+test('upload: a file sent over sftp reads back byte-equal and belongs to the user', async () => {
+  const sftp = await sftpOf(client);
+  const data = Buffer.concat([randomBytes(300_000), Buffer.from([0, 10, 13, 255])]);
+  const remote = `${sb.home}/upload.bin`;
+  await promisify(sftp.writeFile.bind(sftp))(remote, data);
+  const back = (await promisify(sftp.readFile.bind(sftp))(remote)) as Buffer;
+  sftp.end();
+  assert.ok(back.equals(data));
+  const st = fs.statSync(remote);
+  assert.equal(st.uid, sb.uid);
+  const sum = await run(client, `sha256sum ${remote}`);
+  assert.equal(sum.stdout.split(' ')[0], createHash('sha256').update(data).digest('hex'));
+});
+
+test('forward: a Dask scheduler started over exec answers /health through a forwardOut tunnel', async () => {
+  const file = `${sb.home}/scheduler.json`;
+  const start = await run(
+    client,
+    `cd ~; rm -f ${file}; nohup /usr/bin/python3 -m distributed.cli.dask_scheduler --scheduler-file ${file} ` +
+      `--host 127.0.0.1 --port 0 --dashboard-address 127.0.0.1:0 >scheduler.log 2>&1 </dev/null &`,
+  );
+  assert.equal(start.code, 0, start.stderr);
+
+  // The scheduler writes the file once it listens; it may be caught half-written.
+  const sftp = await sftpOf(client);
+  const readFile = promisify(sftp.readFile.bind(sftp));
+  let info: { address: string; services: { dashboard: number } } | undefined;
+  const deadline = Date.now() + 15_000;
+  while (!info) {
+    try {
+      info = JSON.parse(((await readFile(file)) as Buffer).toString());
+    } catch {
+      if (Date.now() > deadline) assert.fail(`no scheduler file; log:\n${fs.readFileSync(`${sb.home}/scheduler.log`, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  sftp.end();
+  assert.match(info.address, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  const dashboard = info.services.dashboard;
+  assert.ok(dashboard > 0);
+
+  const server = net.createServer((sock) => {
+    client.forwardOut('127.0.0.1', 0, '127.0.0.1', dashboard, (err, ch) => {
+      if (err) return sock.destroy(err);
+      sock.pipe(ch).pipe(sock);
+      sock.on('error', () => ch.close());
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const localPort = (server.address() as net.AddressInfo).port;
+  try {
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: localPort, path: '/health', agent: false }, (res) => {
+          let b = '';
+          res.on('data', (d) => (b += d));
+          res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`HTTP ${res.statusCode}: ${b}`))));
+        })
+        .on('error', reject);
+    });
+    assert.equal(body, 'ok');
+  } finally {
+    server.close();
+  }
+});
+
+test('pbs: a job submitted over ssh runs as the user and shows in qstat -f -F json', async () => {
+  const script = [
+    '#!/bin/bash',
+    '#PBS -N sbxjob',
+    '#PBS -l walltime=00:05:00',
+    '#PBS -l ncpus=1',
+    'echo "$PBS_JOBID $(id -un)" > "$HOME/job-started"',
+    'sleep 120',
+    '',
+  ].join('\n');
+  const sftp = await sftpOf(client);
+  await promisify(sftp.writeFile.bind(sftp))(`${sb.home}/job.sh`, script);
+  const sub = await login(client, 'cd ~ && qsub job.sh');
+  assert.equal(sub.code, 0, sub.stderr);
+  // Login noise comes first; qsub's own output is the last line.
+  const jobId = sub.stdout.trim().split('\n').pop()!;
+  assert.match(jobId, /^\d+\.\S+$/);
+
+  // The job's script really runs, as the user, with PBS's environment.
+  const readFile = promisify(sftp.readFile.bind(sftp));
+  let started = '';
+  const deadline = Date.now() + 10_000;
+  while (!started.endsWith('\n') && Date.now() < deadline) {
+    started = await readFile(`${sb.home}/job-started`).then((b) => (b as Buffer).toString(), () => '');
+    if (!started) await new Promise((r) => setTimeout(r, 50));
+  }
+  sftp.end();
+  assert.equal(started, `${jobId} ${sb.user}\n`);
+
+  const stat = await login(client, `qstat -f -F json ${jobId}`);
+  assert.equal(stat.code, 0, stat.stderr);
+  const json = JSON.parse(stat.stdout.slice(stat.stdout.indexOf('{'))) as {
+    Jobs: Record<string, { Job_Name: string; Job_Owner: string; job_state: string }>;
+  };
+  const job = json.Jobs[jobId];
+  assert.ok(job, `job ${jobId} missing from ${Object.keys(json.Jobs).join(', ')}`);
+  assert.equal(job.Job_Name, 'sbxjob');
+  assert.equal(job.job_state, 'R');
+  assert.ok(job.Job_Owner.startsWith(`${sb.user}@`), job.Job_Owner);
+});
+
+test('stop: no process of the user and no sshd survive; a second stop is harmless', async (t) => {
+  // The scheduler and the emulator's job are still running: stop() has something to kill.
+  const running = spawnSync('pgrep', ['-a', '-u', sb.user], { encoding: 'utf8' });
+  assert.equal(running.status, 0);
+  assert.match(running.stdout, /dask_scheduler/);
+  assert.match(running.stdout, /sleep 120/);
+  assert.ok(fs.existsSync(`/proc/${sb.sshdPid}`));
+
+  const t0 = Date.now();
+  await sb.stop();
+  const stopMs = Date.now() - t0;
+  const left = spawnSync('pgrep', ['-a', '-u', sb.user], { encoding: 'utf8' });
+  assert.equal(left.status, 1, `still running:\n${left.stdout}`);
+  assert.equal(fs.existsSync(`/proc/${sb.sshdPid}`), false);
+  const sshdLeft = spawnSync('pgrep', ['-f', sb.stateDir], { encoding: 'utf8' });
+  assert.equal(sshdLeft.status, 1, `sshd left:\n${sshdLeft.stdout}`);
+  assert.equal(fs.existsSync(sb.stateDir), false);
+  await assert.rejects(
+    new Promise((resolve, reject) => net.connect(sb.port, '127.0.0.1').once('connect', resolve).once('error', reject)),
+    /ECONNREFUSED/,
+  );
+  await sb.stop();
+  t.diagnostic(`stop took ${stopMs} ms`);
+});
+
+test('restart: the same user comes back quickly with a fresh home and fresh keys', async (t) => {
+  const old = sb;
+  const t0 = Date.now();
+  sb = await startSandbox();
+  const ms = Date.now() - t0;
+  t.diagnostic(`startSandbox with the user already there took ${ms} ms`);
+  assert.ok(ms < 2000, `took ${ms} ms`);
+  assert.equal(sb.user, old.user);
+  assert.notEqual(sb.hostKeyFingerprintSha256, old.hostKeyFingerprintSha256);
+  assert.equal(fs.existsSync(`${sb.home}/upload.bin`), false);
+  assert.equal(fs.existsSync(sb.pbsStateDir), false);
+  // The old client key no longer opens the account; the new one does.
+  await assert.rejects(connect({ ...sb.connectOptions(), privateKey: old.privateKey }), /authentication/i);
+  const c = await connect(sb.connectOptions());
+  const r = await run(c, 'id -un');
+  c.end();
+  assert.equal(r.stdout, `${sb.user}\n`);
+});
