@@ -1,0 +1,190 @@
+"""Shared pieces: output markers, cluster paths, atomic JSON files, PBS job ids in worker names.
+
+Nothing here imports ``distributed``: the status probe's fast path must start in a few tens of milliseconds.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import socket
+import sys
+import threading
+import time
+
+BEGIN = "@@GADI_DASK_BEGIN@@"
+END = "@@GADI_DASK_END@@"
+
+# Files in ~/.gadi-dask/clusters/<name>/ (the README lists who writes each).
+SCHEDULER_FILE = "scheduler.json"
+METADATA_FILE = "runtime.json"
+ADAPT_REQUEST_FILE = "adapt.json"
+ADAPT_STATE_FILE = "adapt-state.json"
+LOG_FILE = "scheduler.log"
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+_emit_lock = threading.Lock()
+_emitted = False
+
+
+def emit(doc):
+    """Print the one JSON document of this command between the markers; later calls are ignored.
+
+    The watchdog of the status probe may race the normal path, so only the first document wins.
+    """
+    global _emitted
+    with _emit_lock:
+        if _emitted:
+            return False
+        _emitted = True
+        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+        sys.stdout.write("\n%s\n%s\n%s\n" % (BEGIN, text, END))
+        sys.stdout.flush()
+        return True
+
+
+def root_dir():
+    return os.path.join(os.path.expanduser("~"), ".gadi-dask")
+
+
+def cluster_dir(name):
+    return os.path.join(root_dir(), "clusters", name)
+
+
+def check_name(name):
+    if not NAME_RE.match(name or ""):
+        raise UsageError(
+            "invalid cluster name %r: use letters, digits, '.', '_' and '-' (at most 64, not starting with a "
+            "punctuation mark)" % (name,)
+        )
+    return name
+
+
+def now_iso(t=None):
+    t = time.time() if t is None else t
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).isoformat(timespec="seconds").replace(
+        "+00:00", "Z"
+    )
+
+
+def read_json(path):
+    """The parsed file, or None when it is missing or not (yet) valid JSON."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_json_atomic(path, doc):
+    # Readers on other nodes must never see half a file: write a sibling, then rename over.
+    tmp = "%s.tmp-%d-%d" % (path, os.getpid(), threading.get_ident())
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2, sort_keys=True, default=str)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def remove_file(path):
+    try:
+        os.remove(path)
+        return True
+    except FileNotFoundError:
+        return False
+
+
+# A PBS Pro job id: sequence number, optional array index ("45[2]", "6[]"), then ".server" (a host name).
+JOB_ID_IN_NAME = re.compile(r"(?:^|-)(\d+(?:\[\d*\])?\.[A-Za-z][A-Za-z0-9_.-]*?)(?:-(\d+))?$")
+
+
+def parse_worker_name(name):
+    """Split ``<job-name>-<PBS job id>[-<n>]`` into its parts; all None when no job id is in the name.
+
+    ``dask worker --nworkers N`` appends ``-<i>`` to the name, so a trailing number after the server name is
+    read as the process index (a server name that itself ends in ``-<digits>`` is therefore ambiguous).
+    """
+    text = str(name)
+    m = JOB_ID_IN_NAME.search(text)
+    if not m:
+        return {"pbsJobId": None, "jobName": None, "index": None}
+    job_name = text[: m.start()] if m.start() > 0 else None
+    index = int(m.group(2)) if m.group(2) is not None else None
+    return {"pbsJobId": m.group(1), "jobName": job_name, "index": index}
+
+
+def split_address(address):
+    """('tcp', host, port) from 'tcp://host:port' or 'tls://[::1]:port'; None when not host:port shaped."""
+    m = re.match(r"^(?:([a-z0-9+]+)://)?\[?([^\[\]]*?)\]?:(\d+)$", str(address or ""))
+    if not m:
+        return None
+    return (m.group(1) or "tcp", m.group(2), int(m.group(3)))
+
+
+def tcp_reachable(address, timeout):
+    parts = split_address(address)
+    if not parts:
+        return False
+    try:
+        with socket.create_connection((parts[1], parts[2]), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def pid_alive(pid):
+    """Running and not a zombie (a detached launcher's parent may never reap it)."""
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    except (TypeError, ValueError, OSError):
+        return False
+    try:
+        with open("/proc/%d/stat" % int(pid)) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc: the signal test is all we have
+
+
+def is_our_process(pid):
+    """True when pid is alive on this host and is a gadi_dask scheduler (guards against a recycled pid)."""
+    if not pid_alive(pid):
+        return False
+    try:
+        with open("/proc/%d/cmdline" % int(pid), "rb") as f:
+            cmd = f.read().replace(b"\0", b" ")
+    except OSError:
+        return True  # no /proc: trust the pid
+    return b"scheduler" in cmd and (b"gadi_dask" in cmd or b"run.py" in cmd)
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as a JSON document instead of exiting with text only."""
+
+    def error(self, message):
+        raise UsageError("%s: %s" % (self.prog, message))
+
+
+def run_main(fn, argv, usage_exit=2):
+    """Call ``fn(argv)``; turn usage errors and crashes into a JSON document so the caller can always parse."""
+    try:
+        return fn(argv)
+    except UsageError as e:
+        emit({"ok": False, "code": "usage", "error": str(e)})
+        return usage_exit
+    except KeyboardInterrupt:
+        emit({"ok": False, "code": "interrupted", "error": "interrupted"})
+        return 130
+    except Exception as e:  # the caller needs a document even for a bug
+        import traceback
+
+        traceback.print_exc()
+        emit({"ok": False, "code": "internal", "error": "%s: %s" % (type(e).__name__, e)})
+        return 1

@@ -1,0 +1,150 @@
+"""Worker-name parsing, durations, the tree hash, and the qsub/qdel/qstat wrappers (with stand-in commands)."""
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+import unittest
+
+from gadi_dask import pbs
+from gadi_dask.common import parse_worker_name, split_address
+from gadi_dask.hashing import tree_hash
+from gadi_dask.scheduler import UsageError, parse_duration
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+INSTALL_SH = os.path.join(os.path.dirname(HERE), "install.sh")
+
+
+class WorkerNames(unittest.TestCase):
+    def test_names_with_job_ids(self):
+        cases = {
+            "dask-worker-12.gadi-pbs": ("12.gadi-pbs", "dask-worker", None),
+            "dask-worker-12.gadi-pbs-3": ("12.gadi-pbs", "dask-worker", 3),
+            "dask-worker-45[2].gadi-pbs": ("45[2].gadi-pbs", "dask-worker", None),
+            "dask-worker-45[2].gadi-pbs-0": ("45[2].gadi-pbs", "dask-worker", 0),
+            "12345678.gadi-pbs": ("12345678.gadi-pbs", None, None),
+            "run-2-99.gadi-pbs-11": ("99.gadi-pbs", "run-2", 11),
+            "dask-worker-7.gadi-pbs.nci.org.au": ("7.gadi-pbs.nci.org.au", "dask-worker", None),
+        }
+        for name, (job, job_name, index) in cases.items():
+            self.assertEqual(parse_worker_name(name), {"pbsJobId": job, "jobName": job_name, "index": index}, name)
+
+    def test_names_without_job_ids(self):
+        for name in ("local-worker", "tcp://10.0.0.1:4000", 3, "dask-worker-12", "worker-1.5x"):
+            self.assertIsNone(parse_worker_name(name)["pbsJobId"], name)
+
+    def test_addresses(self):
+        self.assertEqual(split_address("tcp://10.6.1.2:8786"), ("tcp", "10.6.1.2", 8786))
+        self.assertEqual(split_address("tls://[::1]:99"), ("tls", "::1", 99))
+        self.assertIsNone(split_address("inproc://x"))
+
+
+class Durations(unittest.TestCase):
+    def test_forms(self):
+        self.assertEqual(parse_duration(90), 90.0)
+        self.assertEqual(parse_duration("90"), 90.0)
+        self.assertEqual(parse_duration("30m"), 1800.0)
+        self.assertEqual(parse_duration("1.5h"), 5400.0)
+        self.assertEqual(parse_duration("off"), 0.0)
+        for bad in ("soon", "-5", True, "5 weeks"):
+            with self.assertRaises(UsageError):
+                parse_duration(bad)
+
+
+class TreeHash(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        for rel, text in (("run.py", "a\n"), ("gadi_dask/x.py", "b"), ("gadi_dask/Z.py", ""), ("README.md", "c")):
+            os.makedirs(os.path.dirname(os.path.join(self.dir, rel)), exist_ok=True)
+            with open(os.path.join(self.dir, rel), "w") as f:
+                f.write(text)
+
+    def sh_hash(self):
+        out = subprocess.run(["sh", INSTALL_SH, "hash", self.dir], stdout=subprocess.PIPE, check=True,
+                             universal_newlines=True).stdout
+        return json.loads(out.split("@@GADI_DASK_BEGIN@@\n")[1].split("\n@@GADI_DASK_END@@")[0])["hash"]
+
+    def test_python_and_sh_agree_and_ignore_caches_and_the_manifest(self):
+        digest, count = tree_hash(self.dir)
+        self.assertEqual(count, 4)
+        self.assertEqual(self.sh_hash(), digest)
+        os.makedirs(os.path.join(self.dir, "gadi_dask", "__pycache__"))
+        for rel in ("gadi_dask/__pycache__/x.cpython-311.pyc", "gadi_dask/y.pyc", ".gadi-dask-runtime.json"):
+            with open(os.path.join(self.dir, rel), "w") as f:
+                f.write("noise")
+        self.assertEqual(tree_hash(self.dir)[0], digest)
+        self.assertEqual(self.sh_hash(), digest)
+
+    def test_content_and_names_change_the_hash(self):
+        digest, _ = tree_hash(self.dir)
+        with open(os.path.join(self.dir, "README.md"), "a") as f:
+            f.write("!")
+        changed, _ = tree_hash(self.dir)
+        self.assertNotEqual(changed, digest)
+        os.rename(os.path.join(self.dir, "README.md"), os.path.join(self.dir, "READ.md"))
+        self.assertNotEqual(tree_hash(self.dir)[0], changed)
+        self.assertEqual(self.sh_hash(), tree_hash(self.dir)[0])
+
+
+class PbsWrappers(unittest.TestCase):
+    """The wrappers run real processes: stand-in qsub/qdel/qstat printing what PBS Pro prints."""
+
+    def setUp(self):
+        self.bin = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.bin)
+        self.path = os.environ["PATH"]
+        os.environ["PATH"] = self.bin + os.pathsep + self.path
+        self.addCleanup(os.environ.__setitem__, "PATH", self.path)
+
+    def tool(self, name, body):
+        path = os.path.join(self.bin, name)
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n" + body + "\n")
+        os.chmod(path, os.stat(path).st_mode | stat.S_IEXEC)
+
+    def test_qsub_returns_the_job_id_and_passes_arguments_as_a_list(self):
+        self.tool("qsub", 'printf "%s\\n" "$@" > "$(dirname "$0")/args"; echo 1.gadi-pbs')
+        self.assertEqual(pbs.qsub("w.pbs", ["-W", "depend=after:9.gadi-pbs", "a b;$(x)"]), "1.gadi-pbs")
+        with open(os.path.join(self.bin, "args")) as f:
+            self.assertEqual(f.read().splitlines(), ["-W", "depend=after:9.gadi-pbs", "a b;$(x)", "w.pbs"])
+
+    def test_qsub_silent_exit_32_is_explained(self):
+        self.tool("qsub", "exit 32")
+        with self.assertRaisesRegex(pbs.PbsError, "queue limit"):
+            pbs.qsub("w.pbs")
+
+    def test_qsub_error_text_is_kept(self):
+        self.tool("qsub", 'echo "qsub: Unknown queue" >&2; exit 174')
+        with self.assertRaisesRegex(pbs.PbsError, "Unknown queue"):
+            pbs.qsub("w.pbs")
+
+    def test_missing_command_is_a_pbs_error(self):
+        os.environ["PATH"] = self.bin
+        with self.assertRaisesRegex(pbs.PbsError, "not found"):
+            pbs.qdel(["1.gadi-pbs"])
+
+    def test_qdel_outcomes(self):
+        self.tool("qdel", 'echo "qdel: Unknown Job Id 9.gadi-pbs" >&2; echo "qdel: Job has finished 7.gadi-pbs" >&2;'
+                          ' echo "qdel: Unauthorized Request  8.gadi-pbs" >&2; exit 153')
+        self.assertEqual(pbs.qdel(["9.gadi-pbs", "7.gadi-pbs", "8.gadi-pbs"]),
+                         {"9.gadi-pbs": "gone", "7.gadi-pbs": "gone",
+                          "8.gadi-pbs": "error: qdel: Unauthorized Request  8.gadi-pbs"})
+        self.tool("qdel", "exit 0")
+        self.assertEqual(pbs.qdel(["1.gadi-pbs"]), {"1.gadi-pbs": "deleted"})
+
+    def test_qstat_states(self):
+        doc = {"timestamp": 1, "pbs_version": "23.06.06", "pbs_server": "gadi-pbs",
+               "Jobs": {"5.gadi-pbs": {"job_state": "F"}, "6.gadi-pbs": {"job_state": "Q"}}}
+        self.tool("qstat", "cat <<'EOF'\n%s\nEOF\necho 'qstat: Unknown Job Id 4.gadi-pbs' >&2; exit 153"
+                  % json.dumps(doc))
+        self.assertEqual(pbs.qstat_states(["4.gadi-pbs", "5.gadi-pbs", "6.gadi-pbs", "3.gadi-pbs"]),
+                         {"4.gadi-pbs": "F", "5.gadi-pbs": "F", "6.gadi-pbs": "Q"})
+        self.tool("qstat", "echo 'not json'")
+        with self.assertRaisesRegex(pbs.PbsError, "not JSON"):
+            pbs.qstat_states(["1.gadi-pbs"])
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,234 @@
+"""The adaptive controller against a stand-in scheduler and stand-in qsub/qdel/qstat (no Dask, no PBS)."""
+import asyncio
+import json
+import logging
+import os
+import shutil
+import tempfile
+import unittest
+
+from gadi_dask import adaptive_controller as ac
+from gadi_dask import pbs
+from gadi_dask.adaptive_controller import AdaptiveController, RequestError, parse_request
+
+
+class FakeWorker:
+    def __init__(self, name, address, nthreads=1, processing=0, nbytes=0):
+        self.name, self.address, self.nthreads, self.nbytes = name, address, nthreads, nbytes
+        self.processing = set(range(processing))
+
+
+class FakeScheduler:
+    def __init__(self, calls):
+        self.workers = {}
+        self.queued = set()
+        self.unrunnable = set()
+        self.calls = calls
+        self.retire_result = None
+
+    def add(self, name, processing=0, nbytes=0):
+        address = "tcp://10.0.0.%d:1" % (len(self.workers) + 1)
+        self.workers[address] = FakeWorker(name, address, processing=processing, nbytes=nbytes)
+        return address
+
+    async def retire_workers(self, workers, close_workers, remove):
+        self.calls.append(("retire", sorted(workers), close_workers))
+        if self.retire_result is not None:
+            return self.retire_result
+        for a in workers:
+            self.workers.pop(a, None)
+        return {a: {"name": "x"} for a in workers}
+
+
+class ControllerTest(unittest.TestCase):
+    def setUp(self):
+        logging.getLogger("gadi_dask").setLevel(logging.ERROR)  # the warnings are asserted through the state file
+        self.dir = tempfile.mkdtemp()
+        self.calls = []
+        self.next = 100
+        self.qstat = {}
+        self.qsub_error = None
+        saved = (pbs.qsub, pbs.qdel, pbs.qstat_states)
+
+        def qsub(script, args=(), cwd=None, timeout=60):
+            self.calls.append(("qsub", script, list(args), cwd))
+            if self.qsub_error:
+                raise pbs.PbsError(self.qsub_error)
+            self.next += 1
+            return "%d.gadi-pbs" % self.next
+
+        def qdel(ids, timeout=60):
+            self.calls.append(("qdel", list(ids)))
+            return {i: "deleted" for i in ids}
+
+        def qstat_states(ids, timeout=30):
+            self.calls.append(("qstat", list(ids)))
+            return {i: self.qstat[i] for i in ids if i in self.qstat}
+
+        pbs.qsub, pbs.qdel, pbs.qstat_states = qsub, qdel, qstat_states
+        self.addCleanup(lambda: setattr(pbs, "qsub", saved[0]) or setattr(pbs, "qdel", saved[1])
+                        or setattr(pbs, "qstat_states", saved[2]))
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.s = FakeScheduler(self.calls)
+        self.c = AdaptiveController(self.s, self.dir)
+
+    def request(self, **doc):
+        base = {"min": 0, "max": 2, "threadsPerJob": 1, "scaleDownDelay": 0, "cooldown": 0, "qsubArgs": ["-q", "x"]}
+        base.update(doc)
+        path = os.path.join(self.dir, "adapt.json")
+        with open(path, "w") as f:
+            json.dump(base, f)
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1000 * len(self.calls) + 1))  # a fresh stamp
+
+    def step(self, now):
+        return asyncio.run(self.c.step(now=now))
+
+    def kinds(self):
+        return [c[0] for c in self.calls]
+
+    def state(self):
+        with open(os.path.join(self.dir, "adapt-state.json")) as f:
+            return json.load(f)
+
+    def test_without_adapt_json_nothing_happens_and_no_file_appears(self):
+        self.assertIsNone(self.step(1000.0))
+        self.assertEqual(self.calls, [])
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "adapt-state.json")))
+
+    def test_backlog_submits_the_job_script_with_the_extra_args(self):
+        self.request()
+        self.s.unrunnable = set(range(5))
+        d = self.step(1000.0)
+        self.assertEqual(d.submit, 2)
+        script = os.path.join(self.dir, "worker.pbs")
+        self.assertEqual(self.calls, [("qsub", script, ["-q", "x"], self.dir)] * 2)
+        st = self.state()
+        self.assertTrue(st["enabled"])
+        self.assertEqual([(j["id"], j["state"]) for j in st["jobs"]], [("101.gadi-pbs", "pending"),
+                                                                       ("102.gadi-pbs", "pending")])
+        self.assertEqual(st["lastAction"]["submitted"], ["101.gadi-pbs", "102.gadi-pbs"])
+
+    def test_workers_of_unknown_jobs_are_adopted(self):
+        self.request(max=3, threadsPerJob=2)
+        self.s.add("dask-worker-7.gadi-pbs-0", processing=1)
+        self.s.add("dask-worker-7.gadi-pbs-1", processing=1)
+        self.s.add("someone-else")  # no job id: not a job of ours
+        self.step(1000.0)
+        jobs = {j["id"]: j for j in self.state()["jobs"]}
+        self.assertEqual(list(jobs), ["7.gadi-pbs"])
+        self.assertTrue(jobs["7.gadi-pbs"]["adopted"])
+        self.assertNotIn("qsub", self.kinds(), "2 tasks on 2 threads of job 7 need no more jobs")
+
+    def test_idle_running_job_is_retired_before_it_is_cancelled(self):
+        self.request()
+        a = self.s.add("dask-worker-5.gadi-pbs")
+        self.step(1000.0)  # adopted, and with no delay configured retired at once
+        self.assertEqual(self.calls, [("retire", [a], True), ("qdel", ["5.gadi-pbs"])])
+        self.assertEqual(self.state()["jobs"][0]["state"], "retired")
+
+    def test_a_job_whose_data_cannot_move_is_kept(self):
+        self.request()
+        self.s.add("dask-worker-5.gadi-pbs", nbytes=10)
+        self.s.retire_result = {}
+        self.step(1000.0)
+        self.assertEqual(self.kinds(), ["retire"])
+        self.assertIn("could not be moved", self.state()["error"])
+
+    def test_busy_job_is_not_touched(self):
+        self.request(max=1)
+        self.s.add("dask-worker-5.gadi-pbs", processing=1)
+        for t in range(10):
+            self.step(1000.0 + t)
+        self.assertEqual(self.calls, [])
+
+    def test_qsub_failure_backs_off(self):
+        self.request(max=1)
+        self.s.unrunnable = {1}
+        self.qsub_error = "qsub exited 32: the request breaks a queue limit"
+        self.step(1000.0)
+        self.step(1005.0)
+        self.assertEqual(self.kinds(), ["qsub"])
+        self.assertIn("queue limit", self.state()["error"])
+        self.qsub_error = None
+        self.step(1031.0)
+        self.assertEqual(self.kinds(), ["qsub", "qsub"])
+
+    def test_a_job_that_ends_before_any_worker_is_a_failure(self):
+        self.request(max=1, qstatInterval=1)
+        self.s.unrunnable = {1}
+        self.step(1000.0)
+        self.qstat["101.gadi-pbs"] = "F"
+        self.step(1002.0)
+        self.assertEqual(self.state()["jobs"][0]["state"], "gone")
+        self.assertIn("ended before any worker", self.state()["error"])
+        self.step(1004.0)
+        self.assertEqual(self.kinds().count("qsub"), 1, "no resubmission during the back-off")
+
+    def test_queued_job_counts_and_stays_while_qstat_says_queued(self):
+        self.request(max=1, qstatInterval=1)
+        self.s.unrunnable = {1, 2, 3}
+        self.step(1000.0)
+        self.qstat["101.gadi-pbs"] = "Q"
+        for t in range(2, 40, 2):
+            self.step(1000.0 + t)
+        self.assertEqual(self.kinds().count("qsub"), 1)
+        self.assertNotIn("qdel", self.kinds())
+
+    def test_removing_adapt_json_stops_adapting_and_leaves_jobs(self):
+        self.request()
+        self.s.add("dask-worker-5.gadi-pbs", processing=1)
+        self.step(1000.0)
+        os.remove(os.path.join(self.dir, "adapt.json"))
+        self.s.workers["tcp://10.0.0.1:1"].processing = set()
+        self.step(1001.0)
+        self.step(1002.0)
+        self.assertEqual(self.calls, [])
+        self.assertFalse(self.state()["enabled"])
+
+    def test_invalid_request_disables_with_a_reason(self):
+        self.request(min=3, max=1)
+        self.s.unrunnable = {1}
+        self.step(1000.0)
+        self.assertEqual(self.calls, [])
+        st = self.state()
+        self.assertFalse(st["enabled"])
+        self.assertIn("min", st["error"])
+
+    def test_shutdown_cancels_the_jobs_it_knows(self):
+        self.request()
+        self.s.unrunnable = {1, 2}
+        self.step(1000.0)
+        ids = asyncio.run(self.c.shutdown())
+        self.assertEqual(ids, ["101.gadi-pbs", "102.gadi-pbs"])
+        self.assertEqual(self.calls[-1], ("qdel", ["101.gadi-pbs", "102.gadi-pbs"]))
+        self.assertFalse(self.state()["enabled"])
+
+    def test_a_new_launcher_keeps_counting_queued_jobs_of_the_previous_one(self):
+        self.request(max=1)
+        self.s.unrunnable = {1}
+        self.step(1000.0)
+        again = AdaptiveController(FakeScheduler(self.calls), self.dir)
+        self.assertEqual(again.live_job_ids(), ["101.gadi-pbs"])
+
+
+class RequestTest(unittest.TestCase):
+    def test_defaults(self):
+        r = parse_request({"min": 0, "max": 3})
+        self.assertEqual((r["jobScript"], r["qsubArgs"], r["interval"], r["scaleDownDelay"], r["cooldown"]),
+                         ("worker.pbs", [], 5.0, 120.0, 30.0))
+
+    def test_rejects(self):
+        for doc in (None, [], {"min": 0}, {"min": "0", "max": 1}, {"min": 2, "max": 1}, {"min": True, "max": 1},
+                    {"min": 0, "max": 1, "qsubArgs": "-q x"}, {"min": 0, "max": 1, "threadsPerJob": 0},
+                    {"min": 0, "max": 1, "interval": -1}, {"min": 0, "max": 1, "jobs": [3]}):
+            with self.assertRaises(RequestError, msg=repr(doc)):
+                parse_request(doc)
+
+    def test_final_states_are_not_capacity(self):
+        self.assertNotIn("cancelled", ac.LIVE)
+        self.assertIn("pending", ac.LIVE)
+
+
+if __name__ == "__main__":
+    unittest.main()
