@@ -1,0 +1,60 @@
+// A local port that carries each accepted connection through a stream the transport opens (an SSH channel, or a
+// plain TCP socket). Shared by both transports so tunnels behave the same.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ForwardHandle, TransportLogger } from './transport';
+
+export type OpenStream = (client: Socket) => Promise<Duplex>;
+
+export async function serveForward(localPort: number, open: OpenStream, label: string, logger: TransportLogger): Promise<ForwardHandle> {
+  const sockets = new Set<Socket | Duplex>();
+  const server: Server = createServer((client) => {
+    sockets.add(client);
+    client.once('close', () => sockets.delete(client));
+    client.on('error', () => client.destroy());
+    client.pause();
+    open(client).then(
+      (remote) => {
+        if (client.destroyed) {
+          remote.destroy();
+          return;
+        }
+        sockets.add(remote);
+        remote.once('close', () => {
+          sockets.delete(remote);
+          client.destroy();
+        });
+        remote.on('error', () => client.destroy());
+        client.once('close', () => remote.destroy());
+        client.pipe(remote).pipe(client);
+        client.resume();
+      },
+      (err: unknown) => {
+        logger.warn(`tunnel ${label}: ${err instanceof Error ? err.message : String(err)}`);
+        client.destroy();
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(localPort, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : localPort;
+  logger.info(`tunnel 127.0.0.1:${port} -> ${label}`);
+  let closed: Promise<void> | undefined;
+  return {
+    localPort: port,
+    close() {
+      closed ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+        sockets.clear();
+      });
+      return closed;
+    },
+  };
+}
