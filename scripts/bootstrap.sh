@@ -61,9 +61,14 @@ if [ ! -f "$codeserver/.installed-$cs_version" ]; then
 JSON
   # Node 24 first on PATH for the nested npm runs and node-gyp; nodedir overrides the user's npmrc, which may
   # point at another Node's headers (node-gyp would then try to download Node 24's and fail offline).
+  # When this runs under `npm test`, the outer npm's npm_* variables (user agent with Node 20's version, nodedir)
+  # would leak into the nested installs; code-server's postinstall reads the Node version from the user agent.
+  (
+  for v in $(compgen -e | grep -i '^npm_'); do unset "$v"; done
   PATH="$node24/bin:$PATH" npm_config_nodedir="$node24" \
     "$node24/bin/node" "$(dirname "$(readlink -f "$(command -v npm)")")/npm-cli.js" \
     install --prefix "$codeserver" --strict-allow-scripts --no-audit --no-fund --loglevel=error
+  )
   # Fail now rather than in a test run when the install left something unusable.
   "$node24/bin/node" "$codeserver/node_modules/code-server/out/node/entry.js" --version >/dev/null
   touch "$codeserver/.installed-$cs_version"
