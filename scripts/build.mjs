@@ -1,5 +1,6 @@
 // Bundles the three entry points with esbuild so that the .vsix runs without node_modules.
 import * as esbuild from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const common = {
@@ -24,3 +25,11 @@ await Promise.all([
     banner: { js: '#!/usr/bin/env node' },
   }),
 ]);
+
+// JSON Schema for other editors, generated from the zod schema (bundled in memory, then imported).
+const generator = await esbuild.build({
+  entryPoints: ['src/core/config/jsonSchema.ts'], bundle: true, write: false, format: 'esm', platform: 'node', logLevel: 'warning',
+});
+const { clusterConfigJsonSchema } = await import(`data:text/javascript;base64,${Buffer.from(generator.outputFiles[0].text).toString('base64')}`);
+mkdirSync('schemas', { recursive: true });
+writeFileSync('schemas/dask-cluster.schema.json', `${JSON.stringify(clusterConfigJsonSchema(), null, 2)}\n`);

@@ -1,6 +1,7 @@
 // The `gadi-dask` command line: thin; it parses arguments and renders what the core returns.
 import { parseArgs } from 'node:util';
 import { VERSION } from '../core/version';
+import { runLint } from './lint';
 
 const HELP = `gadi-dask ${VERSION} — run a Dask cluster on NCI Gadi through PBS Pro
 
@@ -10,10 +11,14 @@ Options:
   -h, --help       show this help
   -V, --version    print the version
 
-Commands arrive with the features that need them (lint, job-script, up, scale, status, down).
+Commands:
+  lint [--format text|json] FILE...   check cluster config files (*.dask-cluster.yaml)
+
+More commands arrive with the features that need them (job-script, up, scale, status, down).
 `;
 
 export function main(argv: string[]): number {
+  if (argv[0] === 'lint') return runLint(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },

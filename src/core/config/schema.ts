@@ -2,25 +2,56 @@
 // ours; `jobqueue.pbs` holds exactly dask-jobqueue's PBSCluster keys, with its defaults and meanings, so that the
 // worker job script we render equals `PBSCluster(...).job_script()` for the same file.
 import { z } from 'zod';
+import { parseBytes, parseWalltime } from '../units';
+import { GADI_QUEUE_NAMES } from './queues';
 
 const stringList = z.array(z.string());
+
+/** Memory as dask reads it: parsed with dask's own rules, so `192 GB`, `4GiB` and `5G` pass and `4 parsecs` fails. */
+const memorySize = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+  let bytes: number;
+  try {
+    bytes = parseBytes(value);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `${(e as Error).message}: write a size such as 192GB or 4GiB` });
+    return;
+  }
+  if (bytes <= 0) ctx.addIssue({ code: 'custom', message: `Memory must be more than zero bytes (got ${JSON.stringify(value)})` });
+});
+
+/** A walltime as PBS reads it: `HH:MM:SS`, `MM:SS` or seconds. */
+const walltime = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+  try {
+    parseWalltime(value);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+/** dask-jobqueue still reads these; each has a replacement. */
+export const DEPRECATED_PBS_KEYS: Readonly<Record<string, string>> = {
+  'env-extra': 'job-script-prologue',
+  extra: 'worker-extra-args',
+  'job-extra': 'job-extra-directives',
+  'header-skip': 'job-directives-skip',
+};
 
 export const pbsSchema = z.strictObject({
   name: z.string().default('dask-worker')
     .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`).'),
   cores: z.number().int().positive()
     .describe('Total number of cores per job (`ncpus`). Split between `processes` worker processes.'),
-  memory: z.union([z.string(), z.number()])
+  memory: memorySize.meta({ examples: ['192GB', '4GiB'] })
     .describe('Total memory per job, as dask parses it: `192GB` is 192×10^9 bytes, `4GiB` is 4×2^30.'),
   processes: z.number().int().positive().optional()
     .describe('Worker processes per job. Default: `cores` if cores ≤ 4, else the smallest divisor of cores ≥ √cores.'),
-  python: z.string().optional()
+  python: z.string().optional().meta({ examples: ['python3'] })
     .describe('Python executable on the compute nodes that runs the worker. Default: `python3`.'),
-  interface: z.string().optional()
+  interface: z.string().optional().meta({ examples: ['ib0'] })
     .describe('Network interface the workers listen on; on Gadi compute nodes this is InfiniBand, `ib0`.'),
   'death-timeout': z.number().nonnegative().default(60)
     .describe('Seconds a worker waits for the scheduler before giving up (`--death-timeout`).'),
-  'local-directory': z.string().optional()
+  'local-directory': z.string().optional().meta({ examples: ['$TMPDIR'] })
     .describe('Directory for worker spill files (`--local-directory`). `$TMPDIR` uses the job-local SSD (jobfs).'),
   'shared-temp-directory': z.string().optional()
     .describe('Shared directory for temporary files the scheduler and workers both see (security credentials).'),
@@ -30,12 +61,12 @@ export const pbsSchema = z.strictObject({
     .describe('Extra arguments appended to the worker command line.'),
   shebang: z.string().default('#!/usr/bin/env bash')
     .describe('First line of the job script.'),
-  queue: z.string().optional()
+  queue: z.string().optional().meta({ examples: [...GADI_QUEUE_NAMES] })
     .describe('PBS queue (`#PBS -q`). On Gadi: normal, express, hugemem, gpuvolta, normalsr, …'),
   account: z.string().optional()
     .describe('Accounting string (`#PBS -A`). Gadi does not use `-A`: give the project as `-P <project>` in job-extra-directives.'),
-  walltime: z.union([z.string(), z.number()]).default('00:30:00')
-    .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS.'),
+  walltime: walltime.default('00:30:00').meta({ examples: ['01:00:00'] })
+    .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds.'),
   'job-script-prologue': stringList.default([])
     .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`.'),
   'job-script-epilogue': stringList.default([])
@@ -50,37 +81,40 @@ export const pbsSchema = z.strictObject({
     .describe('Directory for job output and error files (`#PBS -o`/`-e`).'),
   'scheduler-options': z.record(z.string(), z.unknown()).default({})
     .describe('Options for the scheduler (dask-jobqueue passes them to the Scheduler): e.g. `dashboard_address`.'),
-  'env-extra': stringList.optional()
+  'env-extra': stringList.optional().meta({ deprecated: true })
     .describe('Deprecated: use `job-script-prologue`.'),
-  extra: stringList.optional()
+  extra: stringList.optional().meta({ deprecated: true })
     .describe('Deprecated: use `worker-extra-args`.'),
-  'job-extra': stringList.optional()
+  'job-extra': stringList.optional().meta({ deprecated: true })
     .describe('Deprecated: use `job-extra-directives`.'),
-});
+  'header-skip': stringList.optional().meta({ deprecated: true })
+    .describe('Deprecated: use `job-directives-skip`.'),
+}).describe('dask-jobqueue\'s PBSCluster settings: the same keys, defaults and meanings as in a dask config file.');
 
 export const connectionSchema = z.strictObject({
-  host: z.string().min(1)
+  host: z.string().min(1).meta({ examples: ['gadi'] })
     .describe('~/.ssh/config alias or host name of a login node, e.g. `gadi`. User, port and key come from ssh config when omitted.'),
   user: z.string().optional().describe('Login user name, when ssh config does not give it.'),
   port: z.number().int().min(1).max(65535).optional().describe('SSH port, when ssh config does not give it.'),
-});
+}).describe('How to reach the cluster\'s login node over SSH.');
 
 export const schedulerSchema = z.strictObject({
   placement: z.enum(['job', 'login']).default('job')
     .describe('`job`: the scheduler runs in its own small PBS job (default). `login`: on the login node, for short sessions only.'),
-  walltime: z.union([z.string(), z.number()]).optional()
+  walltime: walltime.optional()
     .describe('Walltime of the scheduler job; defaults to the workers\' walltime.'),
   'idle-timeout': z.number().nonnegative().optional()
     .describe('Seconds without clients or work after which the scheduler shuts the cluster down.'),
-});
+}).describe('Where and how the Dask scheduler runs.');
 
 export const clusterConfigSchema = z.looseObject({
-  site: z.string().optional()
+  site: z.string().optional().meta({ examples: ['gadi'] })
     .describe('The PBS site: `gadi` turns on Gadi\'s rules. Inferred from `connection.host` when absent.'),
   connection: connectionSchema.optional(),
   scheduler: schedulerSchema.default({ placement: 'job' }),
-  jobqueue: z.looseObject({ pbs: pbsSchema }),
-});
+  jobqueue: z.looseObject({ pbs: pbsSchema })
+    .describe('dask-jobqueue\'s section of the dask config; `pbs` holds the PBSCluster settings.'),
+}).describe('A Dask cluster on a PBS Pro site such as NCI Gadi (`*.dask-cluster.yaml`).');
 
 export type PbsOptions = z.output<typeof pbsSchema>;
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;

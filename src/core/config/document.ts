@@ -1,0 +1,354 @@
+// A config file parsed with the `yaml` package, keeping every node's source range, so that each diagnostic points
+// at the exact key or value it is about and fixes can edit the text in place. Scalars resolve as YAML 1.1 as
+// PyYAML does (`yes` is true, `12:00:00` is 43200), because dask reads this same file with PyYAML.
+import {
+  isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument,
+  type Document, type Node as YamlNode, type Pair, type Scalar, type ScalarTag, type Tags, type YAMLMap, type YAMLSeq,
+} from 'yaml';
+
+export type PathSegment = string | number;
+export type YamlPath = readonly PathSegment[];
+
+/** Offsets into the text, end exclusive (UTF-16 code units, as JavaScript strings and LSP count them). */
+export interface OffsetRange {
+  readonly start: number;
+  readonly end: number;
+}
+/** 0-based line and character, as in the Language Server Protocol. */
+export interface Position {
+  line: number;
+  character: number;
+}
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export type SyntaxCode = 'yaml/syntax' | 'yaml/duplicate-key' | 'yaml/too-large';
+export interface SyntaxProblem {
+  range: OffsetRange;
+  code: SyntaxCode;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+/** Where an offset sits: on a key, in a value, or in blank space where a new key (or item) of `path` would go. */
+export interface PathAtOffset {
+  path: YamlPath;
+  kind: 'key' | 'value' | 'new-key' | 'new-item';
+  /** The text a completion would replace: the key or scalar under the cursor, else empty at the cursor. */
+  range: OffsetRange;
+}
+
+/** Bigger texts are not parsed: no sane cluster config comes near, and it keeps every keystroke cheap. */
+export const MAX_DOCUMENT_CHARS = 1024 * 1024;
+const MAX_ALIAS_COUNT = 100;
+
+// PyYAML reads `1:30:00` as base-60 5400 but leaves `01:30:00` a string; the yaml package's 1.1 schema takes both.
+const PYYAML_SEXAGESIMAL_INT = /^[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+$/;
+function pyyamlTags(tags: Tags): Tags {
+  return tags.map((tag) =>
+    typeof tag === 'object' && 'format' in tag && tag.format === 'TIME' && tag.tag === 'tag:yaml.org,2002:int'
+      ? ({ ...(tag as ScalarTag), test: PYYAML_SEXAGESIMAL_INT } as ScalarTag)
+      : tag);
+}
+
+const nodeRange = (node: YamlNode): OffsetRange | undefined =>
+  node.range ? { start: node.range[0], end: node.range[1] } : undefined;
+
+/** A mapping key as dask sees it: keys become strings in the JSON-like config. */
+function keyName(pair: Pair): string | undefined {
+  const key = pair.key;
+  if (isScalar(key)) return String(key.value);
+  return typeof key === 'string' || typeof key === 'number' ? String(key) : undefined;
+}
+
+function isEmptyScalar(node: unknown): boolean {
+  return isScalar(node) && node.value === null && !!node.range && node.range[0] === node.range[1];
+}
+
+export class ConfigDocument {
+  readonly lineCounter = new LineCounter();
+  readonly doc: Document.Parsed | undefined;
+  readonly problems: SyntaxProblem[] = [];
+  /** The file as dask would load it (last duplicate key wins, as in PyYAML); undefined when it cannot be built. */
+  readonly value: unknown;
+  readonly eol: '\n' | '\r\n';
+
+  constructor(readonly text: string) {
+    this.eol = text.includes('\r\n') ? '\r\n' : '\n';
+    if (text.length > MAX_DOCUMENT_CHARS) {
+      this.lineCounter.addNewLine(0);
+      this.problems.push({
+        range: { start: 0, end: 0 }, code: 'yaml/too-large', severity: 'error',
+        message: `This file is ${(text.length / 2 ** 20).toFixed(1)} MiB; files over ${MAX_DOCUMENT_CHARS / 2 ** 20} MiB are not linted.`,
+      });
+      return;
+    }
+    try {
+      // Duplicate keys are found below in linear time: the parser's own check is quadratic in the size of a mapping.
+      this.doc = parseDocument(text, {
+        lineCounter: this.lineCounter, version: '1.1', customTags: pyyamlTags, uniqueKeys: false, prettyErrors: false,
+      });
+    } catch (e) {
+      this.problems.push({ range: { start: 0, end: 0 }, code: 'yaml/syntax', severity: 'error', message: `Could not parse this file: ${(e as Error).message}` });
+      return;
+    }
+    let tooDeep = false;
+    for (const err of this.doc.errors) {
+      // The parser survives absurd nesting by catching the stack overflow; say what it means, once.
+      const deep = /call stack/i.test(err.message);
+      if (deep && tooDeep) continue;
+      tooDeep ||= deep;
+      const message = deep ? 'The file nests too deeply to be read (thousands of levels).' : err.message;
+      this.problems.push({ range: { start: err.pos[0], end: err.pos[1] }, code: 'yaml/syntax', severity: 'error', message });
+    }
+    for (const warn of this.doc.warnings) {
+      this.problems.push({ range: { start: warn.pos[0], end: warn.pos[1] }, code: 'yaml/syntax', severity: 'warning', message: warn.message });
+    }
+    this.findDuplicateKeys();
+    if (this.hasSyntaxErrors) return;
+    try {
+      this.value = this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      this.problems.push({ range: this.rootRange(), code: 'yaml/syntax', severity: 'error', message: (e as Error).message });
+    }
+  }
+
+  /** True when the YAML itself is broken (duplicate keys and warnings aside), so the schema cannot be checked. */
+  get hasSyntaxErrors(): boolean {
+    return this.problems.some((p) => p.severity === 'error' && p.code !== 'yaml/duplicate-key');
+  }
+
+  private findDuplicateKeys(): void {
+    const stack: unknown[] = [this.doc?.contents];
+    while (stack.length) {
+      const node = stack.pop();
+      if (isMap(node)) {
+        const seen = new Map<string, Pair>();
+        for (const pair of node.items) {
+          const name = keyName(pair);
+          const earlier = name === undefined ? undefined : seen.get(name);
+          const keyRange = isScalar(pair.key) ? nodeRange(pair.key) : undefined;
+          if (earlier && keyRange && name !== '<<') {
+            const line = this.position((earlier.key as Scalar).range?.[0] ?? 0).line + 1;
+            this.problems.push({
+              range: keyRange, code: 'yaml/duplicate-key', severity: 'error',
+              message: `Duplicate key '${name}': it is already set on line ${line}, and only the last value counts.`,
+            });
+          }
+          if (name !== undefined) seen.set(name, pair);
+          stack.push(pair.key, pair.value);
+        }
+      } else if (isSeq(node)) {
+        for (const item of node.items) stack.push(item);
+      }
+    }
+  }
+
+  // ---- positions
+
+  position(offset: number): Position {
+    const { line, col } = this.lineCounter.linePos(Math.max(0, Math.min(offset, this.text.length)));
+    return { line: line - 1, character: col - 1 };
+  }
+
+  range(r: OffsetRange): Range {
+    return { start: this.position(r.start), end: this.position(r.end) };
+  }
+
+  offsetAt(pos: Position): number {
+    const starts = this.lineCounter.lineStarts;
+    if (pos.line < 0) return 0;
+    if (pos.line >= starts.length) return this.text.length;
+    const lineEnd = pos.line + 1 < starts.length ? starts[pos.line + 1] : this.text.length;
+    return Math.min(starts[pos.line] + Math.max(0, pos.character), lineEnd);
+  }
+
+  /** Where a problem with the whole file is shown: its first line. */
+  rootRange(): OffsetRange {
+    const contents = this.doc?.contents;
+    const start = contents?.range ? contents.range[0] : 0;
+    const eol = this.text.indexOf('\n', start);
+    return { start, end: eol < 0 ? this.text.length : eol > start && this.text[eol - 1] === '\r' ? eol - 1 : eol };
+  }
+
+  // ---- nodes by path
+
+  private resolve(node: unknown): unknown {
+    return isAlias(node) && this.doc ? node.resolve(this.doc) : node;
+  }
+
+  /** The pair holding `path`'s last key; with duplicate keys, the last one (the one that counts). */
+  pairAt(path: YamlPath): Pair | undefined {
+    if (!path.length) return undefined;
+    const parent = this.nodeAt(path.slice(0, -1));
+    if (!isMap(parent)) return undefined;
+    const name = String(path[path.length - 1]);
+    for (let i = parent.items.length - 1; i >= 0; i--) {
+      if (keyName(parent.items[i]) === name) return parent.items[i];
+    }
+    return undefined;
+  }
+
+  /** The node at `path` (an object key or a list index at each step), or undefined when there is none. */
+  nodeAt(path: YamlPath): YamlNode | undefined {
+    let node: unknown = this.doc?.contents ?? undefined;
+    for (const seg of path) {
+      node = this.resolve(node);
+      if (isMap(node)) {
+        let found: unknown;
+        for (let i = node.items.length - 1; i >= 0; i--) {
+          if (keyName(node.items[i]) === String(seg)) {
+            found = node.items[i].value ?? undefined;
+            break;
+          }
+        }
+        node = found;
+      } else if (isSeq(node) && typeof seg === 'number') {
+        node = node.items[seg];
+      } else {
+        return undefined;
+      }
+      if (node === undefined) return undefined;
+    }
+    return (this.resolve(node) as YamlNode | undefined) ?? undefined;
+  }
+
+  /** The source range of the value at `path` (without trailing comments). */
+  valueRange(path: YamlPath): OffsetRange | undefined {
+    const node = this.nodeAt(path);
+    return node ? nodeRange(node) : undefined;
+  }
+
+  /** The source range of the key of `path`'s pair. */
+  keyRange(path: YamlPath): OffsetRange | undefined {
+    const key = this.pairAt(path)?.key;
+    return isScalar(key) ? nodeRange(key) : undefined;
+  }
+
+  /**
+   * Where a problem about `path` belongs: on its value when there is one (a bad value), else on the key of the
+   * nearest ancestor that exists (a missing key shows on its parent's key), else on the first line.
+   */
+  issueRange(path: YamlPath): OffsetRange {
+    const pair = this.pairAt(path);
+    if (pair && !isEmptyScalar(pair.value) && pair.value) return nodeRange(pair.value as YamlNode) ?? this.rootRange();
+    if (pair) return this.keyRange(path) ?? this.rootRange();
+    const node = path.length ? this.nodeAt(path) : undefined;
+    if (node) return nodeRange(node) ?? this.rootRange();
+    for (let n = path.length - 1; n > 0; n--) {
+      const parent = path.slice(0, n);
+      const r = this.keyRange(parent) ?? (typeof parent[n - 1] === 'number' ? this.valueRange(parent) : undefined);
+      if (r) return r;
+    }
+    return this.rootRange();
+  }
+
+  /**
+   * The source range of characters [start, end) of a scalar's string value, when the source spells the value
+   * literally (plain, or quoted without escapes); otherwise the whole scalar.
+   */
+  scalarSubRange(node: YamlNode, start: number, end: number): OffsetRange {
+    const whole = nodeRange(node) ?? this.rootRange();
+    if (!isScalar(node) || typeof node.value !== 'string') return whole;
+    const src = this.text.slice(whole.start, whole.end);
+    if (node.type === 'PLAIN' && src === node.value) return { start: whole.start + start, end: whole.start + end };
+    const quoted = node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE';
+    if (quoted && src.slice(1, -1) === node.value) return { start: whole.start + 1 + start, end: whole.start + 1 + end };
+    return whole;
+  }
+
+  // ---- the path under a cursor, for completion and hover
+
+  pathAtOffset(offset: number): PathAtOffset {
+    const path: PathSegment[] = [];
+    let node: unknown = this.doc?.contents;
+    descend: while (node) {
+      // An alias stands for its anchor's value, which is written elsewhere: the cursor is on the alias itself.
+      if (isAlias(node)) return { path, kind: 'value', range: nodeRange(node) ?? { start: offset, end: offset } };
+      if (isMap(node)) {
+        for (const pair of node.items) {
+          const name = keyName(pair);
+          if (name === undefined) continue;
+          const kr = isScalar(pair.key) ? nodeRange(pair.key) : undefined;
+          if (kr && kr.start <= offset && offset <= kr.end) return { path: [...path, name], kind: 'key', range: kr };
+          const value = pair.value;
+          const vr = isPair(value) || !value ? undefined : nodeRange(value as YamlNode);
+          if (vr && !isEmptyScalar(value) && vr.start <= offset && offset <= vr.end) {
+            path.push(name);
+            node = value;
+            continue descend;
+          }
+          if (kr && kr.end <= offset && (!value || isEmptyScalar(value)) && !this.text.slice(kr.end, offset).includes('\n')) {
+            return { path: [...path, name], kind: 'value', range: { start: offset, end: offset } };
+          }
+        }
+        break;
+      }
+      if (isSeq(node)) {
+        for (let i = 0; i < node.items.length; i++) {
+          const item = node.items[i];
+          const r = isPair(item) || !item ? undefined : nodeRange(item as YamlNode);
+          if (r && r.start <= offset && offset <= r.end && !isEmptyScalar(item)) {
+            path.push(i);
+            node = item;
+            continue descend;
+          }
+        }
+        break;
+      }
+      if (isScalar(node)) return { path, kind: 'value', range: nodeRange(node) ?? { start: offset, end: offset } };
+      break;
+    }
+    return this.blankContext(offset);
+  }
+
+  /** The cursor is in blank space: its indentation says which mapping (or list) a new entry would join. */
+  private blankContext(offset: number): PathAtOffset {
+    const here = { start: offset, end: offset };
+    const lineStart = this.text.lastIndexOf('\n', offset - 1) + 1;
+    const before = this.text.slice(lineStart, offset);
+    const dash = /^([ \t]*)-[ \t]*$/.exec(before);
+    const kind = dash ? 'new-item' : 'new-key';
+    const col = dash ? dash[1].length : before.length - before.trimStart().length;
+    const lastIndex = (p: YamlPath) => {
+      for (let i = p.length - 1; i >= 0; i--) if (typeof p[i] === 'number') return i;
+      return -1;
+    };
+    // Walk up to the nearest less indented line: the key or `-` item the new entry belongs to.
+    for (let end = lineStart - 1; end > 0;) {
+      const start = this.text.lastIndexOf('\n', end - 1) + 1;
+      const line = this.text.slice(start, end).replace(/\r$/, '');
+      end = start - 1;
+      const content = line.trimStart();
+      if (!content || content.startsWith('#')) continue;
+      const indent = line.length - content.length;
+      const item = /^-(\s+|$)/.exec(content);
+      const contentOffset = start + indent + (item ? item[0].length : 0);
+      if (indent > col) continue;
+      if (indent === col) {
+        if (!item) continue; // a sibling key of the same mapping
+        const at = this.pathAtOffset(contentOffset);
+        const k = lastIndex(at.path);
+        return { path: k < 0 ? at.path : at.path.slice(0, k), kind: 'new-item', range: here };
+      }
+      const at = this.pathAtOffset(contentOffset);
+      if (item) {
+        const k = lastIndex(at.path);
+        return { path: k < 0 ? at.path : at.path.slice(0, k + 1), kind, range: here };
+      }
+      return { path: at.path, kind, range: here };
+    }
+    return { path: [], kind, range: here };
+  }
+
+  /** True when the node is a flow collection (`[a, b]`, `{a: 1}`) rather than a block one. */
+  static isFlow(node: YamlNode): boolean {
+    return (isMap(node) || isSeq(node)) && !!(node as YAMLMap | YAMLSeq).flow;
+  }
+}
+
+export function parseConfigDocument(text: string): ConfigDocument {
+  return new ConfigDocument(text);
+}
