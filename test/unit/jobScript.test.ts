@@ -143,6 +143,10 @@ test('job-directives-skip removes every generated line containing a listed strin
     cores: 2, memory: '2GB', 'log-directory': 'logs', 'job-directives-skip': ['walltime', 'logs'],
     'job-extra-directives': ['-l walltime=10:00:00', '-o logs/out'],
   })), ['#PBS -N dask-worker', '#PBS -l select=1:ncpus=2:mem=1908MB', '#PBS -l walltime=10:00:00', '#PBS -o logs/out']);
+  // The deprecated header-skip is read while job-directives-skip is empty, as dask-jobqueue does.
+  assert.deepEqual(jobHeaderLines(pbs({ cores: 2, memory: '2GB', 'header-skip': ['select'] })), [
+    '#PBS -N dask-worker', '#PBS -l walltime=00:30:00',
+  ]);
   // An empty string is contained in every line: dask-jobqueue then prints no generated directive at all.
   const script = renderJobScript(pbs({ cores: 2, memory: '2GB', 'job-directives-skip': [''] }), ctx);
   assert.ok(script.startsWith('#!/usr/bin/env bash\n\n\n\npython3 -m distributed.cli.dask_worker '), script);

@@ -1,15 +1,15 @@
 // What one worker job asks PBS for: the header dask-jobqueue generates (minus the lines job-directives-skip
 // removes) followed by job-extra-directives, read as qsub reads them. A later request of a resource overrides an
 // earlier one, as it does in qsub.
-import { parseBytes, parsePbsSize, parseWalltime, pbsFormatBytesCeil } from '../units';
+import { effectiveList, generatedHeader, skippedBy, type HeaderKey } from '../pbs/jobScript';
+import { parseBytes, parsePbsSize, parseWalltime } from '../units';
 import { parseDirective, parseSelect, parseStorage, type DirectiveProblem, type PbsOption, type PbsResource } from './directives';
 import type { PbsOptions } from './schema';
 
 /** The pbs section as far as it is valid: keys that failed the schema are absent, defaults are filled in. */
 export type LenientPbs = Partial<PbsOptions>;
 
-/** The key each generated header line comes from; `select` is built from `cores` and `memory`. */
-export type HeaderKey = 'name' | 'queue' | 'account' | 'resource-spec' | 'select' | 'walltime' | 'log-directory';
+export type { HeaderKey };
 export type ExtrasKey = 'job-extra-directives' | 'job-extra';
 
 export type DirectiveOrigin =
@@ -36,21 +36,7 @@ export interface Requested<T> {
 /** Resources that belong to chunks: PBS refuses them job-wide next to `select`. */
 export const CHUNK_RESOURCES: readonly string[] = ['ncpus', 'mem', 'vmem', 'ngpus', 'mpiprocs'];
 
-/** dask's default: cores when cores ≤ 4, else the smallest divisor of cores that is at least √cores. */
-export function defaultProcesses(cores: number): number {
-  if (cores <= 4) return cores;
-  for (let p = Math.ceil(Math.sqrt(cores)); p <= cores; p++) if (cores % p === 0) return p;
-  return cores;
-}
-
-/** dask-jobqueue reads a deprecated list only when its replacement is empty. */
-export function effectiveList(pbs: Record<string, unknown>, key: string, deprecated: string): { key: string; items: string[] } {
-  const current = pbs[key];
-  if (Array.isArray(current) && current.length) return { key, items: current.map(String) };
-  const old = pbs[deprecated];
-  if (Array.isArray(old) && old.length) return { key: deprecated, items: old.map(String) };
-  return { key, items: [] };
-}
+export { defaultProcesses, effectiveList } from '../pbs/jobScript';
 
 function tryNumber(f: () => number): number | undefined {
   try {
@@ -76,23 +62,10 @@ export class JobRequest {
     const raw = pbs as Record<string, unknown>;
     const skip = effectiveList(raw, 'job-directives-skip', 'header-skip');
     this.skipKey = skip.key;
-    const add = (key: HeaderKey, prefix: string, value: unknown) => {
-      const text = `${prefix}${String(value)}`;
-      const line = `#PBS ${text}`;
-      const d: Directive = { origin: { kind: 'header', key, valueAt: prefix.length }, ...parseDirective(text) };
-      d.skippedBy = skip.items.find((s) => line.includes(s));
-      this.header.push(d);
-    };
-    if (pbs.name !== undefined) add('name', '-N ', pbs.name);
-    if (pbs.queue !== undefined) add('queue', '-q ', pbs.queue);
-    if (pbs.account !== undefined) add('account', '-A ', pbs.account);
-    const mem = memoryBytes(pbs);
-    if (pbs['resource-spec'] !== undefined) add('resource-spec', '-l ', pbs['resource-spec']);
-    else if (pbs.cores !== undefined && mem !== undefined) add('select', '-l ', `select=1:ncpus=${pbs.cores}:mem=${pbsFormatBytesCeil(mem)}`);
-    if (pbs.walltime !== undefined) add('walltime', '-l walltime=', pbs.walltime);
-    if (pbs['log-directory'] !== undefined) {
-      add('log-directory', '-e ', `${pbs['log-directory']}/`);
-      add('log-directory', '-o ', `${pbs['log-directory']}/`);
+    for (const line of generatedHeader(pbs)) {
+      const text = `${line.prefix}${line.value}`;
+      const origin: DirectiveOrigin = { kind: 'header', key: line.key, valueAt: line.prefix.length };
+      this.header.push({ origin, ...parseDirective(text), skippedBy: skippedBy(line, skip.items) });
     }
     this.directives.push(...this.header.filter((d) => d.skippedBy === undefined));
     const extras = effectiveList(raw, 'job-extra-directives', 'job-extra');

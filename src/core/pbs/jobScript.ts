@@ -69,40 +69,92 @@ function memoryLimitText(bytes: number): string {
   return `${Number.isInteger(bytes) ? bytes.toFixed(1) : String(bytes)}B`;
 }
 
-/** The `#PBS` lines in PBSJob's order, after job-directives-skip, followed by the extra directives. */
-export function jobHeaderLines(opts: PbsOptions): string[] {
-  const lines: string[] = [`#PBS -N ${opts.name}`];
-  if (opts.queue !== undefined) lines.push(`#PBS -q ${opts.queue}`);
-  // PBSJob falls back to $PBS_ACCOUNT when account is empty; that variable belongs to the machine running
-  // PBSCluster, which here is none, so an empty account means no -A line.
-  if (opts.account) lines.push(`#PBS -A ${opts.account}`);
-  const spec = opts['resource-spec']
-    ?? `select=1:ncpus=${opts.cores}:mem=${pbsFormatBytesCeil(parseBytes(opts.memory))}`;
-  lines.push(`#PBS -l ${spec}`);
-  lines.push(`#PBS -l walltime=${String(opts.walltime)}`);
-  const logDir = opts['log-directory'];
-  if (logDir !== undefined) lines.push(`#PBS -e ${logDir}/`, `#PBS -o ${logDir}/`);
-  const skip = opts['job-directives-skip'];
-  const kept = lines.filter((line) => !skip.some((s) => line.includes(s)));
-  return [...kept, ...effectiveJobExtraDirectives(opts).map((d) => `#PBS ${d}`)];
+/** The option each generated header line comes from; `select` is built from `cores` and `memory`. */
+export type HeaderKey = 'name' | 'queue' | 'account' | 'resource-spec' | 'select' | 'walltime' | 'log-directory';
+
+export interface HeaderLine {
+  key: HeaderKey;
+  /** The directive up to its value, e.g. `-l walltime=`; the line is `#PBS <prefix><value>`. */
+  prefix: string;
+  value: string;
 }
 
-// The deprecated keys are used only while their replacement is empty, as dask-jobqueue does.
-function preferNew(current: readonly string[], deprecated: readonly string[] | undefined): readonly string[] {
-  return deprecated !== undefined && current.length === 0 ? deprecated : current;
+/**
+ * PBSJob's generated header in its order, before job-directives-skip. It takes a partial section so the linter can
+ * read a config that is still being typed: a line whose source keys are missing or unreadable is left out.
+ */
+export function generatedHeader(opts: Partial<PbsOptions>): HeaderLine[] {
+  const lines: HeaderLine[] = [];
+  const add = (key: HeaderKey, prefix: string, value: unknown) => lines.push({ key, prefix, value: String(value) });
+  if (opts.name !== undefined) add('name', '-N ', opts.name);
+  if (opts.queue !== undefined) add('queue', '-q ', opts.queue);
+  // PBSJob falls back to $PBS_ACCOUNT when account is empty; that variable belongs to the machine running
+  // PBSCluster, which here is none, so an empty account means no -A line.
+  if (opts.account) add('account', '-A ', opts.account);
+  if (opts['resource-spec'] !== undefined) add('resource-spec', '-l ', opts['resource-spec']);
+  else if (opts.cores !== undefined && opts.memory !== undefined) {
+    const mem = memoryBytesOf(opts.memory);
+    if (mem !== undefined) add('select', '-l ', `select=1:ncpus=${opts.cores}:mem=${pbsFormatBytesCeil(mem)}`);
+  }
+  if (opts.walltime !== undefined) add('walltime', '-l walltime=', opts.walltime);
+  const logDir = opts['log-directory'];
+  if (logDir !== undefined) {
+    add('log-directory', '-e ', `${logDir}/`);
+    add('log-directory', '-o ', `${logDir}/`);
+  }
+  return lines;
+}
+
+function memoryBytesOf(memory: string | number): number | undefined {
+  try {
+    return parseBytes(memory);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The job-directives-skip entry that removes a generated line, if any: a substring of the whole `#PBS` line. */
+export function skippedBy(line: HeaderLine, skip: readonly string[]): string | undefined {
+  const text = `#PBS ${line.prefix}${line.value}`;
+  return skip.find((s) => text.includes(s));
+}
+
+/** The `#PBS` lines in PBSJob's order, after job-directives-skip, followed by the extra directives. */
+export function jobHeaderLines(opts: PbsOptions): string[] {
+  const skip = effectiveList(opts, 'job-directives-skip', 'header-skip').items;
+  const kept = generatedHeader(opts).filter((line) => skippedBy(line, skip) === undefined);
+  return [
+    ...kept.map((line) => `#PBS ${line.prefix}${line.value}`),
+    ...effectiveJobExtraDirectives(opts).map((d) => `#PBS ${d}`),
+  ];
+}
+
+/**
+ * dask-jobqueue reads a deprecated list only while its replacement is empty. Returns the key that was read, so a
+ * diagnostic can point at it.
+ */
+export function effectiveList(
+  pbs: Partial<PbsOptions> | Record<string, unknown>, key: string, deprecated: string,
+): { key: string; items: string[] } {
+  const raw = pbs as Record<string, unknown>;
+  const current = raw[key];
+  if (Array.isArray(current) && current.length) return { key, items: current.map(String) };
+  const old = raw[deprecated];
+  if (Array.isArray(old) && old.length) return { key: deprecated, items: old.map(String) };
+  return { key, items: [] };
 }
 
 export function effectiveJobExtraDirectives(opts: PbsOptions): readonly string[] {
-  return preferNew(opts['job-extra-directives'], opts['job-extra']);
+  return effectiveList(opts, 'job-extra-directives', 'job-extra').items;
 }
 
 export function effectivePrologue(opts: PbsOptions): readonly string[] {
-  return preferNew(opts['job-script-prologue'], opts['env-extra']);
+  return effectiveList(opts, 'job-script-prologue', 'env-extra').items;
 }
 
 /** worker-extra-args (or deprecated extra), then `--interface` as dask-jobqueue appends it. */
 export function effectiveWorkerExtraArgs(opts: PbsOptions): readonly string[] {
-  const args = [...preferNew(opts['worker-extra-args'], opts.extra)];
+  const args = [...effectiveList(opts, 'worker-extra-args', 'extra').items];
   if (opts.interface) args.push('--interface', opts.interface);
   return args;
 }
