@@ -11,6 +11,7 @@ COMMANDS = {
     "shutdown": "shutdown",  # retire workers, stop the scheduler, clean state, list the PBS jobs
     "hash": "hashing",  # the content hash of a runtime tree (same algorithm as install.sh)
     "env": "status",  # this runtime's version and whether this python can import dask/distributed
+    "retire": "retire",  # scale down: retire the workers of the least busy running jobs, then qdel them
 }
 
 

@@ -1,6 +1,8 @@
 // The `gadi-dask` command line: thin; it parses arguments and renders what the core returns.
 import { parseArgs } from 'node:util';
 import { VERSION } from '../core/version';
+import { CLUSTER_COMMANDS, CLUSTER_HELP, runClusterCommand, type ClusterCommand, type CliIO } from './clusterCommands';
+import { EXIT, EXIT_CODES_HELP, exitCodeOf } from './exitCodes';
 import { runLint } from './lint';
 
 const HELP = `gadi-dask ${VERSION} — run a Dask cluster on NCI Gadi through PBS Pro
@@ -12,29 +14,66 @@ Options:
   -V, --version    print the version
 
 Commands:
-  lint [--format text|json] FILE...   check cluster config files (*.dask-cluster.yaml)
+  lint [--format text|json] FILE...   check cluster config files (*.dask-cluster.yaml); no connection needed
 
-More commands arrive with the features that need them (job-script, up, scale, status, down).
+${CLUSTER_HELP}
+Progress goes to stderr, results to stdout.
+
+${EXIT_CODES_HELP}
 `;
 
-export function main(argv: string[]): number {
-  if (argv[0] === 'lint') return runLint(argv.slice(1));
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
-    allowPositionals: true,
-    strict: false,
-  });
-  if (values.version) {
-    process.stdout.write(`${VERSION}\n`);
-    return 0;
+export async function main(argv: string[], io: CliIO = defaultIO(), signal?: AbortSignal): Promise<number> {
+  const command = argv[0]?.startsWith('-') ? undefined : argv[0];
+  if (command === undefined || command === 'help') {
+    const { values } = parseArgs({
+      args: argv,
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'V' } },
+      allowPositionals: true,
+      strict: false,
+    });
+    if (values.version) {
+      io.stdout.write(`${VERSION}\n`);
+      return EXIT.ok;
+    }
+    io.stdout.write(HELP);
+    return values.help || command === 'help' ? EXIT.ok : EXIT.usage;
   }
-  if (values.help || positionals.length === 0) {
-    process.stdout.write(HELP);
-    return 0;
+  const rest = argv.slice(1);
+  if (command === 'lint') return runLint(rest);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(HELP);
+    return EXIT.ok;
   }
-  process.stderr.write(`gadi-dask: unknown command '${positionals[0]}'. Run 'gadi-dask --help' for the list.\n`);
-  return 2;
+  if ((CLUSTER_COMMANDS as readonly string[]).includes(command)) {
+    try {
+      return await runClusterCommand(command as ClusterCommand, rest, io, signal);
+    } catch (e) {
+      io.stderr.write(`gadi-dask ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return exitCodeOf(e);
+    }
+  }
+  io.stderr.write(`gadi-dask: unknown command '${command}'. Run 'gadi-dask --help' for the list.\n`);
+  return EXIT.usage;
 }
 
-process.exitCode = main(process.argv.slice(2));
+function defaultIO(): CliIO {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() };
+}
+
+if (require.main === module) {
+  // Ctrl-C cancels what runs (remote commands are stopped); a second one leaves at once.
+  const controller = new AbortController();
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    controller.abort();
+  });
+  main(process.argv.slice(2), defaultIO(), controller.signal).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`gadi-dask: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

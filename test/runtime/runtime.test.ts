@@ -11,7 +11,7 @@ import {
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runtimeFiles, runtimeHash, tarball, type RuntimeFile } from './bundle';
+import { runtimeFiles, runtimeHash, tarball, type RuntimeFile } from '../../src/core/cluster/bundle';
 
 const PY = '/usr/bin/python3';
 const RT = resolve(__dirname, '..', '..', 'runtime');

@@ -1,6 +1,6 @@
-// Reference implementation, in TypeScript, of what runtime/README.md asks of the deploying side: the runtime's file
-// list, its content hash (the same value install.sh and `run.py hash` compute) and a ustar archive of it.
-// Plain Node, no dependency, so src/core/cluster can take it over as it is.
+// The runtime as the deploying side sees it (runtime/README.md, "Deploying"): its file list, its content hash (the
+// same value install.sh and `run.py hash` compute) and a ustar archive of it that install.sh unpacks. Plain Node:
+// no local `tar` is needed.
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

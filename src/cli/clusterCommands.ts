@@ -1,0 +1,237 @@
+// `gadi-dask job-script | up | scale | adapt | status | down`: parse the command line, open the transport, call the
+// cluster lifecycle, print the result on stdout and progress on stderr, and return an exit status (exitCodes.ts).
+import { readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Cluster, ConfigFileError, loadClusterConfig, type ClusterSnapshot } from '../core/cluster';
+import { clusterPaths } from '../core/cluster/names';
+import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
+import type { ClusterConfig } from '../core/config/schema';
+import { renderJobScript } from '../core/pbs/jobScript';
+import { HostKeyError } from '../core/remote/errors';
+import { LocalTransport } from '../core/remote/localTransport';
+import { SshTransportPool } from '../core/remote/sshTransport';
+import type { Transport } from '../core/remote/transport';
+import { EXIT, exitCodeOf, UsageError } from './exitCodes';
+import { renderAdapt, renderDown, renderScale, renderStatus, renderUp, toJson } from './render';
+import { isInteractive, TerminalPrompt } from './terminal';
+
+export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'down'] as const;
+export type ClusterCommand = (typeof CLUSTER_COMMANDS)[number];
+
+export interface CliIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WriteStream;
+  stdin: NodeJS.ReadStream;
+  cwd: string;
+}
+
+export const CLUSTER_HELP = `Cluster commands:
+  job-script [--scheduler]       print the worker job script (or the scheduler's); no connection needed
+  up                             deploy the runtime and start the scheduler (waits until it runs)
+  scale N [--workers]            reach N worker jobs (or N workers: ceil(N / processes) jobs), in one round trip;
+                                 starts the scheduler first if none runs
+  adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself, or stop that
+  status [--json]                the cluster's jobs, workers and scheduler
+  down [--purge]                 retire the workers, stop the scheduler, cancel every job of the cluster
+
+Options for every cluster command:
+  --config FILE          the cluster config (default: the one *.dask-cluster.yaml in this directory)
+  --transport ssh|local  ssh (default) to connection.host; local when already on the cluster's login node
+  --ssh-config FILE      use this ssh config instead of ~/.ssh/config (and not the system one)
+  --known-hosts FILE     trust the host keys in this file (new ones are added to it)
+  --json                 print the result as JSON
+  -q, --quiet            no progress messages on stderr
+  --no-wait              up, scale, adapt: do not wait for a scheduler job that was just submitted
+  --wait SECONDS         how long to wait for it (default 600)
+`;
+
+const OPTIONS = {
+  config: { type: 'string' },
+  transport: { type: 'string' },
+  'ssh-config': { type: 'string' },
+  'known-hosts': { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+  'no-wait': { type: 'boolean' },
+  wait: { type: 'string' },
+  workers: { type: 'boolean' },
+  purge: { type: 'boolean' },
+  scheduler: { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+const ALLOWED: Record<ClusterCommand, ReadonlyArray<keyof typeof OPTIONS>> = {
+  'job-script': ['config', 'scheduler'],
+  up: ['no-wait', 'wait'],
+  scale: ['workers', 'no-wait', 'wait'],
+  adapt: ['no-wait', 'wait'],
+  status: [],
+  down: ['purge'],
+};
+const COMMON: ReadonlyArray<keyof typeof OPTIONS> = ['config', 'transport', 'ssh-config', 'known-hosts', 'json', 'quiet'];
+
+function parse(command: ClusterCommand, argv: string[]): { values: Values; positionals: string[] } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const allowed = new Set([...ALLOWED[command], ...(command === 'job-script' ? [] : COMMON)]);
+  for (const key of Object.keys(parsed.values)) {
+    if (!allowed.has(key as keyof typeof OPTIONS)) throw new UsageError(`${command} does not take --${key}`);
+  }
+  return parsed;
+}
+
+function count(text: string | undefined, what: string): number {
+  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${what} must be a whole number, not ${text === undefined ? 'nothing' : `"${text}"`}`);
+  return Number(text);
+}
+
+/** The config file: --config, else the single *.dask-cluster.yaml (or .yml) in the working directory. */
+export function findConfigFile(given: string | undefined, cwd: string): string {
+  if (given) return resolve(cwd, given);
+  let names: string[];
+  try {
+    names = readdirSync(cwd).filter((n) => /\.dask-cluster\.ya?ml$/.test(n)).sort();
+  } catch (e) {
+    throw new ConfigFileError(`Cannot list ${cwd}: ${(e as Error).message}; pass --config FILE.`);
+  }
+  if (names.length === 1) return join(cwd, names[0]);
+  if (names.length === 0) throw new ConfigFileError(`No *.dask-cluster.yaml in ${cwd}; pass --config FILE.`);
+  throw new ConfigFileError(`Several cluster configs in ${cwd} (${names.join(', ')}); pass --config FILE to pick one.`);
+}
+
+interface Opened {
+  transport: Transport;
+  close(): Promise<void>;
+}
+
+function openTransport(values: Values, config: ClusterConfig, io: CliIO, warn: (m: string) => void): Opened {
+  const kind = values.transport ?? 'ssh';
+  if (kind === 'local') {
+    const t = new LocalTransport();
+    return { transport: t, close: () => t.close() };
+  }
+  if (kind !== 'ssh') throw new UsageError(`--transport is ssh or local, not "${kind}"`);
+  const conn = config.connection;
+  if (!conn?.host) {
+    throw new ConfigFileError('The config has no connection.host: add `connection: {host: <ssh alias>}`, or run on the cluster with --transport local.');
+  }
+  if (conn.port !== undefined) warn(`connection.port is not used: set Port for ${conn.host} in your ssh config.`);
+  const sshConfig = values['ssh-config'] ? { configFile: resolve(io.cwd, values['ssh-config']), systemConfigFile: null } : undefined;
+  const pool = new SshTransportPool({
+    prompt: new TerminalPrompt({ input: io.stdin, output: io.stderr }),
+    sshConfig,
+    knownHostsFiles: values['known-hosts'] ? [resolve(io.cwd, values['known-hosts'])] : undefined,
+  });
+  try {
+    const transport = pool.open(conn.user ? `${conn.user}@${conn.host}` : conn.host);
+    return { transport, close: () => pool.close() };
+  } catch (e) {
+    void pool.close();
+    throw e;
+  }
+}
+
+function waitOptions(values: Values): { wait: boolean; timeoutMs?: number } {
+  const wait = !values['no-wait'];
+  return values.wait === undefined ? { wait } : { wait, timeoutMs: count(values.wait, '--wait') * 1000 };
+}
+
+function explain(error: unknown, interactive: boolean): string {
+  if (error instanceof HostKeyError && error.problem === 'unknown' && !interactive) {
+    return `${error.message}\nWithout a terminal nobody can be asked, so an unknown host key is refused: connect once with ` +
+      '`ssh` in a terminal to check and accept it, or pass --known-hosts FILE with the key.';
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function runClusterCommand(command: ClusterCommand, argv: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
+  const { values, positionals } = parse(command, argv);
+  const say = (m: string) => io.stderr.write(`${m}\n`);
+  const progress = values.quiet ? () => undefined : (m: string) => say(`… ${m}`);
+  const configPath = findConfigFile(values.config, io.cwd);
+  const config = loadClusterConfig(configPath);
+  const out = (text: string) => io.stdout.write(text);
+
+  if (command === 'job-script') {
+    if (positionals.length) throw new UsageError('job-script takes no arguments');
+    const paths = clusterPaths(config.jobqueue.pbs.name);
+    out(values.scheduler
+      ? renderSchedulerJobScript(config, config.jobqueue.pbs.name, paths.runPy)
+      : renderJobScript(config.jobqueue.pbs, { schedulerFile: paths.schedulerFile }));
+    return EXIT.ok;
+  }
+
+  // Arguments are checked before anything connects.
+  const wait = waitOptions(values);
+  let action: (cluster: Cluster) => Promise<number>;
+  switch (command) {
+    case 'up': {
+      if (positionals.length) throw new UsageError('up takes no arguments');
+      action = async (c) => {
+        const r = await c.up({ ...wait, signal, onProgress: progress });
+        out(values.json ? toJson(r) : renderUp(r));
+        return EXIT.ok;
+      };
+      break;
+    }
+    case 'scale': {
+      if (positionals.length !== 1) throw new UsageError('scale takes one number: scale N [--workers]');
+      const n = count(positionals[0], 'N');
+      action = async (c) => {
+        const r = await c.scale(values.workers ? { workers: n } : { jobs: n }, { ...wait, signal, onProgress: progress });
+        out(values.json ? toJson(r) : renderScale(r));
+        return r.errors.length || r.cancelled.some((x) => x.outcome === 'error') ? EXIT.failed : EXIT.ok;
+      };
+      break;
+    }
+    case 'adapt': {
+      let request: { minimum: number; maximum: number } | 'off';
+      if (positionals.length === 1 && positionals[0] === 'off') request = 'off';
+      else if (positionals.length === 2) request = { minimum: count(positionals[0], 'MIN'), maximum: count(positionals[1], 'MAX') };
+      else throw new UsageError('adapt takes MIN MAX, or off');
+      if (request !== 'off' && request.maximum < request.minimum) throw new UsageError(`MAX (${request.maximum}) is below MIN (${request.minimum})`);
+      const req = request;
+      action = async (c) => {
+        const r = await c.adapt(req, { ...wait, signal, onProgress: progress });
+        out(values.json ? toJson(r) : renderAdapt(r));
+        return EXIT.ok;
+      };
+      break;
+    }
+    case 'status': {
+      if (positionals.length) throw new UsageError('status takes no arguments');
+      action = async (c) => {
+        const s: ClusterSnapshot = await c.status({ signal });
+        out(values.json ? toJson(s) : renderStatus(s));
+        return s.scheduler.state === 'running' ? EXIT.ok : EXIT.notRunning;
+      };
+      break;
+    }
+    case 'down': {
+      if (positionals.length) throw new UsageError('down takes no arguments');
+      action = async (c) => {
+        const r = await c.down({ purge: values.purge, signal, onProgress: progress });
+        out(values.json ? toJson(r) : renderDown(r));
+        return r.cancelled.some((x) => x.outcome === 'error') ? EXIT.failed : EXIT.ok;
+      };
+      break;
+    }
+  }
+
+  const opened = openTransport(values, config, io, (m) => say(`warning: ${m}`));
+  try {
+    return await action(new Cluster(opened.transport, config));
+  } catch (e) {
+    if (!(e instanceof Error)) throw e;
+    say(`gadi-dask ${command}: ${explain(e, isInteractive({ input: io.stdin, output: io.stderr }))}`);
+    return exitCodeOf(e);
+  } finally {
+    await opened.close();
+  }
+}

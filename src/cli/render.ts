@@ -1,0 +1,102 @@
+// Text and JSON renderings of lifecycle results for stdout. JSON leaves out qstat's raw attributes (kept in the
+// snapshot for the editor's tooltips) so that `status --json` stays readable.
+import type { ClusterJob, ClusterSnapshot, DownResult, ScaleResult, UpResult } from '../core/cluster';
+import type { AdaptResult, SchedulerInfo } from '../core/cluster';
+import { describeExitStatus } from '../core/pbs/states';
+import { formatWalltime } from '../core/units';
+
+export function toJson(value: unknown): string {
+  return `${JSON.stringify(value, (key, v: unknown) => {
+    if (key === 'raw') return undefined;
+    if (v instanceof Error) return { name: v.name, message: v.message };
+    return v;
+  }, 2)}\n`;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
+}
+
+function walltime(job: ClusterJob): string {
+  const used = job.pbs.used?.walltimeSeconds;
+  const limit = job.pbs.requested.walltimeSeconds;
+  if (limit === undefined) return used === undefined ? '' : formatWalltime(used);
+  return `${used === undefined ? '--' : formatWalltime(used)}/${formatWalltime(limit)}`;
+}
+
+function schedulerLine(s: SchedulerInfo): string {
+  return `Scheduler running at ${s.address}${s.jobId ? ` (job ${s.jobId})` : ''}${s.dashboard ? `\nDashboard: ${s.dashboard.url}` : ''}\n` +
+    `Scheduler file: ${s.schedulerFile}  (Client(scheduler_file=...))`;
+}
+
+export function renderStatus(s: ClusterSnapshot): string {
+  if (!s.exists) return `No cluster named ${s.cluster} on ${s.host}: it was never started there, or was purged.\n`;
+  const out: string[] = [];
+  const sched = s.scheduler;
+  const where = sched.address ? ` at ${sched.address}` : '';
+  out.push(`Cluster ${s.cluster} on ${s.host}: scheduler ${sched.state}${where}${sched.jobId ? ` (job ${sched.jobId})` : ''}`);
+  if (sched.dashboard) out.push(`Dashboard: ${sched.dashboard.url}`);
+  if (sched.problem && sched.state !== 'running') out.push(`  ${sched.problem}`);
+  if (s.adaptive?.enabled) out.push(`Adaptive: ${s.adaptive.min}–${s.adaptive.max} jobs${s.adaptive.error ? ` (${s.adaptive.error})` : ''}`);
+  const c = s.counts;
+  out.push(`${c.workerJobs} worker job(s) (${c.queuedWorkerJobs} queued), ${c.workers} worker(s), ${c.threads} thread(s)`);
+  if (s.jobs.length) {
+    const rows = [['JOB', 'ROLE', 'STATE', 'QUEUE', 'NODE', 'WALLTIME', 'WORKERS']];
+    for (const j of s.jobs) {
+      rows.push([j.id, j.role, j.stateInfo.label, j.pbs.queue, j.pbs.nodes.join(',') || '-', walltime(j), j.workers.map((w) => w.name).join(' ') || '-']);
+      if (j.stateInfo.phase === 'pending' && j.pbs.comment) rows.push(['', '', '', '', '', '', `(${j.pbs.comment})`]);
+    }
+    out.push('', table(rows));
+  }
+  if (s.otherWorkers.length) out.push('', `Workers outside the cluster's jobs: ${s.otherWorkers.map((w) => w.name).join(', ')}`);
+  if (s.finishedJobs.length) {
+    out.push('', 'Finished:');
+    for (const j of s.finishedJobs.slice(0, 10)) {
+      out.push(`  ${j.id} ${j.role}: ${j.pbs.exitStatus === undefined ? 'ended' : describeExitStatus(j.pbs.exitStatus)}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+export function renderUp(r: UpResult): string {
+  const lines = [`Runtime ${r.deploy.version} ${r.deploy.uploaded ? 'installed' : 'already installed'}`];
+  const a = r.scheduler.action;
+  if (r.scheduler.info) lines.push(schedulerLine(r.scheduler.info));
+  else if (a.kind === 'answers') lines.push(`Scheduler already running${a.address ? ` at ${a.address}` : ''}`);
+  else if (a.kind === 'job-exists') lines.push(`Scheduler job ${a.jobId} already in the queue (state ${a.state})`);
+  else if (a.kind === 'submitted') lines.push(`Scheduler job ${a.jobId} submitted`);
+  return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
+}
+
+export function renderScale(r: ScaleResult): string {
+  const lines: string[] = [];
+  const now = r.before.length + r.submitted.length - r.cancelled.filter((c) => c.outcome !== 'error').length;
+  if (r.submitted.length) lines.push(`Submitted: ${r.submitted.join(' ')}`);
+  if (r.cancelled.length) {
+    lines.push(`Cancelled: ${r.cancelled.map((c) => `${c.id}${c.outcome === 'error' ? ` (failed: ${c.message})` : ''}`).join(' ')}`);
+  }
+  if (!r.submitted.length && !r.cancelled.length) lines.push(`Already at ${r.targetJobs} worker job(s)`);
+  lines.push(`Worker jobs: ${now} (asked for ${r.targetJobs})`);
+  if (r.adaptWasOn) lines.push('Adaptivity was turned off');
+  if (r.scheduler?.info) lines.push(schedulerLine(r.scheduler.info));
+  for (const e of r.errors) lines.push(`error: ${e.message}`);
+  for (const w of r.warnings) lines.push(`warning: ${w}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function renderAdapt(r: AdaptResult): string {
+  const lines = r.enabled
+    ? [`Adaptive between ${r.minimum} and ${r.maximum} worker jobs (${r.adopted} existing job(s) adopted); the scheduler adds and removes jobs from now on`]
+    : ['Adaptivity off; the jobs are left as they are'];
+  if (r.scheduler?.info) lines.push(schedulerLine(r.scheduler.info));
+  return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
+}
+
+export function renderDown(r: DownResult): string {
+  if (!r.existed) return 'No such cluster: nothing to do\n';
+  const lines = [r.wasRunning ? `Scheduler stopped; ${r.retiredWorkers.length} worker(s) retired` : 'No scheduler was running'];
+  lines.push(r.cancelled.length ? `Cancelled: ${r.cancelled.map((c) => `${c.id}${c.outcome === 'error' ? ` (failed: ${c.message})` : ''}`).join(' ')}` : 'No job left to cancel');
+  if (r.purged) lines.push('Cluster directory removed');
+  return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
+}

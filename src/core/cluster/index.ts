@@ -1,0 +1,22 @@
+// The cluster lifecycle's public surface: what the CLI and the VS Code front end build on.
+export {
+  Cluster, ClusterManager, Deployer,
+  type ActionOptions, type AdaptRequest, type AdaptResult, type ClusterOptions, type DownOptions, type DownResult,
+  type ScaleRequest, type ScaleResult, type SchedulerInfo, type StartedScheduler, type StartOptions, type UpResult,
+  type WaitOptions,
+} from './cluster';
+export type { CancelledJob, CancelOutcome, JobState, SchedulerAction } from './applyResult';
+export { deployRuntime, type DeployOptions, type DeployResult } from './deploy';
+export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from './discover';
+export {
+  ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
+  InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,
+  RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError, type ClusterErrorCode,
+} from './errors';
+export { loadClusterConfig, parseClusterConfig } from './configFile';
+export { assertClusterName, clusterPaths, CLUSTER_NAME, schedulerJobName, type ClusterPaths } from './names';
+export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
+export type { AdaptiveStatus, RuntimeMetadata, WorkerStatus } from './runtimeDocs';
+export {
+  type ClusterJob, type ClusterSnapshot, type JobRecord, type JobRole, type SchedulerSnapshot, type SchedulerState,
+} from './snapshot';

@@ -1,0 +1,117 @@
+// How the scheduler is started: the `run.py scheduler` options from the config, and, for `placement: job`, the small
+// PBS job that runs it. That job takes from the workers' settings what the site needs for any job (project,
+// storage, queue, the prologue that loads Python) and drops what sizes a worker (cores, memory, GPUs, jobfs):
+// a scheduler needs one core.
+import type { ClusterConfig } from '../config/schema';
+import { DEFAULT_PYTHON, effectiveJobExtraDirectives, effectivePrologue, jobHeaderLines } from '../pbs/jobScript';
+import { shellQuote } from '../remote/shellQuote';
+import { schedulerJobName, shellPath } from './names';
+
+export const SCHEDULER_NCPUS = 1;
+export const SCHEDULER_MEMORY = '4GB';
+/** The scheduler job's output and error, joined, in the cluster directory (qsub runs there). */
+export const SCHEDULER_JOB_LOG = 'scheduler-job.log';
+
+// A scheduler needs no GPU; these queues only take jobs that ask for GPUs.
+const GPU_QUEUES = new Set(['gpuvolta', 'dgxa100', 'gpuhopper']);
+// Resources that size a worker; everything else (storage, wd, software, other, …) the scheduler job keeps.
+const WORKER_SIZED = new Set(['select', 'ncpus', 'mem', 'vmem', 'ngpus', 'jobfs', 'walltime', 'nodes', 'place', 'host', 'vnode', 'nodect', 'mpiprocs', 'ompthreads']);
+// Options the scheduler job sets itself, or that make no sense for it.
+const DROPPED_OPTIONS = new Set(['N', 'q', 'o', 'e', 'j', 'J', 'A']);
+
+export interface SchedulerLaunch {
+  /** `run.py scheduler` arguments, unquoted (each is one word). */
+  args: string[];
+  /** scheduler-options keys that the launcher does not take. */
+  warnings: string[];
+}
+
+/** run.py scheduler's flags for this config (runtime/README.md, "scheduler"). */
+export function schedulerLaunch(config: ClusterConfig, cluster: string): SchedulerLaunch {
+  const pbs = config.jobqueue.pbs;
+  const placement = config.scheduler.placement;
+  const args = ['--name', cluster, '--placement', placement];
+  const warnings: string[] = [];
+  const options = pbs['scheduler-options'];
+  const flags: Record<string, string> = {};
+  for (const [key, value] of Object.entries(options)) {
+    const flag = key.replace(/_/g, '-');
+    if (!['dashboard-address', 'interface', 'host', 'protocol', 'port'].includes(flag)) {
+      warnings.push(`scheduler-options.${key} is not used by the gadi-dask scheduler launcher (it takes dashboard_address, interface, host, protocol and port).`);
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    flags[flag] = String(value);
+  }
+  // As dask-jobqueue does: the workers' interface is the scheduler's too unless scheduler-options says otherwise.
+  if (flags.interface === undefined && flags.host === undefined && pbs.interface) flags.interface = pbs.interface;
+  for (const flag of ['interface', 'host', 'protocol', 'port', 'dashboard-address']) {
+    if (flags[flag] !== undefined) args.push(`--${flag}`, flags[flag]);
+  }
+  const idle = config.scheduler['idle-timeout'];
+  if (idle !== undefined) args.push('--idle-timeout', String(idle));
+  return { args, warnings };
+}
+
+/** The configured python as a shell word: quoted, with a leading `~/` left for the shell to expand. */
+export function pythonWord(config: ClusterConfig): string {
+  return shellPath(config.jobqueue.pbs.python ?? DEFAULT_PYTHON);
+}
+
+function splitDirective(directive: string): { option: string; value: string } | undefined {
+  const m = /^\s*-([A-Za-z])\s*(.*?)\s*$/.exec(directive);
+  return m ? { option: m[1], value: m[2] } : undefined;
+}
+
+/** The job-extra-directives a scheduler job keeps: project, storage and the like, without worker sizes. */
+export function schedulerDirectives(config: ClusterConfig): string[] {
+  const kept: string[] = [];
+  for (const directive of effectiveJobExtraDirectives(config.jobqueue.pbs)) {
+    const d = splitDirective(directive);
+    if (!d) {
+      kept.push(directive);
+      continue;
+    }
+    if (DROPPED_OPTIONS.has(d.option)) continue;
+    if (d.option !== 'l') {
+      kept.push(directive);
+      continue;
+    }
+    const resources = d.value.split(',').filter((r) => r && !WORKER_SIZED.has(r.split('=')[0].trim().toLowerCase()));
+    if (resources.length) kept.push(`-l ${resources.join(',')}`);
+  }
+  return kept;
+}
+
+export function schedulerQueue(config: ClusterConfig): string | undefined {
+  const queue = config.jobqueue.pbs.queue;
+  return queue !== undefined && GPU_QUEUES.has(queue) ? 'normal' : queue;
+}
+
+/**
+ * The scheduler job: `run.py scheduler` in the foreground as the job's command (README: "placement: job").
+ * `runPy` is the remote run.py path (`~/…`).
+ */
+export function renderSchedulerJobScript(config: ClusterConfig, cluster: string, runPy: string): string {
+  const pbs = config.jobqueue.pbs;
+  const walltime = config.scheduler.walltime ?? pbs.walltime;
+  // A select line when the workers' script has one; otherwise (Gadi skips it) plain ncpus and mem.
+  const workersUseSelect = jobHeaderLines(pbs).some((line) => /^#PBS -l\s.*\bselect=/.test(line));
+  const resources = workersUseSelect
+    ? [`#PBS -l select=1:ncpus=${SCHEDULER_NCPUS}:mem=${SCHEDULER_MEMORY}`]
+    : [`#PBS -l ncpus=${SCHEDULER_NCPUS}`, `#PBS -l mem=${SCHEDULER_MEMORY}`];
+  const queue = schedulerQueue(config);
+  const header = [
+    `#PBS -N ${schedulerJobName(cluster)}`,
+    ...(queue !== undefined ? [`#PBS -q ${queue}`] : []),
+    ...resources,
+    `#PBS -l walltime=${String(walltime)}`,
+    '#PBS -j oe',
+    `#PBS -o ${SCHEDULER_JOB_LOG}`,
+    ...schedulerDirectives(config).map((d) => `#PBS ${d}`),
+  ];
+  const launch = schedulerLaunch(config, cluster);
+  const command = ['exec', pythonWord(config), shellPath(runPy), 'scheduler', ...launch.args.map(shellQuote)].join(' ');
+  const prologue = effectivePrologue(pbs).filter(Boolean);
+  return `${pbs.shebang}\n\n${header.join('\n')}\n${prologue.length ? `${prologue.join('\n')}\n` : ''}${command}\n`;
+}

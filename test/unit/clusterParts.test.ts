@@ -1,0 +1,239 @@
+// The pure parts of the lifecycle: reading marked output and runtime documents, the snapshot (workers nested under
+// the job they run in), the scheduler's job script, names and the runtime locator.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { qdelOutcomes, readApplyOutput } from '../../src/core/cluster/applyResult';
+import { parseClusterConfig } from '../../src/core/cluster/configFile';
+import { ConfigFileError, InvalidClusterNameError, RemoteOutputError, RuntimeFilesError } from '../../src/core/cluster/errors';
+import { assertClusterName, clusterPaths, shellPath } from '../../src/core/cluster/names';
+import { parseSections, requireRuntimeDocument } from '../../src/core/cluster/output';
+import { findRuntimeDir, loadRuntimeBundle } from '../../src/core/cluster/runtimeBundle';
+import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '../../src/core/cluster/schedulerJob';
+import { buildSnapshot, parseJobsFile } from '../../src/core/cluster/snapshot';
+import { Cluster } from '../../src/core/cluster/cluster';
+import type { Transport } from '../../src/core/remote/transport';
+
+const M = 'GADI-DASK-test';
+const mark = (tag: string) => `\n${M}:${tag}\n`;
+const doc = (d: unknown) => `\n@@GADI_DASK_BEGIN@@\n${JSON.stringify(d)}\n@@GADI_DASK_END@@\n`;
+
+function qstatJson(jobs: Record<string, string>): string {
+  const entries = Object.entries(jobs).map(([id, state]) =>
+    `"${id}": {"Job_Name": "w", "Job_Owner": "u@h", "job_state": "${state}", "queue": "normal", "exec_host": "gadi-cpu-clx-0001/0*48"}`);
+  return `{\n"pbs_version": "23.06.06",\n"Jobs": {${entries.join(',')}}\n}`;
+}
+
+const config = (yaml: string) => parseClusterConfig(yaml);
+const GADI = `
+jobqueue:
+  pbs:
+    name: demo
+    cores: 48
+    memory: 192GB
+    queue: normal
+    walltime: '02:00:00'
+    interface: ib0
+    python: ~/venv/bin/python
+    job-extra-directives: ['-P ab12', '-l storage=gdata/ab12,ncpus=48,jobfs=100GB', '-l mem=192GB', '-N other', '-l wd']
+    job-directives-skip: ['select']
+    job-script-prologue: ['module load python3/3.11.7']
+    scheduler-options: {dashboard_address: ':8788', protocol: tcp, idle_timeout: 5}
+scheduler:
+  walltime: '04:00:00'
+  idle-timeout: 1800
+`;
+
+describe('marked output', () => {
+  test('sections ignore banners and anything before begin; a missing begin marker is a clear error', () => {
+    const s = parseSections(`Welcome to Gadi\n${M}:fake\n${mark('begin')}${mark('a:1:x')}one\ntwo\n${mark('b')}${mark('end')}after`, M, 'test');
+    assert.deepEqual(s.list.map((x) => [x.tag, x.body]), [[['a', '1', 'x'], 'one\ntwo'], [['b'], '']]);
+    assert.equal(s.complete, true);
+    assert.throws(() => parseSections('bash: syntax error near unexpected token', M, 'scaling', 'oops'),
+      (e: unknown) => e instanceof RemoteOutputError && /did not run/.test(e.message) && /syntax error/.test(e.message) && /oops/.test(e.message));
+    assert.equal(parseSections(`${mark('begin')}${mark('a')}cut`, M, 'x').complete, false);
+  });
+
+  test('a runtime document that is not JSON, or absent, says so and quotes what came', () => {
+    assert.deepEqual(requireRuntimeDocument(`noise\n${doc({ ok: true })}noise`, 'x'), { ok: true });
+    assert.throws(() => requireRuntimeDocument('\n@@GADI_DASK_BEGIN@@\n{"ok": tru\n@@GADI_DASK_END@@\n', 'the status probe'),
+      (e: unknown) => e instanceof RemoteOutputError && /the status probe is not a JSON document/.test(e.message) && /tru/.test(e.message));
+    assert.throws(() => requireRuntimeDocument('Traceback (most recent call last): boom', 'retire'),
+      (e: unknown) => e instanceof RemoteOutputError && /Traceback/.test(e.message));
+  });
+
+  test('garbage where qstat JSON belongs is a RemoteOutputError naming qstat', () => {
+    const sections = parseSections(`${mark('begin')}${mark('jobs')}1.gadi-pbs worker 1${mark('qstat:0')}{"Jobs": {"1.gadi-pbs": 42}}${mark('end')}`, M, 'x');
+    assert.throws(() => buildSnapshot({ cluster: 'c', host: 'h', workerPrefix: 'c', sections }),
+      (e: unknown) => e instanceof RemoteOutputError && /qstat on h printed output that cannot be read/.test(e.message));
+  });
+
+  test('qdel outcomes per job from its messages', () => {
+    assert.deepEqual(qdelOutcomes(['1.x', '2.x', '3.x', '4.x'], 'qdel: Unknown Job Id 2.x\nqdel: Job has finished 3.x\nqdel: Unauthorized Request 4.x\n'), [
+      { id: '1.x', outcome: 'deleted' },
+      { id: '2.x', outcome: 'gone', message: 'qdel: Unknown Job Id 2.x' },
+      { id: '3.x', outcome: 'gone', message: 'qdel: Job has finished 3.x' },
+      { id: '4.x', outcome: 'error', message: 'qdel: Unauthorized Request 4.x' },
+    ]);
+  });
+
+  test('an apply script cut short keeps what was submitted in the error', () => {
+    const sections = parseSections(`${mark('begin')}${mark('state')}${mark('scale:0:0:0:3')}${mark('sub:0:0')}7.gadi-pbs${mark('sub-err:0')}`, M, 'x');
+    assert.throws(() => readApplyOutput(sections, { cluster: 'c', host: 'h', python: 'python3' }),
+      (e: unknown) => e instanceof RemoteOutputError && /Submitted: 7\.gadi-pbs/.test(e.message));
+  });
+});
+
+describe('snapshot', () => {
+  const status = {
+    ok: true, cluster: 'demo', source: 'launcher', via: 'http',
+    scheduler: { id: 'S-1', address: 'tcp://10.6.1.2:40771', threads: 3, clients: 0, pbsJobId: '10.gadi-pbs', placement: 'job' },
+    dashboard: { host: '10.6.1.2', port: 8787, url: 'http://10.6.1.2:8787/status' },
+    workers: [
+      { name: 'demo-11.gadi-pbs-0', address: 'tcp://a:1', nthreads: 1, pbsJobId: '11.gadi-pbs' },
+      { name: 'demo-11.gadi-pbs-1', address: 'tcp://a:2', nthreads: 1, pbsJobId: '11.gadi-pbs' },
+      { name: 'demo-12.gadi-pbs', address: 'tcp://b:1', nthreads: 1, pbsJobId: null },
+      { name: 'hand-started', address: 'tcp://c:1', nthreads: 2, pbsJobId: null },
+    ],
+    adaptive: { enabled: true, min: 0, max: 4, jobs: [{ id: '14.gadi-pbs', state: 'pending' }] },
+  };
+  const output = mark('begin')
+    + mark('jobs') + '10.gadi-pbs scheduler 1795700000\n11.gadi-pbs worker 1795700001\n12.gadi-pbs worker 1795700001\n13.gadi-pbs worker 1\n'
+    + mark('adopted')
+    + mark('qstat:153') + qstatJson({ '10.gadi-pbs': 'R', '11.gadi-pbs': 'R', '12.gadi-pbs': 'R', '13.gadi-pbs': 'F', '14.gadi-pbs': 'Q' })
+    + mark('qstat-err') + 'qstat: Unknown Job Id 9.gadi-pbs'
+    + mark('status:0') + doc(status) + mark('status-err') + mark('prologue') + mark('end');
+
+  test('workers nest under their job by the id in their names; the scheduler job comes first', () => {
+    const s = buildSnapshot({ cluster: 'demo', host: 'gadi', workerPrefix: 'demo', sections: parseSections(output, M, 'x') });
+    assert.equal(s.scheduler.state, 'running');
+    assert.equal(s.scheduler.address, 'tcp://10.6.1.2:40771');
+    assert.equal(s.scheduler.jobId, '10.gadi-pbs');
+    assert.deepEqual(s.jobs.map((j) => [j.id, j.role, j.workers.map((w) => w.name)]), [
+      ['10.gadi-pbs', 'scheduler', []],
+      ['11.gadi-pbs', 'worker', ['demo-11.gadi-pbs-0', 'demo-11.gadi-pbs-1']],
+      ['12.gadi-pbs', 'worker', ['demo-12.gadi-pbs']],
+      ['14.gadi-pbs', 'worker', []],
+    ]);
+    assert.equal(s.jobs[3].adaptive, true, 'a job adaptivity owns is shown, marked as such');
+    assert.deepEqual(s.otherWorkers.map((w) => w.name), ['hand-started']);
+    assert.deepEqual(s.finishedJobs.map((j) => j.id), ['13.gadi-pbs']);
+    assert.deepEqual(s.counts, { workerJobs: 3, queuedWorkerJobs: 1, workers: 4, threads: 5 });
+    assert.equal(s.jobs[1].pbs.nodes[0], 'gadi-cpu-clx-0001');
+  });
+
+  test('no scheduler answering: queued or starting by its job, else stopped with the reason', () => {
+    const notRunning = { ok: false, code: 'no-scheduler-file', error: 'cluster demo is not running: it stopped at … (idle for 3600s)', cluster: 'demo', metadata: null };
+    const make = (state: string) => parseSections(mark('begin') + mark('jobs') + '10.gadi-pbs scheduler 1\n' + mark('qstat:0')
+      + qstatJson({ '10.gadi-pbs': state }) + mark('qstat-err') + mark('status:0') + doc(notRunning) + mark('end'), M, 'x');
+    const s = (state: string) => buildSnapshot({ cluster: 'demo', host: 'gadi', workerPrefix: 'demo', sections: make(state) }).scheduler;
+    assert.equal(s('Q').state, 'queued');
+    assert.equal(s('R').state, 'starting');
+    assert.equal(s('F').state, 'stopped');
+    assert.match(s('F').problem!, /idle for 3600s/);
+  });
+
+  test('PBS not answering is an error, not an empty cluster', () => {
+    const sections = parseSections(mark('begin') + mark('jobs') + '10.gadi-pbs worker 1\n' + mark('qstat:2') + mark('qstat-err')
+      + 'qstat: cannot connect to server gadi-pbs' + mark('end'), M, 'x');
+    assert.throws(() => buildSnapshot({ cluster: 'c', host: 'gadi', workerPrefix: 'c', sections }), /PBS did not answer on gadi.*cannot connect/);
+  });
+
+  test('the jobs file: unreadable lines are skipped', () => {
+    assert.deepEqual(parseJobsFile('1.gadi-pbs scheduler 5\n\ngarbage\n2.gadi-pbs worker x\n'), [
+      { id: '1.gadi-pbs', role: 'scheduler', submittedAt: new Date(5000) },
+      { id: '2.gadi-pbs', role: 'worker', submittedAt: undefined },
+    ]);
+  });
+});
+
+describe('scheduler job', () => {
+  test('keeps the site directives (project, storage, wd), drops what sizes a worker, and uses the scheduler walltime', () => {
+    const c = config(GADI);
+    assert.deepEqual(schedulerDirectives(c), ['-P ab12', '-l storage=gdata/ab12', '-l wd']);
+    const script = renderSchedulerJobScript(c, 'demo', clusterPaths('demo').runPy);
+    assert.equal(script, [
+      '#!/usr/bin/env bash', '',
+      '#PBS -N dask-scheduler-demo', '#PBS -q normal', '#PBS -l ncpus=1', '#PBS -l mem=4GB', '#PBS -l walltime=04:00:00',
+      '#PBS -j oe', '#PBS -o scheduler-job.log', '#PBS -P ab12', '#PBS -l storage=gdata/ab12', '#PBS -l wd',
+      'module load python3/3.11.7',
+      'exec "$HOME"/venv/bin/python "$HOME"/.gadi-dask/runtime/0.1.0/run.py scheduler --name demo --placement job --interface ib0 --protocol tcp --dashboard-address :8788 --idle-timeout 1800',
+      '',
+    ].join('\n'));
+  });
+
+  test('scheduler-options the launcher does not take are reported; a GPU queue is not used for the scheduler', () => {
+    const c = config(GADI.replace('queue: normal', 'queue: gpuvolta'));
+    assert.match(schedulerLaunch(c, 'demo').warnings.join(), /idle_timeout is not used/);
+    assert.match(renderSchedulerJobScript(c, 'demo', '~/rt/run.py'), /^#PBS -q normal$/m);
+  });
+
+  test('a site with select lines gets a select line for the scheduler too', () => {
+    const c = config('jobqueue: {pbs: {name: x, cores: 2, memory: 1GB}}');
+    assert.match(renderSchedulerJobScript(c, 'x', '~/r/run.py'), /^#PBS -l select=1:ncpus=1:mem=4GB$/m);
+  });
+
+  test('N workers need ceil(N / processes) jobs', () => {
+    const fake = { host: 'h' } as Transport;
+    const c = new Cluster(fake, config('jobqueue: {pbs: {name: x, cores: 48, memory: 192GB, processes: 8}}'));
+    assert.deepEqual([c.jobsFor({ workers: 1 }), c.jobsFor({ workers: 8 }), c.jobsFor({ workers: 9 }), c.jobsFor({ jobs: 3 })], [1, 1, 2, 3]);
+    assert.throws(() => c.jobsFor({ jobs: -1 }), RangeError);
+    assert.throws(() => c.jobsFor({ jobs: 1.5 }), RangeError);
+  });
+});
+
+describe('names, config, runtime files', () => {
+  test('cluster names are what the runtime accepts; anything else is refused before any command', () => {
+    assert.equal(assertClusterName('dask-worker'), 'dask-worker');
+    for (const bad of ['', '-x', 'a b', "x';rm -rf ~;'", 'x/y', 'a'.repeat(65), '.hidden']) {
+      assert.throws(() => assertClusterName(bad), InvalidClusterNameError, bad);
+    }
+    let execs = 0;
+    const counting = { host: 'h', exec: async () => { execs++; throw new Error('no'); } } as unknown as Transport;
+    assert.throws(() => new Cluster(counting, config("jobqueue: {pbs: {name: \"x'; touch pwned; '\", cores: 1, memory: 1GB}}")), InvalidClusterNameError);
+    assert.equal(execs, 0);
+  });
+
+  test('a ~/ path keeps its ~ outside the quotes', () => {
+    assert.equal(shellPath('~/a b/c'), `"$HOME"/'a b/c'`);
+    assert.equal(shellPath("/x/it's"), `'/x/it'\\''s'`);
+  });
+
+  test('config errors name the key and the file', () => {
+    assert.throws(() => parseClusterConfig('jobqueue: {pbs: {cores: many, memory: 1GB}}', 'a.dask-cluster.yaml'),
+      (e: unknown) => e instanceof ConfigFileError && /a\.dask-cluster\.yaml/.test(e.message) && /jobqueue\.pbs\.cores/.test(e.message));
+    assert.throws(() => parseClusterConfig('jobqueue: [', 'b.yaml'), (e: unknown) => e instanceof ConfigFileError && /not valid YAML \(line 1\)/.test(e.message));
+    // PyYAML reads an unquoted 1:30:00 as 5400 seconds; so does the loader.
+    assert.equal(parseClusterConfig('jobqueue: {pbs: {cores: 1, memory: 1GB, walltime: 1:30:00}}').jobqueue.pbs.walltime, 5400);
+  });
+
+  test('the runtime is found from sources and from a dist/ layout; a broken install says what to do', () => {
+    const repoRuntime = resolve(__dirname, '..', '..', 'runtime');
+    assert.equal(findRuntimeDir(undefined, {}), repoRuntime);
+    assert.equal(findRuntimeDir(repoRuntime, {}), repoRuntime);
+    const empty = mkdtempSync(join(tmpdir(), 'no-runtime-'));
+    try {
+      assert.throws(() => findRuntimeDir(empty, {}), RuntimeFilesError);
+      mkdirSync(join(empty, 'gadi_dask'));
+      writeFileSync(join(empty, 'run.py'), '');
+      writeFileSync(join(empty, 'install.sh'), '');
+      assert.equal(findRuntimeDir(undefined, { GADI_DASK_RUNTIME_DIR: empty }), empty);
+      // The .vsix: dist/extension.js and dist/cli.js with runtime/ beside dist/.
+      const ext = join(empty, 'ext');
+      mkdirSync(join(ext, 'dist'), { recursive: true });
+      assert.throws(() => findRuntimeDir(undefined, {}, join(ext, 'dist')), RuntimeFilesError);
+      mkdirSync(join(ext, 'runtime', 'gadi_dask'), { recursive: true });
+      writeFileSync(join(ext, 'runtime', 'run.py'), '');
+      writeFileSync(join(ext, 'runtime', 'install.sh'), '');
+      assert.equal(findRuntimeDir(undefined, {}, join(ext, 'dist')), join(ext, 'runtime'));
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+    const bundle = loadRuntimeBundle(repoRuntime);
+    assert.match(bundle.hash, /^[0-9a-f]{64}$/);
+    assert.ok(bundle.files.some((f) => f.path === 'gadi_dask/retire.py'));
+    assert.equal(bundle.archive().subarray(0, 2).toString('hex'), '1f8b', 'gzip');
+  });
+});
