@@ -1,6 +1,8 @@
 // Starts the config-file language server (dist/server.js) over IPC for `dask-cluster` documents.
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import {
+  LanguageClient, RevealOutputChannelOn, TransportKind, type LanguageClientOptions, type ServerOptions,
+} from 'vscode-languageclient/node';
 
 let client: LanguageClient | undefined;
 
@@ -13,6 +15,8 @@ export function startLanguageClient(context: vscode.ExtensionContext, log: vscod
   const clientOptions: LanguageClientOptions = {
     documentSelector: [{ language: 'dask-cluster' }],
     outputChannel: log,
+    // The server logs a handler's internal error and answers with nothing: worth a log line, not a popped panel.
+    revealOutputChannelOn: RevealOutputChannelOn.Never,
   };
   client = new LanguageClient('gadiDask', 'Dask on Gadi config linter', serverOptions, clientOptions);
   client.start().catch((err: unknown) => log.error(`Config linter failed to start: ${String(err)}`));

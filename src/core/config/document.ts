@@ -148,9 +148,31 @@ export class ConfigDocument {
 
   // ---- positions
 
+  /**
+   * Where each line starts. Counted from the text itself: the parser's LineCounter misses the line breaks inside
+   * the tokens it could not parse, which would put every later problem on the wrong line.
+   */
+  private starts: number[] | undefined;
+  private get lineStarts(): number[] {
+    if (this.starts) return this.starts;
+    const starts = [0];
+    if (this.text.length <= MAX_DOCUMENT_CHARS) {
+      for (let i = this.text.indexOf('\n'); i >= 0; i = this.text.indexOf('\n', i + 1)) starts.push(i + 1);
+    }
+    return (this.starts = starts);
+  }
+
   position(offset: number): Position {
-    const { line, col } = this.lineCounter.linePos(Math.max(0, Math.min(offset, this.text.length)));
-    return { line: line - 1, character: col - 1 };
+    const at = Math.max(0, Math.min(offset, this.text.length));
+    const starts = this.lineStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid] <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: at - starts[lo] };
   }
 
   range(r: OffsetRange): Range {
@@ -158,7 +180,7 @@ export class ConfigDocument {
   }
 
   offsetAt(pos: Position): number {
-    const starts = this.lineCounter.lineStarts;
+    const starts = this.lineStarts;
     if (pos.line < 0) return 0;
     if (pos.line >= starts.length) return this.text.length;
     const lineEnd = pos.line + 1 < starts.length ? starts[pos.line + 1] : this.text.length;
@@ -284,6 +306,8 @@ export class ConfigDocument {
             return { path: [...path, name], kind: 'value', range: { start: offset, end: offset } };
           }
         }
+        // Between the braces of a flow mapping, indentation says nothing: a new key joins this mapping.
+        if (this.insideFlow(node, offset)) return { path, kind: 'new-key', range: { start: offset, end: offset } };
         break;
       }
       if (isSeq(node)) {
@@ -296,12 +320,21 @@ export class ConfigDocument {
             continue descend;
           }
         }
+        if (this.insideFlow(node, offset)) return { path, kind: 'new-item', range: { start: offset, end: offset } };
         break;
       }
       if (isScalar(node)) return { path, kind: 'value', range: nodeRange(node) ?? { start: offset, end: offset } };
       break;
     }
     return this.blankContext(offset);
+  }
+
+  /** True when the offset is between the brackets of a flow collection (or after an unclosed one's opener). */
+  private insideFlow(node: YAMLMap | YAMLSeq, offset: number): boolean {
+    const r = nodeRange(node);
+    if (!node.flow || !r || offset <= r.start) return false;
+    const closer = isMap(node) ? '}' : ']';
+    return offset < r.end || (offset === r.end && this.text[r.end - 1] !== closer);
   }
 
   /** The cursor is in blank space: its indentation says which mapping (or list) a new entry would join. */

@@ -1,0 +1,94 @@
+// Quick fixes from the language service: each diagnostic's fixes as code actions whose edits, applied, remove it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CodeActionKind, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver-types';
+import { applyTextEdits } from '../../src/core/config';
+import { codeActions, diagnostics } from '../../src/server/service';
+
+const URI = 'file:///work/cluster.dask-cluster.yaml';
+const DOCS = 'https://example.org/docs/rules.md';
+
+const ACCOUNT = `connection:
+  host: gadi
+jobqueue:
+  pbs:
+    cores: 48
+    memory: 192GB
+    queue: normal
+    interface: ib0
+    account: ab12
+    job-directives-skip: [select]
+    job-extra-directives: ["-l ncpus=48", "-l mem=192GB"]
+`;
+
+function accountDiagnostic(text: string): Diagnostic {
+  const d = diagnostics(text, DOCS).find((x) => x.code === 'gadi/account-directive');
+  assert.ok(d, 'no gadi/account-directive diagnostic');
+  return d;
+}
+
+function editsOf(action: { edit?: { changes?: Record<string, TextEdit[]> } }): TextEdit[] {
+  const edits = action.edit?.changes?.[URI];
+  assert.ok(edits?.length, 'the action edits nothing in the document');
+  return edits;
+}
+
+test('the account error offers a preferred quick fix that rewrites it to -P and clears the error', () => {
+  const d = accountDiagnostic(ACCOUNT);
+  const actions = codeActions(ACCOUNT, d.range, [d], URI);
+  assert.equal(actions.length, 1);
+  const [action] = actions;
+  assert.equal(action.kind, CodeActionKind.QuickFix);
+  assert.equal(action.isPreferred, true);
+  assert.deepEqual(action.diagnostics, [d]);
+  const fixed = applyTextEdits(ACCOUNT, editsOf(action));
+  assert.doesNotMatch(fixed, /account:/);
+  assert.match(fixed, /-P ab12/);
+  assert.deepEqual(diagnostics(fixed, DOCS).map((x) => x.code), []);
+});
+
+test('a cursor touching the diagnostic, not only its whole range, asks for its fixes', () => {
+  const d = accountDiagnostic(ACCOUNT);
+  const caret: Range = { start: d.range.end, end: d.range.end };
+  assert.equal(codeActions(ACCOUNT, caret, [d], URI).length, 1);
+  const elsewhere: Range = { start: { line: 0, character: 0 }, end: { line: 0, character: 3 } };
+  assert.deepEqual(codeActions(ACCOUNT, elsewhere, [d], URI), []);
+});
+
+test('diagnostics of other sources are left alone', () => {
+  const d = { ...accountDiagnostic(ACCOUNT), source: 'yaml' };
+  assert.deepEqual(codeActions(ACCOUNT, d.range, [d], URI), []);
+});
+
+test('several fixes for one diagnostic become several actions, the preferred one marked', () => {
+  const text = ACCOUNT.replace('    account: ab12\n', '').replace('"-l ncpus=48"', '"-P ab12", "-l ncpus=24"');
+  const d = diagnostics(text, DOCS).find((x) => x.code === 'pbs/ncpus-mismatch');
+  assert.ok(d);
+  const actions = codeActions(text, d.range, [d], URI);
+  assert.ok(actions.length >= 2, JSON.stringify(actions.map((a) => a.title)));
+  assert.equal(actions.filter((a) => a.isPreferred).length, 1);
+  for (const action of actions) {
+    const fixed = applyTextEdits(text, editsOf(action));
+    assert.ok(!diagnostics(fixed, DOCS).some((x) => x.code === 'pbs/ncpus-mismatch'), action.title);
+  }
+});
+
+test('fixes computed on an older text are not applied to a newer one', () => {
+  const d = accountDiagnostic(ACCOUNT);
+  // A line added above moves every range down: the old diagnostic no longer describes this text.
+  const newer = `# a comment\n${ACCOUNT}`;
+  assert.deepEqual(codeActions(newer, d.range, [d], URI), []);
+  // The diagnostic as published for the newer text still works.
+  const fresh = accountDiagnostic(newer);
+  const [action] = codeActions(newer, fresh.range, [fresh], URI);
+  assert.ok(action);
+  assert.doesNotMatch(applyTextEdits(newer, editsOf(action)), /account:/);
+});
+
+test('a diagnostic whose data was dropped by the client still finds its fixes by a fresh lint', () => {
+  const { data: _data, ...bare } = accountDiagnostic(ACCOUNT);
+  const edited = ACCOUNT.replace('cores: 48', 'cores: 48 ');
+  const actions = codeActions(edited, bare.range, [bare], URI);
+  assert.equal(actions.length, 1);
+  assert.doesNotMatch(applyTextEdits(edited, editsOf(actions[0])), /account:/);
+});

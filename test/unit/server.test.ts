@@ -1,0 +1,253 @@
+// The language server as an editor sees it: dist/server.js started over stdio and driven with JSON-RPC through
+// initialize, didOpen → publishDiagnostics, completion, hover, codeAction, a debounced change and didClose.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection } from 'vscode-jsonrpc/node';
+import type {
+  CodeAction, CompletionList, Diagnostic, Hover, InitializeResult, MarkupContent, PublishDiagnosticsParams, TextEdit,
+} from 'vscode-languageserver/node';
+import { applyTextEdits } from '../../src/core/config';
+
+const ROOT = join(__dirname, '..', '..');
+const SERVER = join(ROOT, 'dist', 'server.js');
+const URI = 'file:///work/cluster.dask-cluster.yaml';
+const DOCS = 'https://github.com/gadi-dask/gadi-dask/blob/main/docs/rules.md';
+
+const ACCOUNT = `connection:
+  host: gadi
+jobqueue:
+  pbs:
+    cores: 48
+    memory: 192GB
+    queue: normal
+    interface: ib0
+    account: ab12
+    job-directives-skip: [select]
+    job-extra-directives: ["-l ncpus=48", "-l mem=192GB"]
+`;
+
+function newestSource(dir: string): number {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .reduce((t, e) => Math.max(t, statSync(join(e.parentPath, e.name)).mtimeMs), 0);
+}
+
+/** Builds the bundle when it is missing or older than its sources, so the test never runs stale code. */
+function ensureBuilt(): void {
+  const sources = Math.max(newestSource(join(ROOT, 'src', 'server')), newestSource(join(ROOT, 'src', 'core')));
+  if (existsSync(SERVER) && statSync(SERVER).mtimeMs >= sources) return;
+  const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
+}
+
+async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects publishDiagnostics notifications and lets the test wait for the next one of a document. */
+class Published {
+  readonly all: PublishDiagnosticsParams[] = [];
+  private waiters: { uri: string; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
+
+  add(p: PublishDiagnosticsParams): void {
+    this.all.push(p);
+    const i = this.waiters.findIndex((w) => w.uri === p.uri);
+    if (i >= 0) this.waiters.splice(i, 1)[0].resolve(p);
+  }
+
+  next(uri: string, ms = 5000): Promise<PublishDiagnosticsParams> {
+    return within(new Promise((resolve) => this.waiters.push({ uri, resolve })), ms, `publishDiagnostics for ${uri}`);
+  }
+}
+
+interface Session {
+  child: ChildProcessWithoutNullStreams;
+  rpc: MessageConnection;
+  published: Published;
+  stderr: () => string;
+}
+
+function start(): Session {
+  const child = spawn(process.execPath, [SERVER, '--stdio'], { cwd: ROOT });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const rpc = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  const published = new Published();
+  rpc.onNotification('textDocument/publishDiagnostics', (p: PublishDiagnosticsParams) => published.add(p));
+  rpc.listen();
+  return { child, rpc, published, stderr: () => stderr };
+}
+
+async function stop(s: Session): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => s.child.once('exit', (code) => resolve(code)));
+  await within(s.rpc.sendRequest('shutdown'), 5000, 'shutdown');
+  await s.rpc.sendNotification('exit');
+  const code = await within(exited, 5000, 'server exit');
+  s.rpc.dispose();
+  return code;
+}
+
+async function initialize(s: Session): Promise<InitializeResult> {
+  const result = await within(s.rpc.sendRequest<InitializeResult>('initialize', {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: { textDocument: { completion: { completionItem: { snippetSupport: true } }, publishDiagnostics: { versionSupport: true } } },
+  }), 10_000, 'initialize');
+  await s.rpc.sendNotification('initialized', {});
+  return result;
+}
+
+function open(s: Session, uri: string, text: string): Promise<void> {
+  return s.rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'dask-cluster', version: 1, text } });
+}
+
+function change(s: Session, uri: string, version: number, text: string): Promise<void> {
+  return s.rpc.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [{ text }] });
+}
+
+const at = (text: string, needle: string, delta = 0) => {
+  const offset = text.indexOf(needle) + delta;
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length - 1, character: before[before.length - 1].length };
+};
+
+test('dist/server.js answers an editor: diagnostics with codes and links, completion, hover, quick fix, close', { timeout: 60_000 }, async () => {
+  ensureBuilt();
+  const s = start();
+  try {
+    const init = await initialize(s);
+    const caps = init.capabilities;
+    assert.deepEqual(caps.completionProvider?.triggerCharacters, [':', ' ', '-', '"']);
+    assert.equal(caps.hoverProvider, true);
+    assert.deepEqual(caps.codeActionProvider, { codeActionKinds: ['quickfix'] });
+
+    const opened = s.published.next(URI);
+    await open(s, URI, ACCOUNT);
+    const first = await opened;
+    assert.equal(first.version, 1);
+    const account = first.diagnostics.find((d) => d.code === 'gadi/account-directive');
+    assert.ok(account, JSON.stringify(first.diagnostics));
+    assert.equal(account.range.start.line, 8);
+    assert.equal(account.source, 'gadi-dask');
+    assert.equal(account.codeDescription?.href, `${DOCS}#gadi-account-directive`);
+
+    // On the cores key: the other keys of jobqueue.pbs, minus those already in the file.
+    const list = await s.rpc.sendRequest<CompletionList>('textDocument/completion', {
+      textDocument: { uri: URI }, position: at(ACCOUNT, 'cores', 1),
+    });
+    const labels = list.items.map((i) => i.label);
+    assert.ok(labels.includes('walltime') && labels.includes('cores'), JSON.stringify(labels));
+    assert.ok(!labels.includes('memory') && !labels.includes('queue'), JSON.stringify(labels));
+
+    const hover = await s.rpc.sendRequest<Hover>('textDocument/hover', { textDocument: { uri: URI }, position: at(ACCOUNT, 'cores', 2) });
+    assert.match((hover.contents as MarkupContent).value, /Total number of cores per job/);
+
+    const actions = await s.rpc.sendRequest<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri: URI }, range: account.range, context: { diagnostics: [account] },
+    });
+    assert.equal(actions.length, 1);
+    assert.equal(actions[0].kind, 'quickfix');
+    assert.equal(actions[0].isPreferred, true);
+    const edits = actions[0].edit?.changes?.[URI] as TextEdit[];
+    const fixed = applyTextEdits(ACCOUNT, edits);
+    assert.match(fixed, /-P ab12/);
+    const none = await s.rpc.sendRequest<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri: URI }, range: account.range, context: { diagnostics: [account], only: ['source'] },
+    });
+    assert.deepEqual(none, []);
+
+    const after = s.published.next(URI);
+    await change(s, URI, 2, fixed);
+    const second = await after;
+    assert.equal(second.version, 2);
+    assert.deepEqual(second.diagnostics.map((d: Diagnostic) => d.code), []);
+
+    const closed = s.published.next(URI);
+    await s.rpc.sendNotification('textDocument/didClose', { textDocument: { uri: URI } });
+    assert.deepEqual((await closed).diagnostics, []);
+    assert.equal(await stop(s), 0);
+  } finally {
+    s.child.kill();
+  }
+});
+
+test('changes are linted once typing pauses, not on every keystroke', { timeout: 30_000 }, async () => {
+  ensureBuilt();
+  const s = start();
+  try {
+    await initialize(s);
+    const uri = 'file:///work/typing.dask-cluster.yaml';
+    const opened = s.published.next(uri);
+    await open(s, uri, ACCOUNT);
+    await opened;
+    const t0 = performance.now();
+    const settled = s.published.next(uri);
+    let text = ACCOUNT;
+    for (let v = 2; v <= 6; v++) {
+      text = text.replace('account: ab12', `account: ab1${v}`);
+      await change(s, uri, v, text);
+    }
+    const published = await settled;
+    const waited = performance.now() - t0;
+    assert.equal(published.version, 6);
+    assert.ok(waited >= 100, `published ${waited.toFixed(0)} ms after the first change: not debounced`);
+    // Nothing else arrives for the intermediate versions.
+    await new Promise((r) => setTimeout(r, 400));
+    assert.deepEqual(s.published.all.filter((p) => p.uri === uri).map((p) => p.version), [1, 6]);
+    assert.equal(await stop(s), 0);
+  } finally {
+    s.child.kill();
+  }
+});
+
+test('garbage, a BOM with CRLF and deep nesting: the server answers every request and stays up', { timeout: 60_000 }, async () => {
+  ensureBuilt();
+  const s = start();
+  try {
+    await initialize(s);
+    const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 2654435761) % 256)).toString('latin1');
+    const texts = [bytes, `\ufeff${ACCOUNT.replace(/\n/g, '\r\n')}`, `${'['.repeat(10_000)}`, `${'- '.repeat(10_000)}x`, ''];
+    for (const [i, text] of texts.entries()) {
+      const uri = `file:///work/odd-${i}.dask-cluster.yaml`;
+      const published = s.published.next(uri, 10_000);
+      await open(s, uri, text);
+      const p = await published;
+      assert.ok(Array.isArray(p.diagnostics));
+      const position = { line: 0, character: 2 };
+      await within(s.rpc.sendRequest('textDocument/completion', { textDocument: { uri }, position }), 10_000, 'completion');
+      await within(s.rpc.sendRequest('textDocument/hover', { textDocument: { uri }, position }), 10_000, 'hover');
+      await within(s.rpc.sendRequest('textDocument/codeAction', {
+        textDocument: { uri }, range: { start: position, end: position }, context: { diagnostics: p.diagnostics },
+      }), 10_000, 'codeAction');
+    }
+    const crlf = s.published.all.find((p) => p.uri.endsWith('odd-1.dask-cluster.yaml'));
+    assert.ok(crlf?.diagnostics.some((d) => d.code === 'gadi/account-directive' && d.range.start.line === 8));
+    // A request for a document the server never saw is answered, not crashed on.
+    const unknown = await s.rpc.sendRequest('textDocument/hover', { textDocument: { uri: 'file:///nowhere.yaml' }, position: { line: 0, character: 0 } });
+    assert.equal(unknown, null);
+    assert.equal(await stop(s), 0, s.stderr());
+  } finally {
+    s.child.kill();
+  }
+});
+
+test('the JSON Schema ships for other editors but is not contributed through yamlValidation (no error twice)', () => {
+  ensureBuilt();
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { contributes: Record<string, unknown> };
+  assert.equal(manifest.contributes.yamlValidation, undefined);
+  assert.equal(manifest.contributes.jsonValidation, undefined);
+  const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'dask-cluster.schema.json'), 'utf8')) as { properties?: Record<string, unknown> };
+  assert.ok(schema.properties?.jobqueue, 'the generated schema has no jobqueue section');
+  assert.match(readFileSync(join(ROOT, '.vscodeignore'), 'utf8'), /^!schemas\/\*\*$/m);
+});
