@@ -58,3 +58,26 @@ export async function serveForward(localPort: number, open: OpenStream, label: s
     },
   };
 }
+
+/** The tunnels a transport has open, so that closing the transport closes them all. */
+export class ForwardRegistry {
+  private readonly open = new Set<ForwardHandle>();
+
+  /** Registers a tunnel; the handle returned unregisters it when closed. */
+  track(handle: ForwardHandle): ForwardHandle {
+    this.open.add(handle);
+    return {
+      localPort: handle.localPort,
+      close: async () => {
+        this.open.delete(handle);
+        await handle.close();
+      },
+    };
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open];
+    this.open.clear();
+    await Promise.all(all.map((f) => f.close()));
+  }
+}

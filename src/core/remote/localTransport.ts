@@ -8,7 +8,7 @@ import { homedir, hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Cancellation, withPartialOutput } from './cancellation';
 import { ConnectionError, RemoteFileError } from './errors';
-import { serveForward } from './forwardServer';
+import { ForwardRegistry, serveForward } from './forwardServer';
 import { loginShellCommand } from './loginShell';
 import {
   silentLogger,
@@ -39,7 +39,7 @@ export class LocalTransport implements Transport {
   private readonly logger: TransportLogger;
   private closed = false;
   private readonly listeners = new Set<(change: StateChange) => void>();
-  private readonly forwards = new Set<ForwardHandle>();
+  private readonly forwards = new ForwardRegistry();
 
   constructor(private readonly options: LocalTransportOptions = {}) {
     this.host = options.host ?? hostname();
@@ -153,14 +153,7 @@ export class LocalTransport implements Transport {
       `${remoteHost}:${remotePort}`,
       this.logger,
     );
-    this.forwards.add(handle);
-    return {
-      localPort: handle.localPort,
-      close: async () => {
-        this.forwards.delete(handle);
-        await handle.close();
-      },
-    };
+    return this.forwards.track(handle);
   }
 
   onStateChange(listener: (change: StateChange) => void): Disposable {
@@ -172,8 +165,7 @@ export class LocalTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.forwards].map((f) => f.close()));
-    this.forwards.clear();
+    await this.forwards.closeAll();
     for (const l of [...this.listeners]) l({ state: 'closed' });
     this.listeners.clear();
   }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import { ConnectionError, RemoteFileError, SshConfigError } from './errors';
-import { serveForward } from './forwardServer';
+import { ForwardRegistry, serveForward } from './forwardServer';
 import { loginShellCommand } from './loginShell';
 import type { SshPrompt } from './prompt';
 import { KeyCache } from './sshAuth';
@@ -151,7 +151,7 @@ async function mkdirs(sftp: SFTPWrapper, dir: string): Promise<void> {
 export class SshTransport implements Transport {
   private closed = false;
   private readonly subscriptions = new Set<Disposable>();
-  private readonly forwards = new Set<ForwardHandle>();
+  private readonly forwards = new ForwardRegistry();
 
   constructor(
     readonly host: string,
@@ -241,14 +241,7 @@ export class SshTransport implements Transport {
       `${remoteHost}:${remotePort} via ${this.host}`,
       this.logger,
     );
-    this.forwards.add(handle);
-    return {
-      localPort: handle.localPort,
-      close: async () => {
-        this.forwards.delete(handle);
-        await handle.close();
-      },
-    };
+    return this.forwards.track(handle);
   }
 
   onStateChange(listener: (change: StateChange) => void): Disposable {
@@ -267,8 +260,7 @@ export class SshTransport implements Transport {
     this.closed = true;
     for (const s of this.subscriptions) s.dispose();
     this.subscriptions.clear();
-    await Promise.all([...this.forwards].map((f) => f.close()));
-    this.forwards.clear();
+    await this.forwards.closeAll();
     await this.release();
   }
 
