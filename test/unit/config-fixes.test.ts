@@ -5,24 +5,9 @@ import assert from 'node:assert/strict';
 import { Document, stringify } from 'yaml';
 import { applyTextEdits } from '../../src/core/config/edits';
 import { lintText } from '../../src/core/config/linter';
+import { cleanGadiConfig, type Pbs, type Root } from '../fixtures/configs';
 
-type Pbs = Record<string, unknown>;
-type Root = Record<string, unknown> & { jobqueue: { pbs: Pbs } };
-
-function base(): Root {
-  return {
-    site: 'gadi',
-    jobqueue: {
-      pbs: {
-        queue: 'normal', cores: 48, memory: '192GB', processes: 8, interface: 'ib0', walltime: '02:00:00',
-        'local-directory': '$TMPDIR',
-        'job-script-prologue': ['module load python3/3.11.7'],
-        'job-directives-skip': ['select'],
-        'job-extra-directives': ['-P ab12', '-l ncpus=48', '-l mem=192GB', '-l jobfs=100GB'],
-      },
-    },
-  };
-}
+const base = cleanGadiConfig;
 const extras = (p: Pbs) => p['job-extra-directives'] as string[];
 
 /** Broken configs, one or more rules each. */

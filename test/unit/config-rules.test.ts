@@ -3,25 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { lintText, type LintResult } from '../../src/core/config/linter';
+import { cleanGadiConfig, type Pbs, type Root } from '../fixtures/configs';
 
-type Pbs = Record<string, unknown>;
-type Root = Record<string, unknown> & { jobqueue: { pbs: Pbs } };
-
-/** A Gadi worker job that breaks no rule: a whole normal node, the way the tutorial writes it. */
-function base(): Root {
-  return {
-    site: 'gadi',
-    jobqueue: {
-      pbs: {
-        queue: 'normal', cores: 48, memory: '192GB', processes: 8, interface: 'ib0', walltime: '02:00:00',
-        'local-directory': '$TMPDIR',
-        'job-script-prologue': ['module load python3/3.11.7'],
-        'job-directives-skip': ['select'],
-        'job-extra-directives': ['-P ab12', '-l ncpus=48', '-l mem=192GB', '-l jobfs=100GB'],
-      },
-    },
-  };
-}
+const base = cleanGadiConfig;
 
 function lint(change: (pbs: Pbs, root: Root) => void): LintResult & { text: string } {
   const root = base();

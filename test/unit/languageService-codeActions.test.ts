@@ -4,22 +4,12 @@ import assert from 'node:assert/strict';
 import { CodeActionKind, type Diagnostic, type Range, type TextEdit } from 'vscode-languageserver-types';
 import { applyTextEdits } from '../../src/core/config';
 import { codeActions, diagnostics } from '../../src/server/service';
+import { ACCOUNT_CONFIG } from '../fixtures/configs';
 
 const URI = 'file:///work/cluster.dask-cluster.yaml';
 const DOCS = 'https://example.org/docs/rules.md';
 
-const ACCOUNT = `connection:
-  host: gadi
-jobqueue:
-  pbs:
-    cores: 48
-    memory: 192GB
-    queue: normal
-    interface: ib0
-    account: ab12
-    job-directives-skip: [select]
-    job-extra-directives: ["-l ncpus=48", "-l mem=192GB"]
-`;
+const ACCOUNT = ACCOUNT_CONFIG;
 
 function accountDiagnostic(text: string): Diagnostic {
   const d = diagnostics(text, DOCS).find((x) => x.code === 'gadi/account-directive');

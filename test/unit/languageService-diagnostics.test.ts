@@ -5,21 +5,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DiagnosticSeverity, DiagnosticTag } from 'vscode-languageserver-types';
 import { diagnostics, docBaseFromRepository, textHash, type FixData } from '../../src/server/service';
+import { ACCOUNT_CONFIG } from '../fixtures/configs';
 
 const DOCS = 'https://github.com/gadi-dask/gadi-dask/blob/main/docs/rules.md';
 
-const ACCOUNT = `connection:
-  host: gadi
-jobqueue:
-  pbs:
-    cores: 48
-    memory: 192GB
-    queue: normal
-    interface: ib0
-    account: ab12
-    job-directives-skip: [select]
-    job-extra-directives: ["-l ncpus=48", "-l mem=192GB"]
-`;
+const ACCOUNT = ACCOUNT_CONFIG;
 
 test('an account key is an error on its line with its code, source, rule link and fixes', () => {
   const found = diagnostics(ACCOUNT, DOCS);

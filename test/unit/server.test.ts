@@ -10,24 +10,14 @@ import type {
   CodeAction, CompletionList, Diagnostic, Hover, InitializeResult, MarkupContent, PublishDiagnosticsParams, TextEdit,
 } from 'vscode-languageserver/node';
 import { applyTextEdits } from '../../src/core/config';
+import { ACCOUNT_CONFIG } from '../fixtures/configs';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVER = join(ROOT, 'dist', 'server.js');
 const URI = 'file:///work/cluster.dask-cluster.yaml';
 const DOCS = 'https://github.com/gadi-dask/gadi-dask/blob/main/docs/rules.md';
 
-const ACCOUNT = `connection:
-  host: gadi
-jobqueue:
-  pbs:
-    cores: 48
-    memory: 192GB
-    queue: normal
-    interface: ib0
-    account: ab12
-    job-directives-skip: [select]
-    job-extra-directives: ["-l ncpus=48", "-l mem=192GB"]
-`;
+const ACCOUNT = ACCOUNT_CONFIG;
 
 function newestSource(dir: string): number {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
