@@ -2,11 +2,12 @@
 // emulator on that user's login PATH, Debian's Dask) and a code-server with the packaged extension installed.
 // Prints the URL to open and keeps everything up until Ctrl-C, then tears it all down.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSandbox } from '../test/sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from '../test/vscode/codeServer';
+import { sandboxSettings, writeSandboxConfig } from '../test/vscode/sandboxSettings';
 
 function step(what: string): void {
   process.stderr.write(`[sandbox] ${what}\n`);
@@ -25,26 +26,12 @@ async function main(): Promise<void> {
   const sandbox = await startSandbox();
   const workspace = mkdtempSync(join(tmpdir(), 'gadi-dask-sandbox-ws-'));
   mkdirSync(join(workspace, '.vscode'));
-  writeFileSync(
-    join(workspace, 'sandbox.dask-cluster.yaml'),
-    [
-      '# A small cluster on the local sandbox: one core and 1 GB per PBS job.',
-      'connection:',
-      `  host: ${sandbox.alias}`,
-      'scheduler:',
-      '  placement: job',
-      'jobqueue:',
-      '  pbs:',
-      '    cores: 1',
-      '    memory: 1GB',
-      '    walltime: "00:30:00"',
-      '    python: /usr/bin/python3',
-      '',
-    ].join('\n'),
-  );
+  const configPath = writeSandboxConfig(workspace, sandbox);
 
   step('starting code-server with the extension installed');
-  const server = await startCodeServer({ installExtensions: [vsix] });
+  // The extension reaches the sandbox through its ssh config and known_hosts: machine-scoped settings, which a
+  // code-server window reads from the server's machine settings.
+  const server = await startCodeServer({ installExtensions: [vsix], machineSettings: sandboxSettings(sandbox) });
 
   const stop = async () => {
     step('stopping');
@@ -63,6 +50,7 @@ async function main(): Promise<void> {
       `SSH host alias : ${sandbox.alias} (ssh -F ${sandbox.sshConfigPath} ${sandbox.alias})`,
       `Cluster user   : ${sandbox.user} on 127.0.0.1:${sandbox.port}, host key ${sandbox.hostKeyFingerprintSha256}`,
       `Workspace      : ${workspace}`,
+      `Cluster config : ${configPath} (run "Gadi Dask: Scale Cluster" from the command palette)`,
       'Press Ctrl-C to stop everything.',
       '',
     ].join('\n'),

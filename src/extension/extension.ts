@@ -1,26 +1,76 @@
-// The VS Code front end: thin. It wires commands, the PBS Jobs view and the language client to the core.
+// The VS Code front end: thin. It wires the connection session, the cluster model, the PBS Jobs view, the status
+// bar and the commands to the core, and starts the config language client. activate() returns a small API that
+// the extension-host tests (and other extensions) use to read the tree as the user sees it.
 import * as vscode from 'vscode';
+import { ClusterModel } from './clusters';
+import { registerCommands } from './commands';
+import type { Context } from './commands/context';
+import { ConfigStore } from './configs';
+import { ReadOnlyDocuments } from './documents';
+import type { ReportedError } from './errors';
+import { JobsTreeProvider, type Node } from './jobsTree';
 import { startLanguageClient, stopLanguageClient } from './languageClient';
-import { JobsTreeProvider } from './jobsTree';
+import { EditorPrompt } from './prompts';
+import { Refresher } from './refresher';
+import { Session } from './session';
+import { StatusBar } from './statusBar';
+import { Tunnels } from './tunnels';
 
 export const EXTENSION_ID = 'gadi-dask.gadi-dask';
 
-export function activate(context: vscode.ExtensionContext): void {
+export interface GadiDaskApi {
+  /** The PBS Jobs view's data: the same nodes and items VS Code renders. */
+  readonly tree: {
+    getChildren(node?: Node): Promise<Node[]>;
+    getTreeItem(node: Node): vscode.TreeItem;
+  };
+  /** Refreshes every cluster now; true when all answered. */
+  refresh(): Promise<boolean>;
+  /** The status bar item's text. */
+  statusBarText(): string;
+  /** Open connections: key, label and transport state. */
+  connections(): { key: string; label: string; state: string }[];
+  /** Failures the commands reported to the user, newest last. */
+  readonly errors: readonly ReportedError[];
+}
+
+let session: Session | undefined;
+
+export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const log = vscode.window.createOutputChannel('Dask on Gadi', { log: true });
-  const jobs = new JobsTreeProvider();
+  const prompt = new EditorPrompt(context.secrets, context.globalState, log);
+  session = new Session(log, prompt);
+  const configs = new ConfigStore(context.workspaceState);
+  const model = new ClusterModel(session, configs, log);
+  const tree = new JobsTreeProvider(session, model);
+  const view = vscode.window.createTreeView('gadiDask.jobs', { treeDataProvider: tree, showCollapseAll: true });
+  const refresher = new Refresher(model, view, log);
+  const documents = new ReadOnlyDocuments();
+  const tunnels = new Tunnels(log);
+  const statusBar = new StatusBar(session, model);
+  const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, statusBar, errors: [] };
+
+  const setConnected = () => void vscode.commands.executeCommand('setContext', 'gadiDask.connected', session!.all().length > 0);
   context.subscriptions.push(
-    log,
-    vscode.window.createTreeView('gadiDask.jobs', { treeDataProvider: jobs, showCollapseAll: true }),
-    vscode.commands.registerCommand('gadiDask.refresh', () => jobs.refresh()),
-    vscode.commands.registerCommand('gadiDask.scaleCluster', async () => {
-      await vscode.window.showInformationMessage(
-        'Dask on Gadi: connect to a host before scaling a cluster.',
-      );
-    }),
+    log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar,
+    session.onDidChange(setConnected),
+    ...registerCommands(ctx),
   );
+  setConnected();
+  void configs.list();
   startLanguageClient(context, log);
+
+  return {
+    tree: { getChildren: (node) => tree.getChildren(node), getTreeItem: (node) => tree.getTreeItem(node) },
+    refresh: () => refresher.now('manual'),
+    statusBarText: () => statusBar.text,
+    connections: () => session!.all().map((c) => ({ key: c.key, label: c.label, state: c.transport.state })),
+    errors: ctx.errors,
+  };
 }
 
 export async function deactivate(): Promise<void> {
+  await session?.disconnectAll();
+  session = undefined;
   await stopLanguageClient();
 }

@@ -1,19 +1,212 @@
-// The PBS Jobs view. Empty until a connection exists, so the view's welcome content shows.
+// The PBS Jobs view: clusters → their PBS jobs → the Dask workers inside each job, the user's other PBS jobs, and
+// problems as message nodes (never pop-ups). Empty while nothing is connected, so the welcome content shows.
+// Children come from the model's last snapshots: expanding a node never waits on the cluster, except "Other PBS
+// jobs", which is fetched the first time it is opened.
 import * as vscode from 'vscode';
+import type { ClusterJob, WorkerStatus } from '../core/cluster';
+import type { PbsJob } from '../core/pbs/qstat';
+import type { ClusterEntry, ClusterModel } from './clusters';
+import type { Connection, Session } from './session';
+import { clusterItem, jobItem, messageItem, workerItem, type JobRole, type Severity } from './treeItems';
 
-export class JobsTreeProvider implements vscode.TreeDataProvider<vscode.TreeItem> {
-  private readonly changed = new vscode.EventEmitter<void>();
+export interface ClusterNode {
+  kind: 'cluster';
+  entry: ClusterEntry;
+}
+
+export interface JobNode {
+  kind: 'job';
+  job: PbsJob;
+  role: JobRole;
+  workers: WorkerStatus[];
+  connection: Connection;
+  /** The cluster it belongs to (not for other jobs). */
+  entry?: ClusterEntry;
+  /** Where it sits in the tree, for a unique id. */
+  place: string;
+}
+
+export interface WorkerNode {
+  kind: 'worker';
+  worker: WorkerStatus;
+  entry: ClusterEntry;
+  place: string;
+}
+
+export interface MessageNode {
+  kind: 'message';
+  id: string;
+  text: string;
+  severity: Severity;
+  command?: vscode.Command;
+  tooltip?: string;
+}
+
+export interface FinishedNode {
+  kind: 'finished';
+  entry: ClusterEntry;
+}
+
+export interface OtherJobsNode {
+  kind: 'otherJobs';
+  connection: Connection;
+}
+
+export type Node = ClusterNode | JobNode | WorkerNode | MessageNode | FinishedNode | OtherJobsNode;
+
+const SHOW_LOG: vscode.Command = { title: 'Show Log', command: 'gadiDask.showLog' };
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<Node | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
 
-  refresh(): void {
-    this.changed.fire();
+  constructor(private readonly session: Session, private readonly model: ClusterModel) {
+    this.subscription = vscode.Disposable.from(
+      model.onDidChange(() => this.changed.fire(undefined)),
+      session.onDidChange(() => this.changed.fire(undefined)),
+    );
   }
 
-  getTreeItem(item: vscode.TreeItem): vscode.TreeItem {
-    return item;
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
   }
 
-  getChildren(): vscode.TreeItem[] {
-    return [];
+  getTreeItem(node: Node): vscode.TreeItem {
+    switch (node.kind) {
+      case 'cluster':
+        return clusterItem(node.entry);
+      case 'job':
+        return jobItem(node.job, node.role, node.workers, `${node.place}|${node.job.id}`);
+      case 'worker':
+        return workerItem(node.worker, `${node.place}|${node.worker.name}`);
+      case 'message':
+        return messageItem(node.text, node.severity, node.id, node.command, node.tooltip);
+      case 'finished': {
+        const n = node.entry.snapshot?.finishedJobs.length ?? 0;
+        const item = new vscode.TreeItem('Finished jobs', vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.entry.id}|finished`;
+        item.description = `${n} in the last day`;
+        item.iconPath = new vscode.ThemeIcon('history');
+        item.contextValue = 'finishedJobs';
+        return item;
+      }
+      case 'otherJobs': {
+        const item = new vscode.TreeItem('Other PBS jobs', vscode.TreeItemCollapsibleState.Collapsed);
+        item.id = `${node.connection.key}|other`;
+        const other = this.model.otherJobs(node.connection.key);
+        item.description = other.jobs ? `${this.otherJobsOf(node.connection).length} on ${node.connection.label}` : node.connection.label;
+        item.tooltip = `Your PBS jobs on ${node.connection.label} that belong to no cluster of this workspace (listed when opened).`;
+        item.iconPath = new vscode.ThemeIcon('list-unordered');
+        item.contextValue = 'otherJobs';
+        return item;
+      }
+    }
+  }
+
+  async getChildren(node?: Node): Promise<Node[]> {
+    if (!node) return this.roots();
+    switch (node.kind) {
+      case 'cluster':
+        return this.clusterChildren(node.entry);
+      case 'job':
+        return node.entry
+          ? node.workers.map((worker) => ({ kind: 'worker', worker, entry: node.entry!, place: `${node.place}|${node.job.id}` }))
+          : [];
+      case 'finished':
+        return (node.entry.snapshot?.finishedJobs ?? []).map((j) => this.jobNode(j, node.entry, `${node.entry.id}|finished`));
+      case 'otherJobs':
+        return this.otherJobChildren(node.connection);
+      default:
+        return [];
+    }
+  }
+
+  /** The parent of a node, so the view can reveal it; only clusters' direct children are resolved. */
+  getParent(node: Node): Node | undefined {
+    if (node.kind === 'job' && node.entry && node.place === node.entry.id) return { kind: 'cluster', entry: node.entry };
+    return undefined;
+  }
+
+  private roots(): Node[] {
+    const out: Node[] = [];
+    const connections = this.session.all();
+    for (const c of connections) {
+      const entries = this.model.forConnection(c.key);
+      for (const entry of entries) out.push({ kind: 'cluster', entry });
+      if (!entries.length) {
+        out.push(this.message(`${c.key}|noconfig`, `No cluster config in this workspace names ${c.label}`, 'info',
+          { title: 'Create Cluster Config', command: 'gadiDask.createClusterConfig' }));
+      }
+      out.push({ kind: 'otherJobs', connection: c });
+    }
+    if (!connections.length) return out; // the welcome content explains how to connect
+    for (const bad of this.model.invalidConfigs()) {
+      out.push(this.message(`invalid|${bad.uri.toString()}`, `${bad.label}: ${errorText(bad.error)}`, 'error',
+        { title: 'Open Config', command: 'vscode.open', arguments: [bad.uri] }));
+    }
+    return out;
+  }
+
+  private clusterChildren(entry: ClusterEntry): Node[] {
+    const out: Node[] = [];
+    const s = entry.snapshot;
+    if (entry.error) {
+      out.push(this.message(`${entry.id}|error`, `Refresh failed: ${errorText(entry.error)}`, 'error', SHOW_LOG));
+    }
+    if (!s) {
+      if (!entry.error) out.push(this.message(`${entry.id}|loading`, 'Asking the cluster…', 'loading'));
+      return out;
+    }
+    if (!s.exists) {
+      out.push(this.message(`${entry.id}|absent`, `Not started on ${entry.connection.label}: Scale Cluster starts it`, 'info',
+        { title: 'Scale Cluster', command: 'gadiDask.scaleCluster', arguments: [{ kind: 'cluster', entry }] }));
+      return out;
+    }
+    const problem = s.scheduler.problem;
+    if (problem && s.scheduler.state !== 'running') {
+      const severity: Severity = s.scheduler.state === 'unreachable' || s.scheduler.state === 'unknown' ? 'warning' : 'info';
+      out.push(this.message(`${entry.id}|scheduler`, problem, severity));
+    }
+    for (const job of s.jobs) out.push(this.jobNode(job, entry, entry.id));
+    if (s.otherWorkers.length) {
+      for (const worker of s.otherWorkers) out.push({ kind: 'worker', worker, entry, place: `${entry.id}|stray` });
+    }
+    if (!s.jobs.length && !s.otherWorkers.length) {
+      out.push(this.message(`${entry.id}|nojobs`, 'No jobs in the queue', 'info'));
+    }
+    if (s.finishedJobs.length) out.push({ kind: 'finished', entry });
+    return out;
+  }
+
+  private jobNode(job: ClusterJob, entry: ClusterEntry, place: string): JobNode {
+    return { kind: 'job', job: job.pbs, role: job.role, workers: job.workers, connection: entry.connection, entry, place };
+  }
+
+  private otherJobsOf(connection: Connection): PbsJob[] {
+    const ours = new Set<string>();
+    for (const e of this.model.forConnection(connection.key)) {
+      for (const j of [...(e.snapshot?.jobs ?? []), ...(e.snapshot?.finishedJobs ?? [])]) ours.add(j.id);
+    }
+    return (this.model.otherJobs(connection.key).jobs ?? []).filter((j) => !ours.has(j.id));
+  }
+
+  private async otherJobChildren(connection: Connection): Promise<Node[]> {
+    const other = this.model.otherJobs(connection.key);
+    if (!other.wanted) await this.model.refreshOtherJobs(connection.key);
+    const id = `${connection.key}|other`;
+    if (other.error && !other.jobs) return [this.message(`${id}|error`, errorText(other.error), 'error', SHOW_LOG)];
+    const jobs = this.otherJobsOf(connection);
+    if (!jobs.length) return [this.message(`${id}|none`, other.loading ? 'Asking PBS…' : 'No other jobs', other.loading ? 'loading' : 'info')];
+    return jobs.map((job) => ({ kind: 'job', job, role: 'other', workers: [], connection, place: id }));
+  }
+
+  private message(id: string, text: string, severity: Severity, command?: vscode.Command): MessageNode {
+    return { kind: 'message', id, text, severity, command };
   }
 }

@@ -1,16 +1,19 @@
 // The UI layer: what a user sees after installing the packaged extension. The production .vsix goes into a fresh
 // code-server through --install-extension; chromium drives the workbench with Playwright locators the way a
 // user would (F1, typing, clicking the activity bar). No smoke-test driver here: it would hide the toasts.
-import { cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
+import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from '../vscode/codeServer';
 import { launchChromium, log, PeakMemory, printCounts, run, Teardown, withDeadline } from '../vscode/harness';
+import { SANDBOX_CONFIG_FILE, sandboxSettings, writeSandboxConfig } from '../vscode/sandboxSettings';
 
 const RESULTS = join(REPO_ROOT, 'test-results');
 const FIXTURE = join(REPO_ROOT, 'test/vscode/fixtures/workspace');
-const LAYER_TIMEOUT_MS = 150_000;
+const LAYER_TIMEOUT_MS = 300_000;
+const SANDBOX_USER = 'gdui';
 const STEP_TIMEOUT_MS = 20_000;
 
 // The slice of the DOM's Element used in the page (this project's TypeScript has no DOM library).
@@ -90,21 +93,195 @@ function uiTests(installedExtensions: string[]): UiTest[] {
         // A container with a single view shows one merged title, "Dask On Gadi: PBS Jobs", and no pane header.
         await visible(sidebar.locator('.composite.title').filter({ hasText: /Dask on Gadi: PBS Jobs/i }), 'the side bar title "Dask on Gadi: PBS Jobs"');
         await visible(sidebar.locator('.welcome-view-content').filter({ hasText: 'No Gadi connection yet.' }), 'the PBS Jobs welcome text');
-        await visible(sidebar.locator('.welcome-view-content').getByRole('button', { name: 'Scale Cluster' }), 'the welcome "Scale Cluster" button');
+        for (const name of ['Connect', 'Create Cluster Config', 'Open Walkthrough']) {
+          await visible(sidebar.locator('.welcome-view-content').getByRole('button', { name }), `the welcome "${name}" button`);
+        }
         await page.screenshot({ path: join(RESULTS, 'pbs-jobs-view.png') });
       },
     },
     {
-      name: 'running Scale Cluster from the palette shows its notification',
+      name: 'running Open Dashboard from the palette before connecting says so, with a Connect button',
       body: async (page) => {
-        await findInPalette(page, 'Gadi Dask: Scale Cluster');
+        await findInPalette(page, 'Gadi Dask: Open Dashboard');
         await page.keyboard.press('Enter');
-        const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'connect to a host before scaling a cluster' });
-        await visible(toast, 'the Scale Cluster notification');
+        const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'Not connected to a cluster' });
+        await visible(toast, 'the "not connected" notification');
+        await visible(toast.getByRole('button', { name: 'Connect' }), 'its Connect button');
         // Let the toast's fade-in finish so the screenshot shows it, not a translucent frame.
         await toast.first().evaluate((el: Animatable) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
         await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 });
-        await page.screenshot({ path: join(RESULTS, 'scale-cluster-notification.png') });
+        await page.screenshot({ path: join(RESULTS, 'not-connected-notification.png') });
+        await page.keyboard.press('Escape'); // hides the toast, which would cover later screenshots
+      },
+    },
+    {
+      name: 'a config with an error shows a red squiggle, its hover and its entry in the Problems panel',
+      body: async (page) => {
+        // Open the file the way a user would: Quick Open, type its name, Enter.
+        await page.keyboard.press('Control+P');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await visible(input, 'the Quick Open input after Ctrl+P');
+        await input.pressSequentially('account.dask-cluster.yaml', { delay: 10 });
+        await visible(page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'account.dask-cluster.yaml' }),
+          'account.dask-cluster.yaml in Quick Open');
+        await page.keyboard.press('Enter');
+        await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 5000 });
+        const editor = page.locator('.part.editor .monaco-editor').filter({ hasText: 'account: ab12' });
+        await visible(editor, 'the editor showing account.dask-cluster.yaml');
+        // The language server starts with the first config file opened: allow for that.
+        const squiggle = editor.locator('.squiggly-error');
+        await visible(squiggle, 'a red squiggle in the editor', 45_000);
+
+        await page.keyboard.press('Control+Shift+M');
+        const message = 'Gadi takes the project as -P';
+        const problem = page.locator('.markers-panel .monaco-list-row').filter({ hasText: message });
+        await visible(problem, 'the error in the Problems panel');
+        const problemText = await problem.first().innerText();
+        if (!problemText.includes('gadi/account-directive')) throw new Error(`the Problems entry lacks its code: ${problemText}`);
+
+        // Hovering the squiggle shows the message and the rule's code.
+        const box = await squiggle.first().boundingBox();
+        if (!box) throw new Error('the squiggle has no box on screen');
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        const hover = page.locator('.monaco-hover').filter({ hasText: message });
+        await visible(hover, 'the hover over the squiggle');
+        await hover.first().evaluate((el: Animatable) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
+        await page.screenshot({ path: join(RESULTS, 'lint-squiggle.png') });
+        // Leave the workbench as the next test expects it: no hover, no panel, no editor.
+        await page.mouse.move(0, 0);
+        await page.keyboard.press('Control+J');
+        await page.locator('.part.panel').waitFor({ state: 'hidden', timeout: 5000 });
+        await (await findInPalette(page, 'View: Close All Editors')).first().click();
+        await editor.waitFor({ state: 'detached', timeout: 5000 });
+      },
+    },
+  ];
+}
+
+/** A row of the PBS Jobs view (label and description are its text). */
+function treeRows(page: Page, text: string | RegExp): Locator {
+  return page.locator('.part.sidebar .monaco-list-row').filter({ hasText: text });
+}
+
+/** Room for the tree's descriptions in screenshots: the side bar dragged wider, the panel hidden. */
+async function makeRoom(page: Page): Promise<void> {
+  if (await page.locator('.part.panel').isVisible()) await page.keyboard.press('Control+J');
+  const box = await page.locator('.part.sidebar').boundingBox();
+  if (!box || box.width >= 520) return;
+  const x = box.x + box.width + 2;
+  const y = box.y + box.height / 2;
+  await page.mouse.move(x, y);
+  await page.mouse.down();
+  await page.mouse.move(x + 100, y, { steps: 5 });
+  await page.mouse.move(box.x + 560, y, { steps: 5 });
+  await page.mouse.up();
+}
+
+async function settle(locator: Locator): Promise<void> {
+  await locator.first().evaluate((el: Animatable) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
+}
+
+/** A cluster life on the sandbox, driven the way a user does it: palette, dialogs, the PBS Jobs view. */
+function clusterUiTests(sandbox: Sandbox): UiTest[] {
+  const dialog = (page: Page) => page.locator('.monaco-dialog-box');
+  // Worker job rows read "<id> sandbox" then their state; the scheduler's job is "<id> dask-scheduler-sandbox".
+  const workerJobRows = (page: Page) => treeRows(page, /\d+ sandbox\s*Running/);
+  return [
+    {
+      name: 'Gadi Dask: Connect asks to trust the host key in a modal dialog showing its SHA256 fingerprint',
+      body: async (page) => {
+        await findInPalette(page, 'Gadi Dask: Connect');
+        await page.keyboard.press('Enter');
+        await visible(dialog(page).filter({ hasText: sandbox.hostKeyFingerprintSha256 }), `the host key dialog with ${sandbox.hostKeyFingerprintSha256}`);
+        await settle(dialog(page));
+        await page.screenshot({ path: join(RESULTS, 'host-key.png') });
+        await dialog(page).getByRole('button', { name: 'Trust and Connect' }).click();
+        await visible(page.locator('.part.statusbar').filter({ hasText: sandbox.alias }), `the status bar naming ${sandbox.alias}`);
+        await visible(treeRows(page, /^sandbox/), 'the cluster "sandbox" in the PBS Jobs view');
+        await makeRoom(page);
+      },
+    },
+    {
+      name: 'Gadi Dask: Scale Cluster from the palette: type 2, and the cost prompt shows the SU charge first',
+      body: async (page) => {
+        await findInPalette(page, 'Gadi Dask: Scale Cluster');
+        await page.keyboard.press('Enter');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await visible(page.locator('.quick-input-widget').filter({ hasText: 'scale cluster sandbox' }), 'the Scale Cluster size prompt');
+        await input.fill('2');
+        await page.keyboard.press('Enter');
+        const prompt = dialog(page).filter({ hasText: 'Submit 2 worker jobs and a scheduler job for cluster sandbox' });
+        await visible(prompt, 'the cost prompt');
+        const text = await prompt.first().innerText();
+        if (!/up to [\d.]+ SU/.test(text)) throw new Error(`the cost prompt shows no SU charge: ${text}`);
+        await settle(prompt);
+        await page.screenshot({ path: join(RESULTS, 'cost-prompt.png') });
+        await prompt.getByRole('button', { name: 'Submit 3 Jobs' }).click();
+        await visible(page.locator('.notifications-toasts').filter({ hasText: /Scaling sandbox/ }), 'the progress notification');
+      },
+    },
+    {
+      name: 'the PBS Jobs view shows two running job rows, and one expands to its Dask worker',
+      body: async (page) => {
+        const deadline = Date.now() + 90_000;
+        const refresh = page.locator('.part.sidebar .title-actions .action-label[aria-label*="Refresh"]');
+        for (;;) {
+          // Running, and with a worker inside: only then has the row a twistie to expand.
+          const ready = page.locator('.part.sidebar .monaco-list-row:has(.monaco-tl-twistie.collapsible)').filter({ hasText: /\d+ sandbox\s*Running/ });
+          if ((await ready.count()) === 2) break;
+          if (Date.now() > deadline) throw new Error(`not 2 running worker jobs with workers within 90 s (rows: ${await workerJobRows(page).count()})`);
+          await refresh.first().click().catch(() => undefined);
+          await page.waitForTimeout(2000);
+        }
+        // The config beside the tree, as a user would work.
+        await page.keyboard.press('Control+P');
+        await page.locator('.quick-input-widget .quick-input-box input').pressSequentially(SANDBOX_CONFIG_FILE, { delay: 10 });
+        await visible(page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: SANDBOX_CONFIG_FILE }), `${SANDBOX_CONFIG_FILE} in Quick Open`);
+        await page.keyboard.press('Enter');
+        await makeRoom(page);
+        const row = workerJobRows(page).first();
+        const id = /(\d+) sandbox/.exec(await row.innerText())![1];
+        await row.click();
+        await visible(treeRows(page, new RegExp(`sandbox-${id}\\.`)), `the worker sandbox-${id} under its job`);
+        await visible(treeRows(page, /1 thread/), 'the worker\'s threads, memory and tasks');
+        await page.mouse.move(0, 0);
+        await page.screenshot({ path: join(RESULTS, 'tree.png') });
+      },
+    },
+    {
+      name: 'Gadi Dask: Open Dashboard shows the scheduler\'s dashboard in the Simple Browser',
+      body: async (page) => {
+        await findInPalette(page, 'Gadi Dask: Open Dashboard');
+        await page.keyboard.press('Enter');
+        await visible(page.locator('.part.editor .tab').filter({ hasText: 'Simple Browser' }), 'the Simple Browser tab');
+        // The dashboard page is in the Simple Browser's webview, frames deep: find the frame the tunnel serves.
+        const deadline = Date.now() + 30_000;
+        let body = '';
+        while (Date.now() < deadline) {
+          for (const frame of page.frames()) {
+            // Skip the workbench and its own frames (webview shells, the worker host): they are code-server's pages.
+            if (frame === page.mainFrame() || frame.url().includes('/static/') || !frame.url().startsWith('http')) continue;
+            body = await frame.locator('body').innerText({ timeout: 1000 }).catch(() => '');
+            if (/dask|bokeh|dashboard/i.test(body)) break;
+          }
+          if (/dask|bokeh|dashboard/i.test(body)) break;
+          await page.waitForTimeout(500);
+        }
+        if (!/dask|bokeh|dashboard/i.test(body)) throw new Error(`the dashboard page did not load in the Simple Browser (frames: ${page.frames().map((f) => f.url()).join(', ')})`);
+        await page.waitForTimeout(500);
+        await page.screenshot({ path: join(RESULTS, 'dashboard.png') });
+      },
+    },
+    {
+      name: 'Gadi Dask: Shut Down Cluster asks first, then the view shows no job',
+      body: async (page) => {
+        await findInPalette(page, 'Gadi Dask: Shut Down Cluster');
+        await page.keyboard.press('Enter');
+        const confirm = dialog(page).filter({ hasText: 'Shut down cluster sandbox' });
+        await visible(confirm, 'the shut-down confirmation');
+        await confirm.getByRole('button', { name: 'Shut Down' }).click();
+        await visible(treeRows(page, 'No jobs in the queue'), 'the view without jobs', 60_000);
+        if (await workerJobRows(page).count()) throw new Error('worker job rows are still listed');
       },
     },
   ];
@@ -134,7 +311,26 @@ async function main(): Promise<number> {
     teardown.add(() => rmSync(workspace, { recursive: true, force: true }));
     cpSync(FIXTURE, workspace, { recursive: true });
 
-    const server = await startCodeServer({ installExtensions: [vsix] });
+    // The sandbox cluster for the cluster tests. Its host key is left out of known_hosts (StrictHostKeyChecking
+    // ask), so connecting asks the user to trust it, as it would the first time on Gadi.
+    const sandbox = await startSandbox({ user: SANDBOX_USER });
+    teardown.add(() => sandbox.stop());
+    writeSandboxConfig(workspace, sandbox);
+    const sshDir = mkdtempSync(join(tmpdir(), 'gadi-dask-ui-ssh-'));
+    teardown.add(() => rmSync(sshDir, { recursive: true, force: true }));
+    const sshConfig = join(sshDir, 'ssh_config');
+    const knownHosts = join(sshDir, 'known_hosts');
+    writeFileSync(knownHosts, '');
+    writeFileSync(sshConfig, readFileSync(sandbox.sshConfigPath, 'utf8')
+      .replace(/^(\s*UserKnownHostsFile\s).*$/m, `$1${knownHosts}`)
+      .replace(/^(\s*StrictHostKeyChecking\s).*$/m, '$1ask'));
+    log(`sandbox ${sandbox.alias} (${sandbox.user}@127.0.0.1:${sandbox.port}), host key ${sandbox.hostKeyFingerprintSha256}`);
+
+    const server = await startCodeServer({
+      installExtensions: [vsix],
+      settings: { 'gadiDask.configFile': SANDBOX_CONFIG_FILE, 'gadiDask.refreshInterval': 5 },
+      machineSettings: { ...sandboxSettings(sandbox), 'gadiDask.ssh.configFile': sshConfig, 'gadiDask.ssh.knownHostsFile': knownHosts },
+    });
     teardown.add(() => server.stop());
     log(`code-server ${server.url} (pid ${server.pid})`);
 
@@ -151,7 +347,7 @@ async function main(): Promise<number> {
       (async () => {
         await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
         await visible(page.locator('.monaco-workbench .part.activitybar'), 'the workbench', 60_000);
-        for (const t of uiTests(server.installedExtensions)) {
+        for (const t of [...uiTests(server.installedExtensions), ...clusterUiTests(sandbox)]) {
           const t0 = Date.now();
           try {
             await t.body(page);

@@ -18,6 +18,11 @@ export interface CodeServerOptions {
   installExtensions?: string[];
   /** Written to the private user settings.json. */
   settings?: Record<string, unknown>;
+  /**
+   * Written to the server's machine settings (user-data/Machine/settings.json). The workbench counts as remote in
+   * code-server, and a remote window takes machine-scoped settings from there, not from the user settings.
+   */
+  machineSettings?: Record<string, unknown>;
   /** How long to wait for /healthz. */
   startTimeoutMs?: number;
 }
@@ -138,6 +143,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   mkdirSync(join(dirs.userData, 'User'), { recursive: true });
   mkdirSync(dirs.extensions, { recursive: true });
   writeFileSync(join(dirs.userData, 'User', 'settings.json'), JSON.stringify({ ...DEFAULT_SETTINGS, ...options.settings }, null, 2));
+  if (options.machineSettings) {
+    mkdirSync(join(dirs.userData, 'Machine'), { recursive: true });
+    writeFileSync(join(dirs.userData, 'Machine', 'settings.json'), JSON.stringify(options.machineSettings, null, 2));
+  }
   const logFile = join(root, 'code-server.log');
   const port = await freePort();
   const base = codeServerArgs(port, dirs);

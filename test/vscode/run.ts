@@ -5,13 +5,17 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConsoleMessage } from 'playwright-core';
+import { startSandbox } from '../sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from './codeServer';
 import { launchChromium, log, PeakMemory, printCounts, run, Teardown, withDeadline } from './harness';
+import { sandboxSettings, writeSandboxConfig } from './sandboxSettings';
 import { parseResult, type SuiteResult } from './suite/result';
 
 const SUITE_INDEX = join(REPO_ROOT, 'out/test/vscode/suite/index.js');
 const FIXTURE = join(REPO_ROOT, 'test/vscode/fixtures/workspace');
-const SUITE_TIMEOUT_MS = 120_000;
+const SUITE_TIMEOUT_MS = 150_000;
+// Its own sandbox user, so this layer never waits for another layer's sandbox.
+const SANDBOX_USER = 'gdvscode';
 
 // VS Code's web console lines are `console.log('%c LEVEL', css, format, ...values)`, and the extension host's
 // output (mocha's spec reporter) arrives the same way: apply the printf-style directives, drop the CSS.
@@ -61,7 +65,14 @@ async function main(): Promise<number> {
     teardown.add(() => rmSync(workspace, { recursive: true, force: true }));
     cpSync(FIXTURE, workspace, { recursive: true });
 
-    const server = await startCodeServer({ smokeTestDriver: true });
+    // The cluster suite runs a real cluster life on the sandbox: the extension reaches it through the sandbox's
+    // ssh config and known_hosts (machine-scoped settings) and the workspace's sandbox.dask-cluster.yaml.
+    const sandbox = await startSandbox({ user: SANDBOX_USER });
+    teardown.add(() => sandbox.stop());
+    writeSandboxConfig(workspace, sandbox);
+    log(`sandbox ${sandbox.alias} (${sandbox.user}@127.0.0.1:${sandbox.port})`);
+
+    const server = await startCodeServer({ smokeTestDriver: true, machineSettings: sandboxSettings(sandbox) });
     teardown.add(() => server.stop());
     log(`code-server ${server.url} (pid ${server.pid})`);
 

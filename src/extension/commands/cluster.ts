@@ -1,0 +1,129 @@
+// Commands on a whole cluster: Shut Down, Open Dashboard (SSH tunnel + Simple Browser), Copy Scheduler Address,
+// Insert Dask Client Snippet.
+import * as vscode from 'vscode';
+import { clusterPaths, type DownResult } from '../../core/cluster';
+import { Cancelled, NoSchedulerError } from '../errors';
+import { clusterFor, configUri, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
+
+interface ConfirmArgs extends TargetArgs {
+  confirm?: boolean;
+}
+
+function options<T extends object>(arg: unknown): T {
+  return (typeof arg === 'object' && arg !== null && !isNode(arg) ? arg : {}) as T;
+}
+
+export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<DownResult> {
+  const args = options<ConfirmArgs>(arg);
+  const entry = await clusterFor(ctx, arg, 'to shut a cluster down', false);
+  const s = await snapshotOf(ctx, entry).catch(() => undefined);
+  if (args.confirm !== false) {
+    const jobs = s?.jobs.length ?? 0;
+    const running = s?.jobs.filter((j) => j.stateInfo.phase === 'running').length ?? 0;
+    const detail = s
+      ? `This retires its ${s.counts.workers} Dask worker(s), stops the scheduler and cancels its ${jobs} PBS job(s) (${running} running). Results not yet gathered by a client are lost.`
+      : 'This retires its Dask workers, stops the scheduler and cancels all of its PBS jobs.';
+    if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, detail, 'Shut Down'))) throw new Cancelled();
+  }
+  const title = `Shutting down ${entry.cluster.name} on ${entry.connection.label}`;
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
+    const r = await entry.cluster.down({ onProgress: (message) => progress.report({ message }) });
+    await ctx.tunnels.close(entry.id);
+    for (const w of r.warnings) ctx.log.warn(w);
+    ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
+    await ctx.refresher.now('action');
+    return r;
+  });
+}
+
+export interface DashboardResult {
+  /** The tunnel's port on 127.0.0.1. */
+  localPort: number;
+  /** The dashboard through the tunnel. */
+  url: string;
+  /** What was opened: the same URL, or the editor's own forwarding of it (remote and web editors). */
+  openedUrl: string;
+}
+
+/** What Dask serves in place of its dashboard when the scheduler's Python has no bokeh. */
+const MISSING_BOKEH = /Dask needs bokeh/;
+/** Served by the scheduler itself (tornado templates), bokeh or not. */
+const INFO_PAGE = '/info/main/workers.html';
+
+/** The dashboard's page, or the scheduler's info pages when the dashboard cannot be served. */
+async function dashboardPage(ctx: Context, localPort: number, path: string): Promise<string> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${localPort}${path}`, { signal: AbortSignal.timeout(5000) });
+    if (res.ok && MISSING_BOKEH.test(await res.text())) {
+      ctx.log.warn('The scheduler\'s Python has no bokeh, so Dask serves no dashboard; opening its info pages instead.');
+      void vscode.window.showInformationMessage(
+        'The scheduler\'s Python environment has no bokeh, so Dask shows its info pages instead of the dashboard. Install bokeh there for the full dashboard.');
+      return INFO_PAGE;
+    }
+  } catch (e) {
+    ctx.log.debug(`Could not look at the dashboard page first: ${(e as Error).message}`);
+  }
+  return path;
+}
+
+export async function openDashboard(ctx: Context, arg?: unknown): Promise<DashboardResult> {
+  const args = options<TargetArgs & { open?: boolean }>(arg);
+  const entry = await clusterFor(ctx, arg, 'to open a dashboard', false);
+  let s = await snapshotOf(ctx, entry);
+  if (!s?.scheduler.dashboard) {
+    await ctx.refresher.now('action'); // the view may be older than the scheduler
+    s = entry.snapshot;
+  }
+  const dashboard = s?.scheduler.dashboard;
+  if (!s || !dashboard) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
+  const localPort = await ctx.tunnels.open(entry, dashboard.host, dashboard.port);
+  let path = '/status';
+  try {
+    path = new URL(dashboard.url).pathname || '/';
+  } catch {
+    // keep the dashboard's usual page
+  }
+  const url = `http://127.0.0.1:${localPort}${await dashboardPage(ctx, localPort, path)}`;
+  // Remote and browser-based editors reach the extension host's localhost only through their own forwarding.
+  const openedUrl = (await vscode.env.asExternalUri(vscode.Uri.parse(url))).toString(true);
+  if (args.open !== false) await vscode.commands.executeCommand('simpleBrowser.show', openedUrl);
+  return { localPort, url, openedUrl };
+}
+
+export async function copySchedulerAddress(ctx: Context, arg?: unknown): Promise<string> {
+  const entry = await clusterFor(ctx, arg, 'to copy a scheduler address', false);
+  const s = await snapshotOf(ctx, entry);
+  const address = s?.scheduler.state === 'running' ? s.scheduler.address : undefined;
+  if (!address) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
+  await vscode.env.clipboard.writeText(address);
+  void vscode.window.showInformationMessage(`Copied ${address}. Client("${address}") connects to ${entry.cluster.name} from a login node or a job.`);
+  return address;
+}
+
+/** The snippet for a cluster: its scheduler file outlives any one scheduler address. */
+export function clientSnippet(cluster: string, host: string): string {
+  const file = clusterPaths(cluster).schedulerFile;
+  return [
+    'import os',
+    'from dask.distributed import Client',
+    '',
+    `# Dask cluster ${cluster} on ${host}; run this on the cluster (a login node or a PBS job).`,
+    `client = Client(scheduler_file=os.path.expanduser(${JSON.stringify(file)}))`,
+    '',
+  ].join('\n');
+}
+
+export async function insertClientSnippet(ctx: Context, arg?: unknown): Promise<string> {
+  // Only the config is needed: the scheduler file's path follows from the cluster's name.
+  const entry = isNode(arg) && 'entry' in arg && arg.entry ? arg.entry.config : await ctx.configs.choose('for the client snippet', configUri(arg as TargetArgs | undefined));
+  const name = entry.config.jobqueue.pbs.name;
+  const text = clientSnippet(name, entry.config.connection?.host ?? 'the cluster');
+  const editor = vscode.window.activeTextEditor;
+  if (editor && editor.document.uri.scheme !== 'output' && !editor.document.isClosed && editor.document.languageId !== 'dask-cluster') {
+    await editor.insertSnippet(new vscode.SnippetString(text.replace(/[$}\\]/g, '\\$&')));
+  } else {
+    const doc = await vscode.workspace.openTextDocument({ language: 'python', content: text });
+    await vscode.window.showTextDocument(doc);
+  }
+  return text;
+}

@@ -1,0 +1,146 @@
+// Commands on one PBS job: Cancel Job, Show Job Script, Open Job Output. A job comes from a tree node, or from
+// arguments ({ jobId }) looked up in the clusters' last snapshots.
+import { posix } from 'node:path';
+import * as vscode from 'vscode';
+import { clusterPaths } from '../../core/cluster';
+import { renderJobScript } from '../../core/pbs/jobScript';
+import { buildCancelCommand, parseCancelOutput, type CancelResult } from '../../core/pbs/submit';
+import { RemoteFileError } from '../../core/remote/errors';
+import { ACTIONS, Cancelled, NotConnectedError, UserFacingError } from '../errors';
+import type { JobNode } from '../jobsTree';
+import { shortJobId } from '../treeItems';
+import { configUri, confirm, isNode, type Context, type TargetArgs } from './context';
+
+interface JobArgs {
+  jobId?: string;
+  confirm?: boolean;
+  /** Open Job Output: 'o' for standard output, 'e' for standard error. */
+  stream?: 'o' | 'e';
+}
+
+function jobArgs(arg: unknown): JobArgs {
+  return typeof arg === 'object' && arg !== null && !isNode(arg) ? (arg as JobArgs) : typeof arg === 'string' ? { jobId: arg } : {};
+}
+
+/** Every job the view knows, as nodes: the clusters' active and finished jobs, and the other jobs listed. */
+function knownJobs(ctx: Context): JobNode[] {
+  const out: JobNode[] = [];
+  for (const entry of ctx.model.list()) {
+    for (const j of [...(entry.snapshot?.jobs ?? []), ...(entry.snapshot?.finishedJobs ?? [])]) {
+      out.push({ kind: 'job', job: j.pbs, role: j.role, workers: j.workers, connection: entry.connection, entry, place: entry.id });
+    }
+  }
+  for (const c of ctx.session.all()) {
+    for (const job of ctx.model.otherJobs(c.key).jobs ?? []) {
+      if (!out.some((n) => n.job.id === job.id)) out.push({ kind: 'job', job, role: 'other', workers: [], connection: c, place: `${c.key}|other` });
+    }
+  }
+  return out;
+}
+
+/** The job to `verb` ("cancel", "open the output of"). */
+async function jobFor(ctx: Context, arg: unknown, verb: string, filter: (n: JobNode) => boolean = () => true): Promise<JobNode> {
+  if (isNode(arg) && arg.kind === 'job') return arg;
+  if (!ctx.session.all().length) throw new NotConnectedError(`to ${verb} a job`);
+  const jobs = knownJobs(ctx).filter(filter);
+  const id = jobArgs(arg).jobId;
+  if (id) {
+    const found = jobs.find((n) => n.job.id === id || shortJobId(n.job.id) === id);
+    if (!found) throw new UserFacingError(`Job ${id} is not in the PBS Jobs view: refresh it, or check the id.`, [ACTIONS.refresh]);
+    return found;
+  }
+  if (!jobs.length) throw new UserFacingError(`No PBS job to ${verb}: the PBS Jobs view lists none.`, [ACTIONS.refresh, ACTIONS.scale]);
+  const picked = await vscode.window.showQuickPick(
+    jobs.map((n) => ({ label: `${n.job.id} ${n.job.name}`, description: `${n.job.stateInfo.label} · ${n.entry?.cluster.name ?? 'other job'}`, node: n })),
+    { title: `Gadi Dask: which job to ${verb}?`, matchOnDescription: true },
+  );
+  if (!picked) throw new Cancelled();
+  return picked.node;
+}
+
+export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelResult> {
+  const args = jobArgs(arg);
+  const node = await jobFor(ctx, arg, 'cancel', (n) => n.job.stateInfo.active);
+  const { job } = node;
+  if (args.confirm !== false) {
+    const workers = node.workers.length;
+    const detail = node.role === 'scheduler'
+      ? `This is the scheduler's job of cluster ${node.entry?.cluster.name}: its workers lose their scheduler. To stop the whole cluster, use Shut Down Cluster instead.`
+      : node.role === 'worker'
+        ? `Its ${workers} Dask worker(s) stop; their tasks are recomputed on the other workers.${node.entry?.snapshot?.adaptive?.enabled ? ' Adaptive scaling may submit a new job in its place.' : ''}`
+        : `It belongs to no Dask cluster of this workspace (${job.stateInfo.label.toLowerCase()} in ${job.queue}).`;
+    if (!(await confirm(`Cancel PBS job ${job.id} (${job.name})?`, detail, 'Cancel Job'))) throw new Cancelled();
+  }
+  const plan = buildCancelCommand([job.id]);
+  const r = await node.connection.transport.exec(plan.command, { timeoutMs: 60_000 });
+  const [result] = parseCancelOutput(r.stdout, plan);
+  ctx.log.info(`qdel ${job.id}: ${result.outcome}${result.message ? ` (${result.message.trim()})` : ''}`);
+  if (result.outcome === 'error') throw new Error(`PBS did not cancel job ${job.id}: ${result.message.trim() || `qdel exited with status ${result.exitCode}`}`);
+  if (result.outcome !== 'ok') void vscode.window.showInformationMessage(`Job ${job.id} had already ${result.outcome === 'finished' ? 'finished' : 'left the queue'}.`);
+  await ctx.refresher.now('action');
+  return result;
+}
+
+export async function showJobScript(ctx: Context, arg?: unknown): Promise<string> {
+  let text: string;
+  let path: string;
+  if (isNode(arg) && arg.kind === 'job') {
+    if (!arg.entry || arg.role === 'other') {
+      throw new UserFacingError(`Job ${arg.job.id} is not from a Dask cluster of this workspace; PBS does not keep its script where the extension can read it.`, []);
+    }
+    const { cluster } = arg.entry;
+    const file = `${cluster.paths.cluster}/${arg.role === 'scheduler' ? 'scheduler.pbs' : 'worker.pbs'}`;
+    path = `/${arg.connection.label}/${cluster.name}/${shortJobId(arg.job.id)}.pbs`;
+    try {
+      // The copy on the cluster is what qsub got for the latest jobs; the config may have changed since.
+      text = (await arg.connection.transport.readFile(file)).toString('utf8');
+    } catch (e) {
+      if (!(e instanceof RemoteFileError)) throw e;
+      ctx.log.warn(`${e.message} Showing the script the config makes now.`);
+      text = arg.role === 'scheduler' ? cluster.schedulerJobScript() : cluster.workerJobScript();
+    }
+  } else {
+    // No connection needed: the worker job script follows from the config alone, as Cluster.workerJobScript makes it.
+    const entry = isNode(arg) && 'entry' in arg && arg.entry ? arg.entry : undefined;
+    const config = entry?.config ?? (await ctx.configs.choose('for the job script', configUri(arg as TargetArgs | undefined)));
+    const name = config.config.jobqueue.pbs.name;
+    text = entry?.cluster.workerJobScript() ?? renderJobScript(config.config.jobqueue.pbs, { schedulerFile: clusterPaths(name).schedulerFile });
+    path = `/${name}/worker.pbs`;
+  }
+  await ctx.documents.show(path, text, 'shellscript');
+  return text;
+}
+
+export async function openJobOutput(ctx: Context, arg?: unknown): Promise<string> {
+  const args = jobArgs(arg);
+  const node = await jobFor(ctx, arg, 'open the output of');
+  const { job } = node;
+  const files = [
+    { stream: 'o' as const, label: 'Standard output', path: job.outputPath },
+    { stream: 'e' as const, label: 'Standard error', path: job.errorPath },
+  ].filter((f): f is { stream: 'o' | 'e'; label: string; path: string } => !!f.path);
+  if (!files.length) throw new UserFacingError(`PBS names no output file for job ${job.id}.`, [ACTIONS.refresh]);
+  let file = files.find((f) => f.stream === args.stream);
+  if (!file && args.stream) throw new UserFacingError(`PBS names no ${args.stream === 'o' ? 'output' : 'error'} file for job ${job.id}.`, [ACTIONS.refresh]);
+  if (!file) {
+    const distinct = files.filter((f, i) => files.findIndex((g) => g.path === f.path) === i);
+    if (distinct.length === 1) file = distinct[0];
+    else {
+      const picked = await vscode.window.showQuickPick(distinct.map((f) => ({ label: f.label, description: f.path, file: f })), { title: `Gadi Dask: output of job ${job.id}` });
+      if (!picked) throw new Cancelled();
+      file = picked.file;
+    }
+  }
+  let text: string;
+  try {
+    text = (await node.connection.transport.readFile(file.path)).toString('utf8');
+  } catch (e) {
+    if (e instanceof RemoteFileError && e.code === 'ENOENT' && job.stateInfo.active) {
+      throw new UserFacingError(`Job ${job.id} is ${job.stateInfo.label.toLowerCase()}: PBS copies its output to ${file.path} when it ends.`, [ACTIONS.refresh]);
+    }
+    throw e;
+  }
+  await ctx.documents.show(`/${node.connection.label}/${posix.basename(file.path)}`, text, 'log');
+  return text;
+}
+

@@ -1,0 +1,134 @@
+// Scale Cluster and Adapt Cluster: ask for the size (the current one as default), show the SU cost of what will be
+// submitted, then submit in one round trip under a progress notification that lasts until the tree shows the jobs.
+// Both also take their answers as arguments (executeCommand), so scripts and tests can drive them.
+import * as vscode from 'vscode';
+import type { AdaptResult, ScaleRequest, ScaleResult } from '../../core/cluster';
+import type { ClusterEntry } from '../clusters';
+import { costPrompt } from '../cost';
+import { plural } from '../format';
+import { Cancelled, UserFacingError } from '../errors';
+import { readSettings } from '../settings';
+import { clusterFor, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
+import { parseBounds, parseSize } from './sizes';
+
+export interface ScaleArgs extends TargetArgs {
+  jobs?: number;
+  workers?: number;
+  /** false skips the cost prompt (as the confirmScale setting does). */
+  confirm?: boolean;
+}
+
+export interface AdaptArgs extends TargetArgs {
+  minimum?: number;
+  maximum?: number;
+  off?: boolean;
+  confirm?: boolean;
+}
+
+function scaleArgs(arg: unknown): ScaleArgs {
+  if (typeof arg === 'number') return { jobs: arg };
+  if (typeof arg === 'object' && arg !== null && !isNode(arg)) return arg as ScaleArgs;
+  return {};
+}
+
+async function askSize(entry: ClusterEntry, current: number): Promise<ScaleRequest> {
+  const { processes, threads } = entry.cluster.layout;
+  const each = `each job runs ${plural(processes, 'worker')} of ${plural(threads, 'thread')}`;
+  const text = await vscode.window.showInputBox({
+    title: `Gadi Dask: scale cluster ${entry.cluster.name} on ${entry.connection.label}`,
+    prompt: `Worker jobs to run (now ${current}; ${each}). Type a number of jobs, or e.g. 16w for workers.`,
+    value: String(current),
+    ignoreFocusOut: true,
+    validateInput: (v) => (parseSize(v) ? undefined : 'A whole number of jobs (4), or of workers with w (16w)'),
+  });
+  if (text === undefined) throw new Cancelled();
+  return parseSize(text)!;
+}
+
+const SCHEDULER_ALIVE = new Set(['running', 'starting', 'queued']);
+
+export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleResult> {
+  const args = scaleArgs(arg);
+  const entry = await clusterFor(ctx, arg, 'to scale', true);
+  const snapshot = await snapshotOf(ctx, entry).catch(() => undefined); // the size prompt can go without it
+  const current = snapshot?.counts.workerJobs ?? 0;
+  let request: ScaleRequest;
+  if (args.jobs !== undefined) request = { jobs: args.jobs };
+  else if (args.workers !== undefined) request = { workers: args.workers };
+  else request = await askSize(entry, current);
+  let target: number;
+  try {
+    target = entry.cluster.jobsFor(request);
+  } catch (e) {
+    throw new UserFacingError(`${(e as Error).message}: give a whole number of jobs or workers.`, []);
+  }
+
+  const newJobs = Math.max(0, target - current);
+  const withScheduler = target > 0 && entry.config.config.scheduler.placement === 'job' && !SCHEDULER_ALIVE.has(snapshot?.scheduler.state ?? 'stopped');
+  if ((newJobs > 0 || withScheduler) && args.confirm !== false && readSettings().confirmScale) {
+    const cost = costPrompt(entry.config.config, entry.cluster.name, entry.connection.label, newJobs, withScheduler);
+    const button = `Submit ${plural(newJobs + (withScheduler ? 1 : 0), 'Job')}`;
+    if (!(await confirm(cost.message, cost.detail, button))) throw new Cancelled();
+  }
+
+  const title = `Scaling ${entry.cluster.name} on ${entry.connection.label} to ${plural(target, 'worker job')}`;
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
+    const onProgress = (message: string) => progress.report({ message });
+    const r = await entry.cluster.scale({ jobs: target }, { wait: false, onProgress });
+    // The notification stays until the tree shows what was submitted.
+    onProgress('updating the PBS Jobs view…');
+    await ctx.refresher.now('action');
+    const shown = new Set(entry.snapshot?.jobs.map((j) => j.id) ?? []);
+    const missing = r.submitted.filter((id) => !shown.has(id));
+    if (missing.length) ctx.log.warn(`Submitted jobs not yet listed by PBS: ${missing.join(', ')}`);
+    return r;
+  });
+  for (const w of result.warnings) ctx.log.warn(w);
+  const done = [
+    result.submitted.length ? `submitted ${plural(result.submitted.length, 'job')} (${result.submitted.join(', ')})` : '',
+    result.cancelled.length ? `cancelled ${plural(result.cancelled.length, 'job')}` : '',
+  ].filter(Boolean).join(', ') || `already at ${plural(target, 'worker job')}`;
+  ctx.log.info(`Scale ${entry.cluster.name}: ${done}.`);
+  if (result.errors.length) {
+    void vscode.window.showWarningMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`, 'Show Log')
+      .then((b) => b && ctx.log.show());
+  } else if (result.adaptWasOn) {
+    void vscode.window.showInformationMessage(`Cluster ${entry.cluster.name}: ${done}. Adaptive scaling is now off.`);
+  }
+  return result;
+}
+
+export async function adaptCluster(ctx: Context, arg?: unknown): Promise<AdaptResult> {
+  const args: AdaptArgs = typeof arg === 'object' && arg !== null && !isNode(arg) ? (arg as AdaptArgs) : arg === 'off' ? { off: true } : {};
+  const entry = await clusterFor(ctx, arg, 'to make adaptive', true);
+  const snapshot = await snapshotOf(ctx, entry).catch(() => undefined);
+  let bounds: { minimum: number; maximum: number } | 'off';
+  if (args.off) bounds = 'off';
+  else if (args.minimum !== undefined && args.maximum !== undefined) bounds = { minimum: args.minimum, maximum: args.maximum };
+  else {
+    const a = snapshot?.adaptive;
+    const value = a?.enabled ? `${a.min ?? 0}-${a.max ?? 1}` : `0-${Math.max(1, snapshot?.counts.workerJobs ?? 4)}`;
+    const text = await vscode.window.showInputBox({
+      title: `Gadi Dask: adaptive scaling of ${entry.cluster.name}`,
+      prompt: 'Fewest and most worker jobs, e.g. 0-4. The scheduler keeps the cluster in these bounds by itself, with or without VS Code. Type off to stop.',
+      value,
+      ignoreFocusOut: true,
+      validateInput: (v) => (parseBounds(v) ? undefined : 'Two whole numbers, fewest first (0-4), or off'),
+    });
+    if (text === undefined) throw new Cancelled();
+    bounds = parseBounds(text)!;
+  }
+  if (bounds !== 'off' && args.confirm !== false && readSettings().confirmScale) {
+    const withScheduler = entry.config.config.scheduler.placement === 'job' && !SCHEDULER_ALIVE.has(snapshot?.scheduler.state ?? 'stopped');
+    const cost = costPrompt(entry.config.config, entry.cluster.name, entry.connection.label, bounds.maximum, withScheduler);
+    const message = `Let cluster ${entry.cluster.name} grow to ${plural(bounds.maximum, 'worker job')} by itself?`;
+    if (!(await confirm(message, `At the most:\n${cost.detail}`, 'Turn On Adaptive Scaling'))) throw new Cancelled();
+  }
+  const title = bounds === 'off' ? `Turning adaptive scaling of ${entry.cluster.name} off` : `Making ${entry.cluster.name} adaptive (${bounds.minimum}–${bounds.maximum} jobs)`;
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
+    const r = await entry.cluster.adapt(bounds, { wait: false, onProgress: (message) => progress.report({ message }) });
+    for (const w of r.warnings) ctx.log.warn(w);
+    await ctx.refresher.now('action');
+    return r;
+  });
+}
