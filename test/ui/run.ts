@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from '../vscode/codeServer';
-import { launchChromium, log, PeakMemory, printCounts, run, Teardown, withDeadline } from '../vscode/harness';
+import { finishLayer, launchChromium, log, PeakMemory, run, runLayer, Teardown, withDeadline } from '../vscode/harness';
 import { SANDBOX_CONFIG_FILE, sandboxSettings, writeSandboxConfig } from '../vscode/sandboxSettings';
 
 const RESULTS = join(REPO_ROOT, 'test-results');
@@ -373,16 +373,7 @@ async function main(): Promise<number> {
   }
 
   if (passed + failed === 0) failed = 1;
-  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, peak memory ${memory.stop()} MiB (PSS, runner + children)`);
-  printCounts(passed, failed);
-  return failed === 0 ? 0 : 1;
+  return finishLayer(started, memory, passed, failed);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    printCounts(0, 1);
-    process.exit(1);
-  },
-);
+runLayer(main);

@@ -41,6 +41,25 @@ export function printCounts(passed: number, failed: number): void {
   process.stdout.write(`# pass ${passed}\n# fail ${failed}\n`);
 }
 
+/** Closes a layer: its duration and memory, then the counts; returns the process exit code. */
+export function finishLayer(started: number, memory: PeakMemory, passed: number, failed: number): number {
+  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, peak memory ${memory.stop()} MiB (PSS, runner + children)`);
+  printCounts(passed, failed);
+  return failed === 0 ? 0 : 1;
+}
+
+/** Runs a layer's main; a crash outside it still prints counts, so the orchestrator sees one failure. */
+export function runLayer(main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      printCounts(0, 1);
+      process.exit(1);
+    },
+  );
+}
+
 /** Rejects after `ms` so a stuck workbench fails the layer instead of hanging it. */
 export async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { ConsoleMessage } from 'playwright-core';
 import { startSandbox } from '../sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from './codeServer';
-import { launchChromium, log, PeakMemory, printCounts, run, Teardown, withDeadline } from './harness';
+import { finishLayer, launchChromium, log, PeakMemory, run, runLayer, Teardown, withDeadline } from './harness';
 import { sandboxSettings, writeSandboxConfig } from './sandboxSettings';
 import { parseResult, type SuiteResult } from './suite/result';
 
@@ -117,16 +117,7 @@ async function main(): Promise<number> {
   if (!result) log('the suite printed no result line');
   // A crash, a hang, a non-zero exit without a counted failure, or an empty run each count as one failure.
   if ((error !== undefined || exitCode !== 0 || passed === 0) && failed === 0) failed = 1;
-  log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s, peak memory ${memory.stop()} MiB (PSS, runner + children)`);
-  printCounts(passed, failed);
-  return failed === 0 ? 0 : 1;
+  return finishLayer(started, memory, passed, failed);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    printCounts(0, 1);
-    process.exit(1);
-  },
-);
+runLayer(main);
