@@ -9,7 +9,9 @@ import time
 
 from . import pbs
 from .adaptive import PENDING, RUNNING, Job, Load, Memory, Params, check_params, decide
-from .common import ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, now_iso, parse_worker_name, read_json, write_json_atomic
+from .common import (
+    ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, now_iso, parse_worker_name, read_json, write_json_atomic,
+)
 
 log = logging.getLogger("gadi_dask.adaptive")
 
@@ -159,6 +161,18 @@ class AdaptiveController:
                 self.tracked[jid] = {"id": jid, "state": "pending", "submitted": time.time(), "adopted": True,
                                      "everRan": False}
 
+    def _read_cancelled(self):
+        # Jobs the user cancelled from the extension: no longer capacity, and not a failed submission to back off from.
+        try:
+            with open(os.path.join(self.cdir, ADAPT_CANCELLED_FILE)) as f:
+                ids = f.read().split()
+        except OSError:
+            return
+        for jid in ids:
+            job = self.tracked.get(jid)
+            if job is not None and job["state"] in LIVE:
+                job["state"] = "cancelled"
+
     def _threads_per_job(self):
         if self.request and self.request["threadsPerJob"]:
             return self.request["threadsPerJob"]
@@ -224,6 +238,7 @@ class AdaptiveController:
     async def step(self, now=None):
         now = time.time() if now is None else now
         self._read_request()
+        self._read_cancelled()
         tasks, groups = self._observe(now)
         if self.request is None or self.stopped:
             if self.tracked or self.error or self.last_written is not None:

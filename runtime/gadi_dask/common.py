@@ -20,6 +20,7 @@ SCHEDULER_FILE = "scheduler.json"
 METADATA_FILE = "runtime.json"
 ADAPT_REQUEST_FILE = "adapt.json"
 ADAPT_STATE_FILE = "adapt-state.json"
+ADAPT_CANCELLED_FILE = "adapt-cancelled"
 LOG_FILE = "scheduler.log"
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

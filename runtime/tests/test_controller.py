@@ -165,6 +165,23 @@ class ControllerTest(unittest.TestCase):
         self.step(1004.0)
         self.assertEqual(self.kinds().count("qsub"), 1, "no resubmission during the back-off")
 
+    def test_a_job_the_user_cancelled_is_no_failure_and_no_longer_counted(self):
+        self.request(max=1, qstatInterval=1)
+        self.s.unrunnable = {1}
+        self.step(1000.0)
+        with open(os.path.join(self.dir, "adapt-cancelled"), "w") as f:
+            f.write("101.gadi-pbs\n")
+        self.qstat["101.gadi-pbs"] = "F"
+        self.s.unrunnable = set()
+        self.step(1002.0)
+        st = self.state()
+        self.assertEqual(st["jobs"][0]["state"], "cancelled")
+        self.assertIsNone(st["error"])
+        self.assertNotIn("qstat", self.kinds(), "a cancelled job is not asked after")
+        self.s.unrunnable = {1}
+        self.step(1004.0)
+        self.assertEqual(self.kinds().count("qsub"), 2, "demand again: a new job, without a back-off")
+
     def test_queued_job_counts_and_stays_while_qstat_says_queued(self):
         self.request(max=1, qstatInterval=1)
         self.s.unrunnable = {1, 2, 3}

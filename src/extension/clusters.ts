@@ -1,11 +1,11 @@
 // What the PBS Jobs view and the status bar show: for each open connection, the clusters of the configs that name
-// its host, each with its last snapshot (or the error of the last refresh), and the user's other PBS jobs. A
-// refresh is one Cluster.status() round trip per cluster; concurrent requests share the refresh in flight.
+// its host, each with its last snapshot (or the error of the last refresh), the user's other PBS jobs, and the
+// clusters on the account that no config here names (listed at connect and on manual refreshes only). A refresh is
+// one Cluster.status() round trip per cluster; concurrent requests share the refresh in flight.
 import * as vscode from 'vscode';
-import type { Cluster, ClusterSnapshot } from '../core/cluster';
+import { discoverClusters, listOtherJobs, type Cluster, type ClusterSnapshot, type DiscoveredCluster } from '../core/cluster';
 import type { PbsJob } from '../core/pbs/qstat';
 import type { ConfigEntry, ConfigStore, ValidConfig } from './configs';
-import { userJobs } from './otherJobs';
 import { targetOf, type Connection, type Session } from './session';
 import { readSettings } from './settings';
 
@@ -31,9 +31,16 @@ export interface OtherJobs {
   wanted: boolean;
 }
 
+/** Clusters found on the account (~/.gadi-dask/clusters): asked once per connection and on manual refreshes. */
+export interface FoundClusters {
+  clusters?: DiscoveredCluster[];
+  error?: unknown;
+}
+
 export class ClusterModel implements vscode.Disposable {
   private entries = new Map<string, ClusterEntry>();
   private readonly other = new Map<string, OtherJobs>();
+  private readonly found = new Map<string, FoundClusters>();
   private invalid: ConfigEntry[] = [];
   private inFlight?: Promise<boolean>;
   private again?: { reason: RefreshReason; promise: Promise<boolean> };
@@ -77,6 +84,29 @@ export class ClusterModel implements vscode.Disposable {
     return o;
   }
 
+  /** Clusters on `connectionKey`'s account that no config of this workspace names. */
+  elsewhere(connectionKey: string): FoundClusters {
+    const f = this.found.get(connectionKey) ?? {};
+    const here = new Set(this.forConnection(connectionKey).map((e) => e.cluster.name));
+    return { ...f, clusters: f.clusters?.filter((c) => !here.has(c.name)) };
+  }
+
+  /** Lists the clusters on the account (one exec); the tree shows the ones without a config here. */
+  async discover(connectionKey: string): Promise<void> {
+    const connection = this.session.get(connectionKey);
+    if (!connection) return;
+    const f: FoundClusters = this.found.get(connectionKey) ?? {};
+    this.found.set(connectionKey, f);
+    try {
+      f.clusters = await discoverClusters(connection.transport, { runtime: connection.manager.deployer.runtime });
+      f.error = undefined;
+    } catch (e) {
+      f.error = e;
+      this.log.warn(`Listing the clusters on ${connection.label} failed: ${(e as Error).message}`);
+    }
+    this.changed.fire();
+  }
+
   /** Matches the entries to the open connections and the current configs (no remote calls). */
   async sync(): Promise<void> {
     const settings = readSettings();
@@ -112,6 +142,9 @@ export class ClusterModel implements vscode.Disposable {
     }
     this.invalid = invalid;
     for (const key of [...this.other.keys()]) if (!this.session.get(key)) this.other.delete(key);
+    for (const key of [...this.found.keys()]) if (!this.session.get(key)) this.found.delete(key);
+    // Once per connection: a new connection has no entry yet (discover adds it before its exec).
+    for (const c of this.session.all()) if (!this.found.has(c.key)) void this.discover(c.key);
     const added = [...next.keys()].some((k) => !this.entries.has(k));
     this.entries = next;
     this.changed.fire();
@@ -148,7 +181,8 @@ export class ClusterModel implements vscode.Disposable {
     o.loading = true;
     this.changed.fire();
     try {
-      o.jobs = await userJobs(connection.transport);
+      const ours = this.forConnection(connectionKey).flatMap((e) => [...(e.snapshot?.jobs ?? []), ...(e.snapshot?.finishedJobs ?? [])].map((j) => j.id));
+      o.jobs = await listOtherJobs(connection.transport, { exclude: ours });
       o.error = undefined;
     } catch (e) {
       o.error = e;
@@ -167,7 +201,10 @@ export class ClusterModel implements vscode.Disposable {
 
   private async run(reason: RefreshReason): Promise<boolean> {
     const entries = this.list();
-    if (!entries.length) return true;
+    if (!entries.length) {
+      if (reason === 'manual') await Promise.all([...this.found.keys()].map((key) => this.discover(key)));
+      return true;
+    }
     this.log.debug(`Refreshing ${entries.length} cluster(s) (${reason}).`);
     for (const e of entries) e.refreshing = true;
     this.changed.fire();
@@ -185,7 +222,10 @@ export class ClusterModel implements vscode.Disposable {
       }
     }));
     if (reason === 'manual') {
-      await Promise.all([...this.other.entries()].filter(([, o]) => o.wanted).map(([key]) => this.refreshOtherJobs(key)));
+      await Promise.all([
+        ...[...this.other.entries()].filter(([, o]) => o.wanted).map(([key]) => this.refreshOtherJobs(key)),
+        ...[...this.found.keys()].map((key) => this.discover(key)),
+      ]);
     }
     this.changed.fire();
     return results.every(Boolean);

@@ -1,13 +1,13 @@
-// The PBS Jobs view: clusters → their PBS jobs → the Dask workers inside each job, the user's other PBS jobs, and
-// problems as message nodes (never pop-ups). Empty while nothing is connected, so the welcome content shows.
-// Children come from the model's last snapshots: expanding a node never waits on the cluster, except "Other PBS
-// jobs", which is fetched the first time it is opened.
+// The PBS Jobs view: clusters → their PBS jobs → the Dask workers inside each job, clusters started elsewhere (no
+// config here; read-only), the user's other PBS jobs, and problems as message nodes (never pop-ups). Empty while
+// nothing is connected, so the welcome content shows. Children come from the model's last snapshots: expanding a
+// node never waits on the cluster, except "Other PBS jobs", which is fetched the first time it is opened.
 import * as vscode from 'vscode';
-import type { ClusterJob, WorkerStatus } from '../core/cluster';
+import type { ClusterJob, DiscoveredCluster, WorkerStatus } from '../core/cluster';
 import type { PbsJob } from '../core/pbs/qstat';
 import type { ClusterEntry, ClusterModel } from './clusters';
 import type { Connection, Session } from './session';
-import { clusterItem, jobItem, messageItem, workerItem, type JobRole, type Severity } from './treeItems';
+import { clusterItem, foundClusterItem, jobItem, messageItem, workerItem, type JobRole, type Severity } from './treeItems';
 
 export interface ClusterNode {
   kind: 'cluster';
@@ -52,7 +52,14 @@ export interface OtherJobsNode {
   connection: Connection;
 }
 
-export type Node = ClusterNode | JobNode | WorkerNode | MessageNode | FinishedNode | OtherJobsNode;
+/** A cluster on the account that no config of this workspace names (found at connect): shown, not managed. */
+export interface FoundClusterNode {
+  kind: 'foundCluster';
+  connection: Connection;
+  cluster: DiscoveredCluster;
+}
+
+export type Node = ClusterNode | JobNode | WorkerNode | MessageNode | FinishedNode | OtherJobsNode | FoundClusterNode;
 
 const SHOW_LOG: vscode.Command = { title: 'Show Log', command: 'gadiDask.showLog' };
 
@@ -96,6 +103,8 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.contextValue = 'finishedJobs';
         return item;
       }
+      case 'foundCluster':
+        return foundClusterItem(node.cluster, node.connection.label, `${node.connection.key}|found|${node.cluster.name}`);
       case 'otherJobs': {
         const item = new vscode.TreeItem('Other PBS jobs', vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `${node.connection.key}|other`;
@@ -142,6 +151,11 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
       if (!entries.length) {
         out.push(this.message(`${c.key}|noconfig`, `No cluster config in this workspace names ${c.label}`, 'info',
           { title: 'Create Cluster Config', command: 'gadiDask.createClusterConfig' }));
+      }
+      const found = this.model.elsewhere(c.key);
+      for (const cluster of found.clusters ?? []) out.push({ kind: 'foundCluster', connection: c, cluster });
+      if (found.error && !found.clusters) {
+        out.push(this.message(`${c.key}|found|error`, `Listing the clusters on ${c.label} failed: ${errorText(found.error)}`, 'warning', SHOW_LOG));
       }
       out.push({ kind: 'otherJobs', connection: c });
     }

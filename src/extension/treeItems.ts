@@ -1,7 +1,7 @@
 // How each kind of node in the PBS Jobs view looks: label, description, state icon and colour, Markdown tooltip,
 // and the contextValue that picks its menu items (package.json "menus" match on it).
 import * as vscode from 'vscode';
-import type { ClusterSnapshot, SchedulerState, WorkerStatus } from '../core/cluster';
+import type { ClusterSnapshot, DiscoveredCluster, SchedulerState, WorkerStatus } from '../core/cluster';
 import type { PbsJob } from '../core/pbs/qstat';
 import { describeExitStatus } from '../core/pbs/states';
 import { formatWalltime } from '../core/units';
@@ -137,6 +137,23 @@ const SCHEDULER_LOOKS: Record<SchedulerState, StateLook> = {
 
 export function clusterState(snapshot: ClusterSnapshot | undefined): SchedulerState | 'loading' {
   return snapshot ? (snapshot.exists ? snapshot.scheduler.state : 'stopped') : 'loading';
+}
+
+/** A cluster found on the account without a config here: its recorded state, read-only. */
+export function foundClusterItem(c: DiscoveredCluster, host: string, id: string): vscode.TreeItem {
+  const item = new vscode.TreeItem(c.name, vscode.TreeItemCollapsibleState.None);
+  item.id = id;
+  const state = c.running ? 'running' : c.state ?? 'unknown';
+  const jobs = c.jobs.length;
+  item.description = [host, state, `${jobs} recorded job${jobs === 1 ? '' : 's'}`, 'no config here'].join(' · ');
+  item.iconPath = new vscode.ThemeIcon(c.running ? 'server-process' : 'circle-outline');
+  item.contextValue = `foundCluster.${c.running ? 'running' : 'stopped'}`;
+  const t = new vscode.MarkdownString();
+  t.appendMarkdown(`**${md(c.name)}** on ${md(host)}, started from elsewhere: no \`*.dask-cluster.yaml\` of this workspace names it.\n\n`);
+  t.appendMarkdown('Open or create a config with `jobqueue.pbs.name` set to this name to manage it here.');
+  if (c.address) t.appendMarkdown(`\n\nScheduler: ${md(c.address)}`);
+  item.tooltip = t;
+  return item;
 }
 
 export function clusterItem(entry: ClusterEntry): vscode.TreeItem {

@@ -161,6 +161,21 @@ describe('through the ssh transport', { concurrency: false }, () => {
     assert.notEqual(s.jobs[1].id, r.cancelled[0].id);
   });
 
+  test('cancelJobs retires the job\'s worker before qdel, in one exec; a scale brings a job back', async () => {
+    const job = (await cluster.status()).jobs.find((j) => j.role === 'worker');
+    assert.ok(job);
+    t.reset();
+    const r = await cluster.cancelJobs([job.id]);
+    assert.equal(t.execs, 1);
+    assert.deepEqual(r.cancelled.map((c) => [c.id, c.outcome]), [[job.id, 'deleted']]);
+    assert.deepEqual(r.cancelled[0].retiredWorkers, [`${name}-${job.id}`], 'its worker handed over before the job went');
+    await cluster.scale({ jobs: 1 });
+    await until('one worker again', async () => {
+      const snap = await cluster.status();
+      return snap.counts.workerJobs === 1 && snap.counts.workers === 1 ? snap : undefined;
+    });
+  });
+
   test('down leaves no job, no process and no scheduler', async () => {
     const d = await cluster.down();
     assert.equal(d.wasRunning, true);

@@ -2,7 +2,7 @@
 // per action, waiting for the scheduler job (progress, timeout, cancellation, a job that dies, one that comes up).
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, ClusterManager } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
@@ -10,7 +10,7 @@ import { SchedulerStartError, SchedulerTimeoutError } from '../../src/core/clust
 import { loadRuntimeBundle } from '../../src/core/cluster/runtimeBundle';
 import { AbortedError } from '../../src/core/remote/errors';
 import { CountingTransport } from '../sandbox/clusterFixture';
-import { FakeCluster } from './clusterFakes';
+import { FAKE_PYTHON, FakeCluster } from './clusterFakes';
 
 const config = parseClusterConfig('jobqueue: {pbs: {name: c, cores: 2, memory: 1GB, processes: 2, python: ~/python}}');
 const bundle = loadRuntimeBundle();
@@ -114,4 +114,59 @@ test('status and down are one exec each', async () => {
   const d = await c.down();
   assert.equal(t.execs, 1);
   assert.deepEqual(d.cancelled.map((x) => x.id), ['1.gadi-pbs', '2.gadi-pbs', '3.gadi-pbs']);
+});
+
+test('cancelJobs is one exec: queued jobs and the scheduler are qdel\'ed, running workers retired first, others refused', async () => {
+  f.states('1.gadi-pbs R\n2.gadi-pbs Q\n3.gadi-pbs R\n4.gadi-pbs F\n9.gadi-pbs Q\n');
+  f.jobsFile('1.gadi-pbs scheduler 1\n2.gadi-pbs worker 1\n3.gadi-pbs worker 1\n4.gadi-pbs worker 1\n');
+  const progress: string[] = [];
+  const c = new Cluster(t, config, { runtime: bundle });
+  const r = await c.cancelJobs(['3.gadi-pbs', '9.gadi-pbs', '2.gadi-pbs', '4.gadi-pbs'], { onProgress: (m) => progress.push(m) });
+  assert.equal(t.execs, 1);
+  assert.deepEqual(r.cancelled.map((x) => [x.id, x.outcome]), [
+    ['3.gadi-pbs', 'deleted'], ['9.gadi-pbs', 'error'], ['2.gadi-pbs', 'deleted'], ['4.gadi-pbs', 'gone'],
+  ], 'in the order asked');
+  assert.match(r.cancelled[1].message ?? '', /not a job of cluster c/);
+  assert.deepEqual(f.calls().filter((x) => !x.startsWith('qstat')), ['qdel 2.gadi-pbs', 'python retire --name c --count 1 --qdel 3.gadi-pbs']);
+  assert.ok(progress.includes('Cancelled 2 job(s): 3.gadi-pbs, 2.gadi-pbs'), progress.join('\n'));
+  assert.ok(!existsSync(join(f.clusterDir(), 'adapt-cancelled')), 'no note for adaptivity when it was never used');
+  t.reset();
+  const sched = await c.cancelJobs(['1.gadi-pbs']);
+  assert.deepEqual(sched.cancelled.map((x) => [x.id, x.outcome]), [['1.gadi-pbs', 'deleted']]);
+  assert.equal(f.calls().at(-1), 'qdel 1.gadi-pbs', 'the scheduler has no workers to retire');
+});
+
+test('cancelJobs cancels running workers with qdel when the runtime gives no answer, and refuses bad ids before any exec', async () => {
+  f.states('3.gadi-pbs R\n');
+  f.jobsFile('3.gadi-pbs worker 1\n');
+  writeFileSync(join(f.home, 'python'), '#!/bin/bash\necho "Traceback: boom"\nexit 1\n');
+  try {
+    const r = await new Cluster(t, config, { runtime: bundle }).cancelJobs(['3.gadi-pbs']);
+    assert.deepEqual(r.cancelled.map((x) => [x.id, x.outcome]), [['3.gadi-pbs', 'deleted']]);
+    assert.ok(r.warnings.some((w) => /without handing their data over/.test(w)), r.warnings.join('\n'));
+    assert.equal(f.calls().at(-1), 'qdel 3.gadi-pbs');
+  } finally {
+    writeFileSync(join(f.home, 'python'), FAKE_PYTHON);
+  }
+  t.reset();
+  await assert.rejects(new Cluster(t, config).cancelJobs(['3.gadi-pbs; rm -rf ~']), RangeError);
+  assert.equal(t.execs, 0);
+});
+
+test('cancelJobs on a cluster without a directory answers an error per job, cancelling nothing', async () => {
+  f.states('5.gadi-pbs Q\n');
+  const r = await new Cluster(t, config, { runtime: bundle }).cancelJobs(['5.gadi-pbs']);
+  assert.deepEqual(r.cancelled.map((x) => x.outcome), ['error']);
+  assert.deepEqual(f.calls().filter((x) => x.startsWith('qdel')), []);
+});
+
+test('with adaptivity on, the jobs cancelled are noted for its launcher, so it neither counts them nor backs off', async () => {
+  f.states('2.gadi-pbs Q\n3.gadi-pbs R\n4.gadi-pbs R\n');
+  f.jobsFile('4.gadi-pbs worker 1\n');
+  writeFileSync(join(f.clusterDir(), 'adapt.json'), '{"min":0,"max":4,"jobs":[]}');
+  writeFileSync(join(f.clusterDir(), 'adapt-state.json'), '{"jobs":[{"id":"2.gadi-pbs","state":"pending"},{"id":"3.gadi-pbs","state":"running"}]}');
+  const r = await new Cluster(t, config, { runtime: bundle }).cancelJobs(['2.gadi-pbs', '3.gadi-pbs']);
+  assert.deepEqual(r.cancelled.map((x) => x.outcome), ['deleted', 'deleted'], 'jobs adaptivity submitted are the cluster\'s too');
+  assert.equal(readFileSync(join(f.clusterDir(), 'adapt-cancelled'), 'utf8'), '2.gadi-pbs\n3.gadi-pbs\n');
+  assert.ok(existsSync(join(f.clusterDir(), 'adapt.json')), 'adaptivity stays on');
 });

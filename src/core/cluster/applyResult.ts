@@ -279,3 +279,36 @@ export function readDownOutput(sections: Sections, ctx: ApplyContext): DownOutco
   }
   return outcome;
 }
+
+export interface CancelJobsOutcome {
+  /** One entry per id asked for, in the order asked. */
+  cancelled: CancelledJob[];
+  warnings: string[];
+}
+
+/** Reads cancelScript's output: every id asked for gets an outcome, whichever way it went. */
+export function readCancelOutput(sections: Sections, ids: readonly string[], ctx: ApplyContext): CancelJobsOutcome {
+  if (sections.first('nocluster')) {
+    return { cancelled: ids.map((id) => ({ id, outcome: 'error', message: `cluster ${ctx.cluster} has no directory on ${ctx.host}` })), warnings: [] };
+  }
+  const locked = sections.first('locked');
+  if (locked) throw lockedError(locked, ctx.cluster, ctx.host);
+  const qstatFailed = sections.first('qstat-failed');
+  if (qstatFailed) {
+    throw new PbsUnavailableError(
+      `PBS did not answer on ${ctx.host}, so no job was cancelled: ${excerptOf(qstatFailed.body) || 'qstat failed'}. Try again later.`, qstatFailed.body);
+  }
+  const listed = (tag: string) => (sections.first(tag)?.body ?? '').split('\n').map((l) => l.trim()).filter((l) => JOB_ID.test(l));
+  const warnings: string[] = [];
+  const found = new Map<string, CancelledJob>();
+  for (const id of listed('foreign')) found.set(id, { id, outcome: 'error', message: `not a job of cluster ${ctx.cluster}` });
+  for (const id of listed('gone')) found.set(id, { id, outcome: 'gone' });
+  for (const c of [...qdelSections(sections), ...retireSection(sections, warnings)]) found.set(c.id, c);
+  if (!sections.complete) {
+    throw new RemoteOutputError(
+      `Cancelling jobs of cluster ${ctx.cluster} on ${ctx.host} stopped before its end; cancelled so far: ` +
+        `${[...found.values()].filter((c) => c.outcome === 'deleted').map((c) => c.id).join(', ') || 'none'}. Refresh to see where the jobs stand.`, '');
+  }
+  const cancelled = ids.map((id): CancelledJob => found.get(id) ?? { id, outcome: 'error', message: 'no answer about this job' });
+  return { cancelled, warnings };
+}

@@ -10,12 +10,12 @@ import { JOB_ID, type QsubError } from '../pbs/submit';
 import { AbortedError } from '../remote/errors';
 import type { Transport } from '../remote/transport';
 import { VERSION } from '../version';
-import { readApplyOutput, readDownOutput, type ApplyOutcome, type CancelledJob, type JobState, type SchedulerAction } from './applyResult';
+import { readApplyOutput, readCancelOutput, readDownOutput, type ApplyOutcome, type CancelledJob, type JobState, type SchedulerAction } from './applyResult';
 import { deployRuntime, type DeployResult } from './deploy';
 import { RemoteOutputError, RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError } from './errors';
 import { assertClusterName, clusterPaths, type ClusterPaths } from './names';
 import { excerptOf, parseSections, type Sections } from './output';
-import { applyScript, downScript, probeScript, statusScript, type ApplyPlan, type RemoteScript, type ScriptContext } from './remoteScript';
+import { applyScript, cancelScript, downScript, probeScript, statusScript, type ApplyPlan, type RemoteScript, type ScriptContext } from './remoteScript';
 import { checkDoc, metadataSchema, type RuntimeMetadata } from './runtimeDocs';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import { pythonWord, renderSchedulerJobScript, schedulerLaunch } from './schedulerJob';
@@ -110,6 +110,12 @@ export interface DownResult {
   retiredWorkers: string[];
   cancelled: CancelledJob[];
   purged: boolean;
+  warnings: string[];
+}
+
+export interface CancelJobsResult {
+  /** One entry per id asked for, in that order. */
+  cancelled: CancelledJob[];
   warnings: string[];
 }
 
@@ -286,6 +292,26 @@ export class Cluster {
     const sections = await this.run(script, `shutting down cluster ${this.name}`, timeoutMs, options);
     const outcome = readDownOutput(sections, this.applyContext());
     if (outcome.cancelled.length) progress(`Cancelled ${outcome.cancelled.length} job(s): ${outcome.cancelled.map((c) => c.id).join(', ')}`);
+    return outcome;
+  }
+
+  /**
+   * Cancels some of the cluster's jobs in one exec, under its lock: running worker jobs have their workers retired
+   * first (their data moves to the workers that stay). Ids that are not the cluster's are refused, not cancelled.
+   */
+  async cancelJobs(ids: readonly string[], options: ActionOptions = {}): Promise<CancelJobsResult> {
+    const bad = ids.find((id) => !JOB_ID.test(id));
+    if (bad !== undefined) throw new RangeError(`'${bad}' is not a PBS job id`);
+    if (!ids.length) return { cancelled: [], warnings: [] };
+    const progress = this.progress(options);
+    progress(`Cancelling job${ids.length === 1 ? '' : 's'} ${ids.join(', ')} of cluster ${this.name}`);
+    // Retiring workers may take up to a minute and a half (run.py retire's timeouts).
+    const timeoutMs = (this.lockWaitSeconds + 120) * 1000;
+    const script = cancelScript(this.context(timeoutMs), ids);
+    const sections = await this.run(script, `cancelling jobs of cluster ${this.name}`, timeoutMs, options);
+    const outcome = readCancelOutput(sections, ids, this.applyContext());
+    const done = outcome.cancelled.filter((c) => c.outcome === 'deleted');
+    if (done.length) progress(`Cancelled ${done.length} job(s): ${done.map((c) => c.id).join(', ')}`);
     return outcome;
   }
 

@@ -1,13 +1,14 @@
 // The cluster lifecycle's public surface: what the CLI and the VS Code front end build on.
 export {
   Cluster, ClusterManager, Deployer,
-  type ActionOptions, type AdaptRequest, type AdaptResult, type ClusterOptions, type DownOptions, type DownResult,
+  type ActionOptions, type AdaptRequest, type AdaptResult, type CancelJobsResult, type ClusterOptions, type DownOptions, type DownResult,
   type ScaleRequest, type ScaleResult, type SchedulerInfo, type StartedScheduler, type StartOptions, type UpResult,
   type WaitOptions,
 } from './cluster';
 export type { CancelledJob, CancelOutcome, JobState, SchedulerAction } from './applyResult';
 export { deployRuntime, type DeployOptions, type DeployResult } from './deploy';
 export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from './discover';
+export { listOtherJobs, type OtherJobsOptions } from './otherJobs';
 export {
   ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
   InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,

@@ -120,6 +120,14 @@ gd_print_state() {
   for id in "\${gd_all[@]}"; do printf '%s %s\\n' "$id" "\${gd_state[$id]:--}"; done
 }
 
+# Adds to gd_done the ids of "$@" that qdel (its output in $gd_t/qdel) did not complain about, or only as ended.
+gd_qdel_ok() {
+  local id
+  for id in "$@"; do
+    grep -wF -- "$id" "$gd_t/qdel" | grep -v -e 'Unknown Job Id' -e 'has finished' | grep -q . || gd_done+=("$id")
+  done
+}
+
 gd_write() { # file text: atomically, as the launcher may read it at any moment
   printf '%s' "$2" >"$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"
 }

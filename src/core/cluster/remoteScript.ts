@@ -139,12 +139,55 @@ export function downScript(ctx: ScriptContext, shutdownTimeoutSeconds: number, p
     'if [ ${#gd_cancel[@]} -gt 0 ]; then',
     '  qdel "${gd_cancel[@]}" >"$gd_t/qdel" 2>&1; gd_mark "qdel:$?"; printf \'%s\\n\' "${gd_cancel[@]}"; gd_mark qdel-out; cat "$gd_t/qdel"',
     'fi',
-    'rm -f jobs adapt.json adapt-state.json worker.pbs scheduler.pbs',
+    'rm -f jobs adapt.json adapt-state.json adapt-cancelled worker.pbs scheduler.pbs',
     'gd_mark cleaned',
     purge ? 'rm -rf "$gd_c/.lock"; gd_locked=; cd "$HOME" && rm -rf "$gd_c" && gd_mark purged' : ':',
     END,
   ];
   return { command: `${header(ctx, marker)}\n${body.join('\n')}\n`, marker };
+}
+
+/**
+ * Cancel some of the cluster's jobs, under its lock: queued ones and the scheduler's are qdel'ed; running worker
+ * jobs go through `run.py retire` first so their workers hand their data over. Ids that are not the cluster's are
+ * left alone (reported as `foreign`), and ids PBS no longer has as `gone`.
+ */
+export function cancelScript(ctx: ScriptContext, ids: readonly string[]): RemoteScript {
+  const marker = ctx.marker ?? newMarker();
+  const vars = [`gd_ids=(${ids.map(shellQuote).join(' ')})`];
+  const body = [
+    '[ -d "$gd_c" ] && cd "$gd_c" || { gd_mark nocluster; gd_mark end; exit 0; }',
+    'gd_lock || { gd_mark "locked:$?"; cat .lock/owner 2>/dev/null; gd_mark end; exit 0; }',
+    'gd_read_jobs',
+    'if ! gd_qstat_states; then gd_mark qstat-failed; cat "$gd_t/qf.err"; gd_mark end; exit 0; fi',
+    'gd_print_state',
+    'gd_q=() gd_r=() gd_gone=() gd_foreign=() gd_done=()',
+    'for id in "${gd_ids[@]}"; do',
+    '  if [ -z "${gd_known[$id]+x}" ] && [ "$id" != "$gd_sid" ]; then gd_foreign+=("$id")',
+    '  elif ! gd_active "$id"; then gd_gone+=("$id")',
+    // The scheduler has no workers to retire; a queued job has none yet.
+    '  elif [ "$id" = "$gd_sid" ] || gd_queued "$id" || [ ! -f "$gd_rt/run.py" ]; then gd_q+=("$id")',
+    '  else gd_r+=("$id"); fi',
+    'done',
+    'gd_mark foreign; printf \'%s\\n\' "${gd_foreign[@]}"',
+    'gd_mark gone; printf \'%s\\n\' "${gd_gone[@]}"',
+    'if [ ${#gd_q[@]} -gt 0 ]; then',
+    '  qdel "${gd_q[@]}" >"$gd_t/qdel" 2>&1; gd_mark "qdel:$?"; printf \'%s\\n\' "${gd_q[@]}"; gd_mark qdel-out; cat "$gd_t/qdel"',
+    '  gd_qdel_ok "${gd_q[@]}"',
+    'fi',
+    'if [ ${#gd_r[@]} -gt 0 ]; then',
+    '  gd_py_run retire --name "$gd_name" --count ${#gd_r[@]} --qdel "${gd_r[@]}" >"$gd_t/retire" 2>&1; gd_mark "retire:$?"; cat "$gd_t/retire"',
+    // No document from the runtime: cancel them anyway, as the user asked.
+    '  if ! grep -q \'^@@GADI_DASK_END@@\' "$gd_t/retire"; then',
+    '    qdel "${gd_r[@]}" >"$gd_t/qdel" 2>&1; gd_mark "qdel:$?"; printf \'%s\\n\' "${gd_r[@]}"; gd_mark qdel-out; cat "$gd_t/qdel"',
+    '    gd_qdel_ok "${gd_r[@]}"',
+    '  else for id in "${gd_r[@]}"; do grep -qF -e "\\"$id\\":\\"deleted\\"" -e "\\"$id\\":\\"gone\\"" "$gd_t/retire" && gd_done+=("$id"); done; fi',
+    'fi',
+    // Adaptivity stops counting them, and does not take their end for a failed start (and back off).
+    'if [ ${#gd_done[@]} -gt 0 ] && { [ -f adapt.json ] || [ -f adapt-state.json ]; }; then printf \'%s\\n\' "${gd_done[@]}" >>adapt-cancelled; fi',
+    END,
+  ];
+  return { command: `${header(ctx, marker, vars)}\n${body.join('\n')}\n`, marker };
 }
 
 /** While waiting for the scheduler: its metadata, whether the scheduler file exists, its job's state and log. */

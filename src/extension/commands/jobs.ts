@@ -2,9 +2,9 @@
 // arguments ({ jobId }) looked up in the clusters' last snapshots.
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
-import { clusterPaths } from '../../core/cluster';
+import { clusterPaths, type CancelledJob } from '../../core/cluster';
 import { renderJobScript } from '../../core/pbs/jobScript';
-import { buildCancelCommand, parseCancelOutput, type CancelResult } from '../../core/pbs/submit';
+import { buildCancelCommand, parseCancelOutput } from '../../core/pbs/submit';
 import { RemoteFileError } from '../../core/remote/errors';
 import { ACTIONS, Cancelled, NotConnectedError, UserFacingError } from '../errors';
 import type { JobNode } from '../jobsTree';
@@ -58,7 +58,7 @@ async function jobFor(ctx: Context, arg: unknown, verb: string, filter: (n: JobN
   return picked.node;
 }
 
-export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelResult> {
+export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelledJob> {
   const args = jobArgs(arg);
   const node = await jobFor(ctx, arg, 'cancel', (n) => n.job.stateInfo.active);
   const { job } = node;
@@ -71,14 +71,27 @@ export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelResu
         : `It belongs to no Dask cluster of this workspace (${job.stateInfo.label.toLowerCase()} in ${job.queue}).`;
     if (!(await confirm(`Cancel PBS job ${job.id} (${job.name})?`, detail, 'Cancel Job'))) throw new Cancelled();
   }
+  const result = await cancelOne(node);
+  ctx.log.info(`cancel ${job.id}: ${result.outcome}${result.message ? ` (${result.message.trim()})` : ''}`);
+  if (result.outcome === 'error') throw new Error(`PBS did not cancel job ${job.id}: ${result.message?.trim() || 'no reason given'}`);
+  if (result.outcome === 'gone') void vscode.window.showInformationMessage(`Job ${job.id} had already left the queue.`);
+  await ctx.refresher.now('action');
+  return result;
+}
+
+/** A cluster's job goes through its cluster (lock, workers retired first); another job of the user is qdel'ed. */
+async function cancelOne(node: JobNode): Promise<CancelledJob> {
+  const { job } = node;
+  if (node.entry && node.role !== 'other') {
+    const r = await node.entry.cluster.cancelJobs([job.id]);
+    return r.cancelled[0];
+  }
   const plan = buildCancelCommand([job.id]);
   const r = await node.connection.transport.exec(plan.command, { timeoutMs: 60_000 });
   const [result] = parseCancelOutput(r.stdout, plan);
-  ctx.log.info(`qdel ${job.id}: ${result.outcome}${result.message ? ` (${result.message.trim()})` : ''}`);
-  if (result.outcome === 'error') throw new Error(`PBS did not cancel job ${job.id}: ${result.message.trim() || `qdel exited with status ${result.exitCode}`}`);
-  if (result.outcome !== 'ok') void vscode.window.showInformationMessage(`Job ${job.id} had already ${result.outcome === 'finished' ? 'finished' : 'left the queue'}.`);
-  await ctx.refresher.now('action');
-  return result;
+  const outcome = result.outcome === 'ok' ? 'deleted' : result.outcome === 'error' ? 'error' : 'gone';
+  const message = result.message.trim() || (outcome === 'error' ? `qdel exited with status ${result.exitCode}` : '');
+  return { id: job.id, outcome, ...(message ? { message } : {}) };
 }
 
 export async function showJobScript(ctx: Context, arg?: unknown): Promise<string> {

@@ -9,7 +9,7 @@ import type { ScaleResult } from '../../../src/core/cluster';
 import type { DashboardResult } from '../../../src/extension/commands/cluster';
 import type { ConnectResult } from '../../../src/extension/commands/connection';
 import type { GadiDaskApi } from '../../../src/extension/extension';
-import type { ClusterNode, JobNode, Node, OtherJobsNode } from '../../../src/extension/jobsTree';
+import type { ClusterNode, FoundClusterNode, JobNode, Node, OtherJobsNode } from '../../../src/extension/jobsTree';
 
 const EXTENSION_ID = 'gadi-dask.gadi-dask';
 const CONFIG = 'sandbox.dask-cluster.yaml';
@@ -165,7 +165,7 @@ suite('Cluster life on the sandbox, through the editor', function () {
   test('Cancel Job removes one job from the tree, and its output can be opened', async () => {
     const [victim] = await workerJobs();
     const r = await vscode.commands.executeCommand<{ outcome: string }>('gadiDask.cancelJob', { jobId: victim.job.id, confirm: false });
-    assert.equal(r?.outcome, 'ok', `cancel failed: ${api.errors.at(-1)?.message}`);
+    assert.equal(r?.outcome, 'deleted', `cancel failed: ${api.errors.at(-1)?.message}`);
     const left = await until('one worker job left', async () => {
       await api.refresh();
       const js = await workerJobs();
@@ -215,7 +215,7 @@ suite('Cluster life on the sandbox, through the editor', function () {
     assert.deepEqual(listed.map((n) => [n.job.id, n.job.name, n.role]), [[id, 'other-job', 'other']]);
     assert.match(String(api.tree.getTreeItem(listed[0]).contextValue), /^job\.other\.(running|pending)$/);
     const r = await vscode.commands.executeCommand<{ outcome: string }>('gadiDask.cancelJob', { jobId: id, confirm: false });
-    assert.equal(r?.outcome, 'ok');
+    assert.equal(r?.outcome, 'deleted');
     await api.refresh();
     assert.deepEqual((await api.tree.getChildren(other)).filter((n) => n.kind === 'job'), []);
   });
@@ -233,6 +233,22 @@ suite('Cluster life on the sandbox, through the editor', function () {
     const children: Node[] = await api.tree.getChildren(await clusterNode());
     assert.equal(children.filter((n) => n.kind === 'job').length, 0);
     await assert.rejects(fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(5000) }));
+  });
+
+  test('a cluster started elsewhere (no config here) shows after a manual refresh, read-only with its state', async () => {
+    await sandboxShell('mkdir -p ~/.gadi-dask/clusters/elsewhere && printf "%s\\n" "{\\"state\\": \\"stopped\\"}" >~/.gadi-dask/clusters/elsewhere/runtime.json');
+    try {
+      const before = (await api.tree.getChildren()).filter((n) => n.kind === 'foundCluster');
+      assert.deepEqual(before, [], 'discovery runs at connect and on manual refreshes, not on its own');
+      await api.refresh();
+      const found = (await api.tree.getChildren()).filter((n): n is FoundClusterNode => n.kind === 'foundCluster');
+      assert.deepEqual(found.map((n) => n.cluster.name), ['elsewhere'], 'the cluster with a config here is not repeated');
+      const item = api.tree.getTreeItem(found[0]);
+      assert.equal(item.contextValue, 'foundCluster.stopped');
+      assert.match(String(item.description), /stopped · 0 recorded jobs · no config here/);
+    } finally {
+      await sandboxShell('rm -rf ~/.gadi-dask/clusters/elsewhere');
+    }
   });
 
   test('Disconnect closes the connection and the tree empties for the welcome content', async () => {
