@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { until as poll } from '../fixtures/poll';
 
 const repoRoot = join(__dirname, '..', '..');
 const bin = join(__dirname, 'bin');
@@ -114,13 +115,7 @@ function job(doc: JsonObject, id: string): JsonObject {
   return found;
 }
 
-async function until(what: string, check: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
+const until = (what: string, check: () => boolean, ms = 15_000) => poll(what, check, { timeoutMs: ms, everyMs: 200 });
 
 function state(server: Server, id: string): string {
   return String(job(server.json(['-x', id]), id).job_state);

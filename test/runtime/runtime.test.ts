@@ -12,6 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runtimeFiles, runtimeHash, tarball, type RuntimeFile } from '../../src/core/cluster/bundle';
+import { until as poll } from '../fixtures/poll';
 
 const PY = '/usr/bin/python3';
 const RT = resolve(__dirname, '..', '..', 'runtime');
@@ -92,15 +93,8 @@ function startWorker(home: string, cluster: string, name: string): ChildProcess 
     '--nthreads', '2', '--no-dashboard'], home);
 }
 
-async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+const waitFor = <T>(what: string, fn: () => T | null | false | Promise<T | null | false>, timeoutMs = 20_000, everyMs = 100) =>
+  poll(what, fn, { timeoutMs, everyMs });
 
 const exited = (p: ChildProcess) =>
   p.exitCode !== null || p.signalCode !== null

@@ -17,6 +17,7 @@ import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import { CountingTransport, processesOf, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
+import { until as poll } from '../fixtures/poll';
 
 const USER = 'gdcluster';
 const BANNER = 'Welcome to the cluster sandbox';
@@ -44,20 +45,7 @@ after(async () => {
   process.stderr.write(`cluster acceptance: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
 });
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 40_000) => poll(what, probe, { timeoutMs, everyMs: 500 });
 
 const COMPUTE = (name: string) => `
 import json, os

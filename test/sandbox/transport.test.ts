@@ -17,6 +17,7 @@ import type { SecretKind, SshPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool, type SshTransportOptions } from '../../src/core/remote/sshTransport';
 import type { StateChange, Transport, TransportLogger } from '../../src/core/remote/transport';
 import { startSandbox, type Sandbox } from './sandbox';
+import { until as poll } from '../fixtures/poll';
 
 const BANNER = 'Welcome to the transport sandbox';
 const USER = 'gdtransport'; // our own sandbox user, so this file never waits for another file's sandbox
@@ -66,13 +67,7 @@ function sessionSshdPids(): number[] {
   return r.stdout.split('\n').filter(Boolean).map(Number);
 }
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (cond: () => boolean, what: string, timeoutMs = 10_000) => poll(what, cond, { timeoutMs, everyMs: 10 });
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {

@@ -14,6 +14,7 @@ import { hostKeyFingerprint, KnownHosts } from '../../src/core/remote/knownHosts
 import type { SecretKind, SshPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool, type SshTransportOptions } from '../../src/core/remote/sshTransport';
 import type { StateChange, TransportLogger } from '../../src/core/remote/transport';
+import { until as poll } from '../fixtures/poll';
 
 const dir = mkdtempSync(join(tmpdir(), 'transport-auth-'));
 const PASSPHRASE = 'correct horse battery';
@@ -266,10 +267,4 @@ test('the connect deadline does not run while the user reads the host key prompt
   }
 });
 
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (cond: () => boolean, timeoutMs = 5000) => poll('the condition', cond, { timeoutMs, everyMs: 10 });

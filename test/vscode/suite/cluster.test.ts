@@ -10,6 +10,7 @@ import type { DashboardResult } from '../../../src/extension/commands/cluster';
 import type { ConnectResult } from '../../../src/extension/commands/connection';
 import type { GadiDaskApi } from '../../../src/extension/extension';
 import type { ClusterNode, FoundClusterNode, JobNode, Node, OtherJobsNode } from '../../../src/extension/jobsTree';
+import { until as poll } from '../../fixtures/poll';
 
 const EXTENSION_ID = 'gadi-dask.gadi-dask';
 const CONFIG = 'sandbox.dask-cluster.yaml';
@@ -18,20 +19,8 @@ let api: GadiDaskApi;
 let configPath: string;
 let alias: string;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000, pauseMs = 1000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, pauseMs));
-  }
-}
+const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 45_000, pauseMs = 1000) =>
+  poll(what, probe, { timeoutMs, everyMs: pauseMs });
 
 async function clusterNode(): Promise<ClusterNode> {
   const roots = await api.tree.getChildren();
