@@ -6,7 +6,7 @@ import { applyTextEdits } from '../../src/core/config';
 import { codeActions, diagnostics } from '../../src/server/service';
 import { ACCOUNT_CONFIG } from '../fixtures/configs';
 
-const URI = 'file:///work/cluster.dask-cluster.yaml';
+const URI = 'file:///home/abc123/project/cluster.dask-cluster.yaml';
 const DOCS = 'https://example.org/docs/rules.md';
 
 const ACCOUNT = ACCOUNT_CONFIG;

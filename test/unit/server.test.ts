@@ -14,7 +14,7 @@ import { ACCOUNT_CONFIG } from '../fixtures/configs';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVER = join(ROOT, 'dist', 'server.js');
-const URI = 'file:///work/cluster.dask-cluster.yaml';
+const URI = 'file:///home/abc123/project/cluster.dask-cluster.yaml';
 const DOCS = 'https://github.com/gadi-dask/gadi-dask/blob/main/docs/rules.md';
 
 const ACCOUNT = ACCOUNT_CONFIG;
@@ -177,7 +177,7 @@ test('changes are linted once typing pauses, not on every keystroke', { timeout:
   const s = start();
   try {
     await initialize(s);
-    const uri = 'file:///work/typing.dask-cluster.yaml';
+    const uri = 'file:///home/abc123/project/typing.dask-cluster.yaml';
     const opened = s.published.next(uri);
     await open(s, uri, ACCOUNT);
     await opened;
@@ -209,7 +209,7 @@ test('garbage, a BOM with CRLF and deep nesting: the server answers every reques
     const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 2654435761) % 256)).toString('latin1');
     const texts = [bytes, `\ufeff${ACCOUNT.replace(/\n/g, '\r\n')}`, `${'['.repeat(10_000)}`, `${'- '.repeat(10_000)}x`, ''];
     for (const [i, text] of texts.entries()) {
-      const uri = `file:///work/odd-${i}.dask-cluster.yaml`;
+      const uri = `file:///home/abc123/project/odd-${i}.dask-cluster.yaml`;
       const published = s.published.next(uri, 10_000);
       await open(s, uri, text);
       const p = await published;
