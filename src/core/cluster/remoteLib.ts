@@ -12,6 +12,14 @@ gd_idre='^[0-9]+(\\[[0-9]*\\])?(\\.[A-Za-z0-9][A-Za-z0-9._-]*)?$'
 gd_namere='^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$'
 gd_host=\${HOSTNAME:-$(hostname 2>/dev/null)}
 gd_mark() { printf '\\n%s:%s\\n' "$gd_m" "$1"; }
+# qdel the given ids; prints its exit code, the ids and qdel's output between markers (read by qdelSections in applyResult.ts).
+gd_qdel() {
+  qdel "$@" >"$gd_t/qdel" 2>&1
+  gd_mark "qdel:$?"
+  printf '%s\\n' "$@"
+  gd_mark qdel-out
+  cat "$gd_t/qdel"
+}
 gd_t=$(mktemp -d 2>/dev/null) || { gd_t="\${TMPDIR:-/tmp}/gadi-dask.$$"; mkdir -p "$gd_t"; }
 gd_locked=
 gd_exit() {
@@ -238,14 +246,7 @@ gd_scale() { # target number of worker jobs
   elif [ $need -lt 0 ]; then
     # Queued jobs go first, newest first: they cost nothing and hold no data.
     for ((j = \${#q[@]} - 1; j >= 0 && \${#cancel[@]} < -need; j--)); do cancel+=("\${q[j]}"); done
-    if [ \${#cancel[@]} -gt 0 ]; then
-      qdel "\${cancel[@]}" >"$gd_t/qdel" 2>&1
-      rc=$?
-      gd_mark "qdel:$rc"
-      printf '%s\\n' "\${cancel[@]}"
-      gd_mark qdel-out
-      cat "$gd_t/qdel"
-    fi
+    if [ \${#cancel[@]} -gt 0 ]; then gd_qdel "\${cancel[@]}"; fi
     left=$((-need - \${#cancel[@]}))
     if [ $left -gt 0 ]; then
       # Running jobs: the scheduler retires their workers (their data moves to the workers that stay), then qdel.
@@ -256,12 +257,7 @@ gd_scale() { # target number of worker jobs
       if ! grep -q '^@@GADI_DASK_END@@' "$gd_t/retire"; then
         cancel=()
         for ((j = \${#r[@]} - 1; j >= 0 && \${#cancel[@]} < left; j--)); do cancel+=("\${r[j]}"); done
-        qdel "\${cancel[@]}" >"$gd_t/qdel" 2>&1
-        rc=$?
-        gd_mark "qdel:$rc"
-        printf '%s\\n' "\${cancel[@]}"
-        gd_mark qdel-out
-        cat "$gd_t/qdel"
+        gd_qdel "\${cancel[@]}"
       fi
     fi
   fi
