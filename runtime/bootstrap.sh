@@ -28,11 +28,12 @@ printf '%s' "$prologue" | base64 -d >"$work/prologue.sh" || { answer bad-request
 python=$(printf '%s' "$python" | base64 -d) || { answer bad-request "the python line is not base64"; exit 2; }
 umask 022
 cd "$HOME" || exit 1
-# The prologue runs in this shell, as in a job script; it must not read the requests, nor print into the answers.
+# The prologue runs in this shell, as in a job script (so without -u); it must not read the requests, nor print
+# into the answers.
+set +u
 # shellcheck disable=SC1091
 . "$work/prologue.sh" </dev/null >"$work/prologue.log" 2>&1
 rm -f "$work/prologue.sh"
-set +e +u
 cd "$HOME" || exit 1
 # A literal "~/" is meant: the config spells the home directory that way, as in a job script.
 # shellcheck disable=SC2088
