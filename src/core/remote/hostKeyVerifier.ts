@@ -49,8 +49,9 @@ async function decide(s: HostKeySettings, keyBlob: Buffer, host: string, port: n
   const keyType = keyTypeOfBlob(keyBlob) ?? 'unknown';
   const fingerprint = hostKeyFingerprint(keyBlob);
   // Read the files now, not at startup: the user (or another connection) may have just changed them.
-  const check = KnownHosts.load([...s.userKnownHostsFiles, ...s.globalKnownHostsFiles]).check(host, port, keyType, keyBlob);
-  const where = check.entry ? `${check.entry.file} line ${check.entry.line}` : '';
+  const known = KnownHosts.load([...s.userKnownHostsFiles, ...s.globalKnownHostsFiles]);
+  const check = known.check(host, port, keyType, keyBlob);
+  const where = check.entry ? `${check.entry.file}:${check.entry.line}` : '';
   switch (check.status) {
     case 'ok':
       s.logger.debug(`host key for ${name} matches ${where}`);
@@ -75,6 +76,15 @@ async function decide(s: HostKeySettings, keyBlob: Buffer, host: string, port: n
     }
     case 'unknown':
       break;
+  }
+  // As ssh: a host on another port than 22 whose key is recorded under its bare name is known (read only: a
+  // different key under the bare name neither refuses nor is replaced).
+  if (port !== 22 && !s.hop.hostKeyAlias) {
+    const bare = known.check(host, 22, keyType, keyBlob);
+    if (bare.status === 'ok') {
+      s.logger.debug(`host key for ${name} matches ${bare.entry!.file}:${bare.entry!.line} (recorded without the port)`);
+      return;
+    }
   }
   // ssh2 does not negotiate host certificates, so a CA line can never vouch for this server here: say so rather
   // than let the user think the CA was consulted. The plain key is then judged as OpenSSH judges it: unknown.
