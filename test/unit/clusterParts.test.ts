@@ -5,12 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { answerIn, preamble } from '../../src/core/cluster/agent';
+import { preamble } from '../../src/core/cluster/agent';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { ConfigFileError, InvalidClusterNameError, RemoteOutputError, RuntimeFilesError } from '../../src/core/cluster/errors';
 import { assertClusterName, clusterPaths, shellPath } from '../../src/core/cluster/names';
 import { requireRuntimeDocument } from '../../src/core/cluster/output';
-import { encodeRequest, FRAME, PROTOCOL_VERSION, type Answer } from '../../src/core/cluster/protocol';
+import { encodeRequest, FRAME, PROTOCOL_VERSION, readFrame, type Answer } from '../../src/core/cluster/protocol';
 import { findRuntimeDir, loadRuntimeBundle } from '../../src/core/cluster/runtimeBundle';
 import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '../../src/core/cluster/schedulerJob';
 import { buildSnapshot } from '../../src/core/cluster/snapshot';
@@ -45,14 +45,13 @@ scheduler:
 `;
 
 describe('agent answers', () => {
-  test('frames are found among banners; progress goes to its listener; a cut frame is no answer', () => {
-    const said: string[] = [];
-    const out = `Welcome to Gadi\n${FRAME} {"v":1,"id":7,"progress":"Submitted 5 of 10"}\n${FRAME} {"v":1,"id":6,"ok":true}\n` +
-      `${FRAME} {"v":1,"id":7,"ok":true,"x":1}\nbye\n`;
-    assert.deepEqual(answerIn(out, 7, (m) => said.push(m)), { v: 1, id: 7, ok: true, x: 1 });
-    assert.deepEqual(said, ['Submitted 5 of 10']);
-    assert.equal(answerIn(`${FRAME} {"v":1,"id":7,"ok":tr`, 7), undefined);
-    assert.equal(answerIn('no frames at all', 7), undefined);
+  test('frames are told from banners; progress from answers; a cut frame is noise', () => {
+    assert.equal(readFrame('Welcome to Gadi'), undefined);
+    assert.deepEqual(readFrame(`${FRAME} {"v":1,"id":7,"progress":"Submitted 5 of 10"}`)?.progress, 'Submitted 5 of 10');
+    const answer = readFrame(`${FRAME} {"v":1,"id":7,"ok":true,"x":1}\r`);
+    assert.deepEqual([answer?.id, answer?.progress, answer?.body], [7, undefined, { v: 1, id: 7, ok: true, x: 1 }]);
+    assert.equal(readFrame(`${FRAME} {"v":1,"id":7,"ok":tr`), undefined);
+    assert.equal(readFrame(`x${FRAME} {"v":1,"id":7,"ok":true}`), undefined, 'a frame starts its line');
   });
 
   test('a request is one JSON line with the protocol version; the preamble keeps config text out of the command', () => {

@@ -1,11 +1,13 @@
 // Talking to the agent: the bootstrap command (runtime/bootstrap.sh's text as one argv word, with the version,
 // hash and protocol facts), the preamble on stdin (the prologue and the python, base64, never in argv), requests
-// and their framed answers. A missing or outdated runtime is deployed and the request sent again, once.
+// and their answers (agentLink.ts carries them). A missing or outdated runtime is deployed and asked again, once.
 import { shellJoin } from '../remote/shellQuote';
+import { OutputLimitError } from '../remote/errors';
 import type { Transport } from '../remote/transport';
 import { AgentProtocolError, PythonNotFoundError, RemoteOutputError } from './errors';
 import { excerptOf } from './output';
-import { answerSchemas, encodeRequest, FRAME, failureSchema, PROTOCOL_VERSION, readFrame, type Answer, type Failure, type Op, type RequestArgs } from './protocol';
+import { OneShotLink, SessionLink } from './agentLink';
+import { answerSchemas, encodeRequest, FRAME, failureSchema, PROTOCOL_VERSION, type Answer, type Failure, type Op, type RequestArgs } from './protocol';
 import type { RuntimeBundle } from './runtimeBundle';
 
 export interface AgentEnvironment {
@@ -43,26 +45,23 @@ export function preamble(env: AgentEnvironment): string {
   return `${b64(env.prologue.filter(Boolean).join('\n'))}\n${b64(env.python)}\n`;
 }
 
-/** The frames of one call's output: progress goes to `onProgress`, the answer (or undefined) is returned. */
-export function answerIn(stdout: string, id: number, onProgress?: (message: string) => void): Record<string, unknown> | undefined {
-  let answer: Record<string, unknown> | undefined;
-  for (const line of stdout.split('\n')) {
-    const frame = readFrame(line);
-    if (!frame) continue;
-    if (frame.progress !== undefined && frame.id === id) onProgress?.(frame.progress);
-    else if (frame.progress === undefined && (frame.id === id || frame.id === null)) answer = frame.body;
-  }
-  return answer;
-}
+export type AgentMode = 'one-shot' | 'session';
 
 export class AgentClient {
+  private readonly oneShot: OneShotLink;
+  private readonly sessions = new Map<string, SessionLink>();
+
+  /** `session`: one long-lived agent per environment on this connection (the editor); else one per request. */
   constructor(
     private readonly transport: Transport,
     private readonly bundle: RuntimeBundle,
     private readonly redeploy: Redeploy,
-  ) {}
+    readonly mode: AgentMode = 'one-shot',
+  ) {
+    this.oneShot = new OneShotLink(transport);
+  }
 
-  /** One request in one exec (the agent ends with its stdin). Resolves with the answer; a failure is AgentFailure. */
+  /** Resolves with the answer; a refusal is AgentFailure. A missing or outdated runtime is installed and asked again. */
   async call<O extends Op>(op: O, args: RequestArgs[O], env: AgentEnvironment, options: CallOptions, what: string): Promise<Answer<O>> {
     for (let attempt = 0; ; attempt++) {
       const raw = await this.once(op, args, env, options, what);
@@ -70,6 +69,7 @@ export class AgentClient {
         const failure = failureSchema.safeParse(raw);
         const f: Failure = failure.success ? failure.data : { ok: false, code: 'bad-answer', error: `the agent answered ${excerptOf(JSON.stringify(raw))}` };
         if ((f.code === 'no-runtime' || f.code === 'protocol') && attempt === 0) {
+          this.closeSessions(); // a session of the old agent would keep answering the old way
           await this.redeploy();
           continue;
         }
@@ -86,20 +86,42 @@ export class AgentClient {
     }
   }
 
+  /** Ends the session agents (each finishes what it is doing first). */
+  closeSessions(): void {
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+  }
+
+  private link(env: AgentEnvironment): OneShotLink | SessionLink {
+    if (this.mode === 'one-shot') return this.oneShot;
+    const key = JSON.stringify([env.prologue, env.python]);
+    let s = this.sessions.get(key);
+    if (!s) this.sessions.set(key, (s = new SessionLink(this.transport)));
+    return s;
+  }
+
   private async once(op: Op, args: unknown, env: AgentEnvironment, options: CallOptions, what: string): Promise<Record<string, unknown>> {
-    const id = nextId++;
-    const stdin = preamble(env) + encodeRequest(id, op, args as never);
-    const r = await this.transport.exec(bootstrapCommand(this.bundle), { stdin, timeoutMs: options.timeoutMs, signal: options.signal });
-    const answer = answerIn(r.stdout, id, options.onProgress);
-    if (answer) return answer;
-    if (r.code === 127 && /cannot be run here/.test(r.stderr)) {
-      throw new PythonNotFoundError(`${r.stderr.trim().split('\n')[0].replace(/^gadi-dask: /, '')} ${excerptOf(r.stderr.split('\n').slice(1).join('\n'), 400)}`, env.python, r.stderr);
+    for (let retried = false; ; retried = true) {
+      const id = nextId++;
+      const r = await this.link(env).send(bootstrapCommand(this.bundle), preamble(env), id, encodeRequest(id, op, args as never), options);
+      if (r.answer) return r.answer;
+      // A session that died under a request (a dropped link) is started again and asked again, once: every
+      // operation reconciles with PBS and the journal first, so asking twice never does a thing twice.
+      if (this.mode === 'session' && r.lost && !retried && !options.signal?.aborted) {
+        options.onProgress?.(`The connection to ${this.transport.host} dropped; asking again`);
+        continue;
+      }
+      if (r.exit.code === 127 && /cannot be run here/.test(r.stderr)) {
+        throw new PythonNotFoundError(`${r.stderr.trim().split('\n')[0].replace(/^gadi-dask: /, '')} ${excerptOf(r.stderr.split('\n').slice(1).join('\n'), 400)}`, env.python, r.stderr);
+      }
+      if (r.exit.error instanceof OutputLimitError) throw r.exit.error;
+      const stderr = r.stderr.trim() ? ` It printed on stderr: ${excerptOf(r.stderr)}.` : '';
+      const how = r.exit.error ? r.exit.error.message : `exit status ${r.exit.code ?? r.exit.signal ?? 'unknown'}`;
+      throw new RemoteOutputError(
+        `The gadi-dask agent on ${this.transport.host} gave no answer for ${what} (${how}; killed, the connection dropped, or a ` +
+          `job-script-prologue or login script that exits?).${stderr} What it did is in its journal: run status to see where the cluster stands.`,
+        '',
+      );
     }
-    const stderr = r.stderr.trim() ? ` It printed on stderr: ${excerptOf(r.stderr)}.` : '';
-    throw new RemoteOutputError(
-      `The gadi-dask agent on ${this.transport.host} gave no answer for ${what} (exit status ${r.code ?? r.signal ?? 'unknown'}; ` +
-        `killed, the connection dropped, or a login script that exits?).${stderr} What it did is in its journal: run status to see where the cluster stands.`,
-      excerptOf(r.stdout),
-    );
   }
 }

@@ -8,7 +8,7 @@ import { JOB_ID, type QsubError } from '../pbs/submit';
 import { AbortedError } from '../remote/errors';
 import type { Transport } from '../remote/transport';
 import { VERSION } from '../version';
-import { AgentClient, type AgentEnvironment, type CallOptions } from './agent';
+import { AgentClient, type AgentEnvironment, type AgentMode, type CallOptions } from './agent';
 import {
   failureError, qsubFailureError, schedulerAction, shutdownWarnings, type AnswerContext, type CancelledJob, type JobState,
   type SchedulerAction,
@@ -135,6 +135,10 @@ export interface ClusterOptions {
   client?: string;
   /** Shares the deployment between clusters on one connection (ClusterManager passes its own). */
   deployer?: Deployer;
+  /** Shares the agent (and, in session mode, its long-lived process) between clusters on one connection. */
+  agent?: AgentClient;
+  /** One long-lived agent per connection instead of one per action (the editor's choice; default one-shot). */
+  mode?: AgentMode;
 }
 
 const STATUS_TIMEOUT_MS = 45_000;
@@ -171,7 +175,7 @@ export class Cluster {
     this.runtime = options.runtime ?? options.deployer?.runtime ?? loadRuntimeBundle();
     this.paths = clusterPaths(this.name, this.runtime.version);
     this.deployer = options.deployer ?? new Deployer(transport, this.runtime);
-    this.agent = new AgentClient(transport, this.runtime, () => this.deployer.deploy({ onProgress: this.onProgress }));
+    this.agent = options.agent ?? new AgentClient(transport, this.runtime, () => this.deployer.deploy({ onProgress: this.onProgress }), options.mode);
     this.onProgress = options.onProgress ?? (() => undefined);
   }
 
@@ -447,12 +451,19 @@ function clampTimeout(ms: number): number {
 /** One connection's clusters: deploys the runtime once for all of them. */
 export class ClusterManager {
   readonly deployer: Deployer;
-  constructor(readonly transport: Transport, private readonly options: Omit<ClusterOptions, 'deployer'> = {}) {
+  readonly agent: AgentClient;
+  constructor(readonly transport: Transport, private readonly options: Omit<ClusterOptions, 'deployer' | 'agent'> = {}) {
     this.deployer = new Deployer(transport, options.runtime ?? loadRuntimeBundle());
+    this.agent = new AgentClient(transport, this.deployer.runtime, () => this.deployer.deploy({ onProgress: options.onProgress }), options.mode);
   }
 
   cluster(config: ClusterConfig): Cluster {
-    return new Cluster(this.transport, config, { ...this.options, deployer: this.deployer });
+    return new Cluster(this.transport, config, { ...this.options, deployer: this.deployer, agent: this.agent });
+  }
+
+  /** Ends the session agents; the connection itself is the caller's. */
+  close(): void {
+    this.agent.closeSessions();
   }
 }
 

@@ -25,6 +25,8 @@ export interface AccountOptions extends ActionOptions {
   runtime?: RuntimeBundle;
   /** Shares the deployment with the connection's clusters. */
   deployer?: Deployer;
+  /** Shares the connection's agent (ClusterManager.agent). */
+  agent?: AgentClient;
 }
 export type DiscoverOptions = AccountOptions;
 
@@ -32,7 +34,7 @@ export type DiscoverOptions = AccountOptions;
 export function accountAgent(transport: Transport, options: AccountOptions) {
   const runtime = options.runtime ?? options.deployer?.runtime ?? loadRuntimeBundle();
   const deployer = options.deployer ?? new Deployer(transport, runtime);
-  const agent = new AgentClient(transport, runtime, () => deployer.deploy(options));
+  const agent = options.agent ?? new AgentClient(transport, runtime, () => deployer.deploy(options));
   const env = { prologue: options.prologue ?? [], python: options.python ?? DEFAULT_PYTHON };
   const context = { cluster: '-', host: transport.host, python: env.python };
   return { agent, env, context };
