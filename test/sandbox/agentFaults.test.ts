@@ -13,7 +13,7 @@ import { PbsUnavailableError } from '../../src/core/cluster/errors';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { Transport } from '../../src/core/remote/transport';
-import { smallClusterYaml } from './clusterFixture';
+import { CountingTransport, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const USER = 'gdfaults';
@@ -172,6 +172,24 @@ describe('the agent under faults', { concurrency: false }, () => {
       await t.close();
     }
     assert.deepEqual([...seen], [], 'the prologue (and its token) reached a command line');
+  });
+
+  test('session mode: one agent answers every refresh; after the link drops and sshd restarts, the next refresh comes back by itself', async () => {
+    const inner = pool.open(sb.alias);
+    const t = new CountingTransport(inner);
+    const c = new Cluster(t, parseClusterConfig(smallClusterYaml('session', sb.alias, PROLOGUE)), { mode: 'session' });
+    await c.scale({ jobs: 1 }, { wait: false });
+    t.reset();
+    for (let i = 0; i < 5; i++) assert.equal((await c.status()).counts.workerJobs, 1);
+    assert.equal(t.execs, 0, 'five refreshes, no new login shell');
+    await sb.stopSshd();
+    await sb.killSessions();
+    await sb.startSshd();
+    const after = await c.status();
+    assert.equal(after.counts.workerJobs, 1);
+    assert.equal(t.execs, 1, 'one new agent after the drop');
+    await c.down();
+    await t.close();
   });
 
   test('an agent of another protocol version is never misread: the runtime is reinstalled and the request answered', async () => {
