@@ -285,6 +285,10 @@ def _scale(args, journal, view, name, cdir, answer, progress):
                 answer["warnings"].append(warning)
                 results = cancel(journal, list(reversed(running))[:left])
             answer["cancelled"] += results
+        if target == 0:
+            # Nothing of the cluster should run any more: say so only once PBS agrees (bounded).
+            gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
+            answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress)
 
 
 def op_apply(args, progress, agent):
@@ -301,7 +305,7 @@ def op_apply(args, progress, agent):
         view = _reconciled(journal, name, cdir)
         sid = view.scheduler_job()
         ids = ([sid] if sid else []) + [i for i in view.worker_ids() if view.active(i)]
-        answer["before"] = [{"id": i, "state": view.state(i)} for i in ids]
+        answer["before"] = [{"id": i, "state": view.state(i), "role": "scheduler" if i == sid else "worker"} for i in ids]
         adapt = args.get("adapt")
         if args.get("scaleTo") is not None or adapt == "off":
             answer["adaptWasOn"] = _adapt_off(journal, view, cdir)

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { renderScale } from '../../src/cli/render';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { PbsUnavailableError } from '../../src/core/cluster/errors';
@@ -148,6 +149,19 @@ describe('the agent under faults', { concurrency: false }, () => {
       await c.down();
       await t.close();
     }
+  });
+
+  test('scale 0 counts worker jobs only (not the scheduler\'s) and returns once PBS no longer runs them', async () => {
+    const t = pool.open(sb.alias);
+    const c = cluster(t, 'zero');
+    await c.scale({ jobs: 2 }, { wait: false });
+    const r = await c.scale({ jobs: 0 });
+    assert.equal(r.before.length, 2);
+    assert.deepEqual(r.exiting, []);
+    assert.match(renderScale(r), /^Worker jobs: 0 \(asked for 0\)$/m);
+    assert.deepEqual((await pbsJobs(t, 'zero')).workers, []);
+    await c.down();
+    await t.close();
   });
 
   test('while up and scale run, no config value is in any process argv on the host', async () => {

@@ -40,6 +40,8 @@ export interface WaitOptions extends ActionOptions {
 export interface StartOptions extends WaitOptions {
   /** Wait for a scheduler started by this action to run (default true). */
   wait?: boolean;
+  /** Scale 0: seconds to wait for cancelled jobs to leave PBS (a deleted running job stays R a while); default 60. */
+  waitSeconds?: number;
 }
 
 export type ScaleRequest = { jobs: number } | { workers: number };
@@ -92,6 +94,8 @@ export interface ScaleResult {
   cancelled: CancelledJob[];
   /** qsub refusals (the first one stops the submissions: the next would be refused the same way). */
   errors: QsubError[];
+  /** Scale 0: cancelled jobs PBS still ran when the wait ended. */
+  exiting: string[];
   /** The scheduler, when this scale had to start one. */
   scheduler?: StartedScheduler;
   adaptWasOn: boolean;
@@ -225,20 +229,21 @@ export class Cluster {
     const target = this.jobsFor(request);
     const progress = this.progress(options);
     progress(`Scaling cluster ${this.name} on ${this.transport.host} to ${target} worker job${target === 1 ? '' : 's'}`);
-    const plan: Partial<ApplyArgs> = { scaleTo: target };
+    const plan: Partial<ApplyArgs> = { scaleTo: target, waitSeconds: options.waitSeconds ?? 60 };
     if (target > 0) plan.ensureScheduler = this.ensurePlan();
     const outcome = await this.apply(plan, options, target);
-    const schedulerJob = outcome.scheduler?.kind === 'job-exists' || outcome.scheduler?.kind === 'submitted' ? outcome.scheduler.jobId : undefined;
     const errors = outcome.submitErrors.map(qsubFailureError);
     const result: ScaleResult = {
       targetJobs: target,
-      before: outcome.before.filter((j) => j.id !== schedulerJob),
+      before: outcome.before.filter((j) => j.role === 'worker').map(({ id, state }) => ({ id, state })),
       submitted: outcome.submitted,
       cancelled: outcome.cancelled,
       errors,
+      exiting: outcome.exiting,
       adaptWasOn: outcome.adaptWasOn ?? false,
       warnings: outcome.warnings,
     };
+    if (outcome.exiting.length) result.warnings.push(`PBS still runs ${outcome.exiting.join(', ')}: cancelled, still exiting. Check again with status.`);
     if (outcome.submitted.length) progress(`Submitted ${outcome.submitted.length} job(s): ${outcome.submitted.join(', ')}`);
     if (outcome.cancelled.length) progress(`Cancelled ${outcome.cancelled.length} job(s): ${outcome.cancelled.map((c) => c.id).join(', ')}`);
     // Nothing submitted although jobs were needed: the refusal is the answer.
@@ -401,7 +406,7 @@ export class Cluster {
   /** Changes the cluster in one agent request (a missing runtime is deployed and the request sent again). */
   private async apply(plan: Partial<ApplyArgs>, options: StartOptions, submissions: number): Promise<Answer<'apply'>> {
     // Each qsub may take a few seconds on a busy server; retiring workers up to a minute.
-    const timeoutMs = clampTimeout((this.lockWaitSeconds + 150 + 5 * submissions) * 1000);
+    const timeoutMs = clampTimeout((this.lockWaitSeconds + 150 + 5 * submissions + (plan.waitSeconds ?? 0)) * 1000);
     return this.call('apply', { cluster: this.name, workerScript: this.workerJobScript(), ...plan, ...this.lockArgs(timeoutMs) },
       `cluster ${this.name}`, { timeoutMs, signal: options.signal, onProgress: this.progress(options) });
   }

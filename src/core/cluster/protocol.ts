@@ -26,6 +26,8 @@ export interface ApplyArgs extends LockArgs {
   workerScript: string;
   ensureScheduler?: { placement: 'job'; script: string } | { placement: 'login'; launch: LaunchOptions };
   scaleTo?: number;
+  /** With scaleTo 0: how long to wait for cancelled jobs to leave PBS. */
+  waitSeconds?: number;
   /** adapt.json without its `jobs` (the agent adds the live worker jobs), or 'off'. */
   adapt?: Record<string, unknown> | 'off';
 }
@@ -99,7 +101,7 @@ export const answerSchemas = {
   hello: z.looseObject({ ok, runtimeVersion: z.string(), python: z.string(), pythonVersion: z.string() }),
   apply: z.looseObject({
     ok,
-    before: z.array(z.object({ id: z.string(), state: z.string() })),
+    before: z.array(z.object({ id: z.string(), state: z.string(), role: z.enum(['scheduler', 'worker']) })),
     adaptWasOn: z.boolean().optional(),
     adaptAdopted: z.number().optional(),
     scheduler: schedulerAction.optional(),
@@ -107,6 +109,7 @@ export const answerSchemas = {
     submitted: z.array(z.string()),
     submitErrors: z.array(qsubFailure),
     cancelled: z.array(cancelledSchema),
+    exiting: z.array(z.string()).default([]),
     warnings,
   }),
   snapshot: z.union([
