@@ -34,8 +34,8 @@ export function controlCharacterFindings(cd: ConfigDocument): Finding[] {
       findings.push({
         code: 'schema/control-character',
         range: { start: node.range[0], end: node.range[1] },
-        message: `This ${isKey ? 'key' : 'value'} holds ${what}: "${neutralizeLine(node.value)}". A job script or command line ` +
-          'would take it literally (a newline ends a #PBS directive, and qsub ignores the directives after it). Remove it.',
+        message: `This ${isKey ? 'key' : 'value'} holds ${what}: "${neutralizeLine(node.value)}". Job scripts and command lines ` +
+          'take values literally: a newline, for one, ends a #PBS directive, and qsub then ignores the directives after it. Remove it.',
       });
     },
   });
