@@ -100,6 +100,7 @@ export function renderDown(r: DownResult): string {
   if (!r.existed) return 'No such cluster: nothing to do\n';
   const lines = [r.wasRunning ? `Scheduler stopped; ${r.retiredWorkers.length} worker(s) retired` : 'No scheduler was running'];
   lines.push(r.cancelled.length ? `Cancelled: ${r.cancelled.map((c) => `${c.id}${c.outcome === 'error' ? ` (failed: ${c.message})` : ''}`).join(' ')}` : 'No job left to cancel');
+  if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
   if (r.purged) lines.push('Cluster directory removed');
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
 }

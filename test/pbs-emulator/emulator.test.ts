@@ -3,7 +3,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { until as poll } from '../fixtures/poll';
@@ -13,6 +13,7 @@ const bin = join(__dirname, 'bin');
 const samples = join(repoRoot, '..', 'shared', 'pbs-samples');
 const me = userInfo();
 const SUBMIT_HOST = 'gadi-login-01.gadi.nci.org.au';
+const COMMANDS = ['qsub', 'qstat', 'qdel', 'qselect'] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -27,7 +28,7 @@ interface Run {
 interface Server {
   home: string;
   dir: string;
-  run(cmd: 'qsub' | 'qstat' | 'qdel', args: string[], opts?: { env?: Record<string, string>; input?: string }): Run;
+  run(cmd: (typeof COMMANDS)[number], args: string[], opts?: { env?: Record<string, string>; input?: string }): Run;
   json(args: string[]): JsonObject;
 }
 
@@ -174,15 +175,19 @@ after(async () => {
 });
 
 test('the executables are executable and find their module wherever the bin directory is', () => {
-  for (const cmd of ['qsub', 'qstat', 'qdel']) {
+  for (const cmd of COMMANDS) {
     assert.equal(statSync(join(bin, cmd)).mode & 0o111, 0o111, `${cmd} is executable`);
     assert.match(readFileSync(join(bin, cmd), 'utf8'), /^#!\/usr\/bin\/python3\n/);
   }
   const copy = mkdtempSync(join(tmpdir(), 'pbs-emu-copy-'));
   try {
-    for (const f of ['qstat', 'pbs_emulator.py']) writeFileSync(join(copy, f), readFileSync(join(bin, f)), { mode: 0o755 });
-    const r = spawnSync(join(copy, 'qstat'), ['--version'], { encoding: 'utf8' });
-    assert.deepEqual([r.status, r.stdout, r.stderr], [0, 'pbs_version = 23.06.06\n', '']);
+    cpSync(bin, copy, { recursive: true });
+    for (const cmd of COMMANDS) {
+      const r = spawnSync(join(copy, cmd), ['--version'], { encoding: 'utf8' });
+      assert.deepEqual([r.status, r.stdout, r.stderr], [0, 'pbs_version = 23.06.06\n', ''], cmd);
+    }
+    // No bytecode is written next to the module (the directory may be read-only or shared).
+    assert.equal(existsSync(join(copy, 'pbs_emulator', '__pycache__')), false);
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
@@ -405,7 +410,7 @@ test('qstat -f and -F dsv print the real text layout', () => {
   const block = /\n( {4}Variable_List = [^\n]*(\n\t[^\n]*)*)/.exec(recordedText)?.[1] ?? '';
   const value = block.replace(/^ {4}Variable_List = /, '').replace(/\n\t/g, '');
   const py = spawnSync('/usr/bin/python3', ['-c',
-    'import sys; sys.path.insert(0, sys.argv[1]); import pbs_emulator as m; sys.stdout.write(m.wrap_attr("Variable_List", sys.argv[2]))',
+    'import sys; sys.path.insert(0, sys.argv[1]); from pbs_emulator.qstat import wrap_attr; sys.stdout.write(wrap_attr("Variable_List", sys.argv[2]))',
     bin, value], { encoding: 'utf8', env: { PYTHONDONTWRITEBYTECODE: '1' } });
   assert.equal(py.stderr, '');
   assert.equal(py.stdout, block);

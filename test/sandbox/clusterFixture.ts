@@ -27,7 +27,9 @@ export class CountingTransport implements Transport {
   readFile(remotePath: string) {
     return this.inner.readFile(remotePath);
   }
+  /** A spawn is a round trip too (the agent's calls are spawns). */
   spawn(command: string, opts?: SpawnOptions) {
+    this.execs++;
     this.commands.push(command);
     return this.inner.spawn(command, opts);
   }
