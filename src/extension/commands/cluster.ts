@@ -3,8 +3,8 @@
 import * as vscode from 'vscode';
 import { clusterPaths, type DownResult } from '../../core/cluster';
 import { Cancelled, NoSchedulerError } from '../errors';
-import { clusterFor, configUri, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 import { inertMessage } from '../inert';
+import { clusterFor, configUri, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 
 interface ConfirmArgs extends TargetArgs {
   confirm?: boolean;

@@ -9,8 +9,8 @@ import { RemoteFileError } from '../../core/remote/errors';
 import { ACTIONS, Cancelled, NotConnectedError, UserFacingError } from '../errors';
 import type { JobNode } from '../jobsTree';
 import { shortJobId } from '../treeItems';
-import { configUri, confirm, isNode, type Context, type TargetArgs } from './context';
 import { inertMessage } from '../inert';
+import { configUri, confirm, isNode, type Context, type TargetArgs } from './context';
 
 interface JobArgs {
   jobId?: string;
