@@ -11,7 +11,7 @@ import type { ClusterConfig } from '../core/config/schema';
 import { checkBeforeSubmit } from '../core/lintGate';
 import { renderJobScript, workerLayout } from '../core/pbs/jobScript';
 import { clampTimerMs } from '../core/timers';
-import { neutralize } from '../core/serverText';
+import { neutralize, neutralizeJson } from '../core/serverText';
 import { HostKeyError } from '../core/remote/errors';
 import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
@@ -176,7 +176,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
   const progress = values.quiet ? () => undefined : (m: string) => say(`… ${m}`);
   const configPath = findConfigFile(values.config, io.cwd);
   const config = loadClusterConfig(configPath);
-  const out = (text: string) => io.stdout.write(neutralize(text));
+  const out = (text: string) => io.stdout.write(values.json ? neutralizeJson(text) : neutralize(text));
 
   if (command === 'job-script') {
     if (positionals.length) throw new UsageError('job-script takes no arguments');

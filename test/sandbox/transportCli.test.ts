@@ -14,7 +14,7 @@ const USER = 'gdclisec';
 const ROOT = resolve(__dirname, '..', '..');
 const TSX = require.resolve('tsx');
 const CLI = join(ROOT, 'src', 'cli', 'cli.ts');
-const HOSTILE = '\u001b[2J\u001b]0;pwned\u0007';
+const HOSTILE = '\u001b[2J\u001b]0;pwned\u0007\u009b';
 
 let sb: Sandbox;
 let work: string;
@@ -67,8 +67,8 @@ function installWrappers(): void {
   writeHome('wrap/qstat', [
     '#!/bin/bash',
     'if [ -e "$HOME/hostile-qstat" ] && [[ " $* " == *" json "* ]]; then',
-    // JSON carries the controls as \u escapes; after parsing, the queue name holds raw ESC and BEL.
-    `  ${real}/qstat "$@" | sed -E 's/("queue":[[:space:]]*")([^"]*)"/\\1\\2\\\\u001b[2J\\\\u001b]0;pwned\\\\u0007"/'`,
+    // JSON carries the controls as \u escapes; after parsing, the queue name holds raw ESC, BEL and CSI (C1).
+    `  ${real}/qstat "$@" | sed -E 's/("queue":[[:space:]]*")([^"]*)"/\\1\\2\\\\u001b[2J\\\\u001b]0;pwned\\\\u0007\\\\u009b"/'`,
     '  exit "${PIPESTATUS[0]}"',
     'fi',
     `exec ${real}/qstat "$@"`,
@@ -204,7 +204,7 @@ describe('remote text reaches the terminal inert', { concurrency: false }, () =>
       assertInert(run.stdout, `${what} stdout`);
       assertInert(run.stderr, `${what} stderr`);
     }
-    assert.ok(r.stdout.toString('utf8').includes('\\e[2J\\e]0;pwned\\x07'), r.stdout.toString('utf8'));
+    assert.ok(r.stdout.toString('utf8').includes('\\e[2J\\e]0;pwned\\x07\\x9b'), r.stdout.toString('utf8'));
     assert.ok(JSON.stringify(JSON.parse(json.stdout.toString('utf8'))).includes(JSON.stringify(HOSTILE).slice(1, -1)), 'JSON keeps the value, escaped');
   });
 });
