@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 
 from . import pbs
@@ -321,37 +322,56 @@ def op_apply(args, progress, agent):
     return answer
 
 
+class _Probe(threading.Thread):
+    """The status probe (status.py), in this process beside the PBS queries: a refresh costs the slower of the
+    two, and a session agent pays for Python and its imports once."""
+
+    def __init__(self, name, timeout):
+        threading.Thread.__init__(self, daemon=True)
+        self.name_, self.timeout, self.doc, self.error = name, timeout, None, ""
+
+    def run(self):
+        try:
+            from .status import probe
+
+            self.doc = probe(self.name_, self.timeout)
+        except Exception as e:  # the snapshot still has the jobs
+            self.error = "%s: %s" % (type(e).__name__, e)
+
+    def result(self):
+        self.join(self.timeout + 5)
+        if self.is_alive():
+            return {"ok": False, "code": "timeout", "cluster": self.name_, "metadata": None,
+                    "error": "no snapshot within %gs" % self.timeout}
+        return self.doc
+
+
 def op_snapshot(args, progress, agent):
     name, cdir = _cluster(args)
     if not os.path.isdir(cdir):
         return {"ok": True, "exists": False}
-    probe = subprocess.Popen(
-        [sys.executable, RUN_PY, "status", "--name", name, "--timeout", str(args.get("probeTimeout", 5))],
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    probe = _Probe(name, float(args.get("probeTimeout", 5)))
+    probe.start()
+    # A refresh only records what it learns when no client is changing the cluster right now.
+    lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
     try:
-        # A refresh only records what it learns when no client is changing the cluster right now.
-        lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
-        try:
-            lock.acquire(0)
-        except (LockBusy, FileNotFoundError):
-            pass
-        try:
-            journal = Journal(cdir)
-            view = _reconciled(journal, name, cdir, write=lock.held)
-            if lock.held:
-                journal.compact()
-        finally:
-            lock.release()
-        out, err = probe.communicate(timeout=float(args.get("probeTimeout", 5)) + 30)
+        lock.acquire(0)
+    except (LockBusy, FileNotFoundError):
+        pass
+    try:
+        journal = Journal(cdir)
+        view = _reconciled(journal, name, cdir, write=lock.held)
+        if lock.held:
+            journal.compact()
     finally:
-        if probe.poll() is None:
-            probe.kill()
+        lock.release()
+    status = probe.result()
     jobs = [j.to_doc() for j in journal.jobs.values()]
     known = set(j["id"] for j in jobs)
     return {"ok": True, "exists": True, "jobs": jobs,
             "adaptive": [i for i in view.adaptive],
             "qstat": view.qstat_text(sorted(known | set(view.adaptive))),
-            "status": _document(out), "statusRc": probe.returncode, "statusStderr": err[-2000:],
+            "status": status, "statusRc": None, "statusStderr": probe.error,
             "prologue": agent.prologue_log(), "warnings": journal.warnings}
 
 

@@ -1,8 +1,8 @@
 """The attributes qstat reports for a job, a sub-job or an array parent, in the server's order."""
 
 from .ids import depend_text
-from .procs import usage_now
-from .state import units
+from .procs import resources_used, running_usage
+from .state import spool_path, units
 from .values import compress_indices, ctime_str
 
 
@@ -14,7 +14,7 @@ def display_state(job, unit, kind):
     return job["state"]
 
 
-def job_attributes(cfg, job, unit, kind, now, sessions):
+def job_attributes(cfg, job, unit, kind, now, table):
     """The attributes the server reports, in its order: [(name, value)] where value is a string or, for
     resource lists, [(resource, string)]."""
     sub = kind == "sub"
@@ -24,7 +24,8 @@ def job_attributes(cfg, job, unit, kind, now, sessions):
     out = [("Job_Name", job["name"]), ("Job_Owner", job["owner"])]
     if ran:
         used = src.get("resources_used") if src["state"] not in ("R", "E") else None
-        used = used or usage_now(job, src, now, sessions)
+        used = used or resources_used(job, running_usage(src, spool_path(cfg, job, src, ".RU"), table),
+                                      now - src["stime"])
         out.append(("resources_used", sorted(used.items())))
     out += [("job_state", state), ("queue", job["queue"]), ("server", job.get("server") or cfg.server)]
     if job.get("account"):

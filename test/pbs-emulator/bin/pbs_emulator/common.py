@@ -12,8 +12,7 @@ LINE_LIMIT = 78
 MAX_ARRAY_SIZE = 10000
 
 
-# Gadi's longest walltime in any queue; above it Gadi's qsub exits 32 without a word.
-GADI_MAX_WALLTIME = 48 * 3600
+# Above Gadi's longest walltime in any queue (gadi_queues), Gadi's qsub exits 32 without a word.
 
 
 GADI_REJECT_EXIT = 32
@@ -27,6 +26,7 @@ PBSE_BADATVAL = 15014
 
 
 PBSE_BADUSER = 15023
+PBSE_UNKQUE = 15018
 
 
 PBSE_INVALJOBRESC = 15109

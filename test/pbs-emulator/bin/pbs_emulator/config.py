@@ -5,6 +5,8 @@ import pwd
 import socket
 import time
 
+from .gadi_queues import QUEUES
+
 
 class Config:
     def __init__(self, env=None):
@@ -14,6 +16,8 @@ class Config:
         self.server = env.get("PBS_EMULATOR_SERVER") or "gadi-pbs"
         self.node = env.get("PBS_EMULATOR_NODE") or "gadi-cpu-clx-0001"
         self.default_queue = env.get("PBS_EMULATOR_DEFAULT_QUEUE") or "workq"
+        # Gadi's queues, and the default one (the samples' server calls it workq).
+        self.known_queues = set(QUEUES) | {self.default_queue}
         try:
             pw = pwd.getpwuid(os.getuid())
             self.user, self.user_home = pw.pw_name, pw.pw_dir
@@ -23,6 +27,10 @@ class Config:
         # A fully qualified lookup could stall on an offline machine's resolver; the plain host name is enough.
         self.submit_host = env.get("PBS_EMULATOR_SUBMIT_HOST") or socket.gethostname()
         self.kill_delay = _float(env.get("PBS_EMULATOR_KILL_DELAY"), 10.0)
+        # Real servers keep a deleted running job R for 8-11 s after it was killed; shorter here, as tests wait.
+        self.qdel_linger = max(0.0, _float(env.get("PBS_EMULATOR_QDEL_LINGER"), 3.0))
+        # How often a job's supervisor reads what the job uses (qstat reads it too, each time it runs).
+        self.sample_seconds = max(0.1, _float(env.get("PBS_EMULATOR_SAMPLE_SECONDS"), 1.0))
         self.node_ncpus = _int(env.get("PBS_EMULATOR_NCPUS"), None)
         self.allow_root = env.get("PBS_EMULATOR_ALLOW_ROOT") == "1"
         self.first_seq = _int(env.get("PBS_EMULATOR_FIRST_SEQ"), 1)

@@ -19,6 +19,11 @@ def id_text(cfg, seq, index):
     return "%d[%s].%s" % (seq, index, cfg.server)
 
 
+def unit_id(cfg, job, unit):
+    """The id of what runs: the job, or one sub-job of an array."""
+    return id_text(cfg, job["seq"], unit["index"]) if job.get("array") else job["id"]
+
+
 def depend_text(cfg, parsed):
     groups = []
     for kind, ids in parsed:

@@ -6,7 +6,7 @@ import signal
 import sys
 import time
 
-from .common import PBSE_HISTJOBID, PBSE_UNKJOBID, PBS_VERSION, SUB_DELETED, SUB_EXITING, err, pbs_exit
+from .common import PBSE_HISTJOBID, PBSE_UNKJOBID, PBS_VERSION, SUB_DELETED, err, pbs_exit
 from .ids import id_text, norm_jobid
 from .procs import supervisor_alive
 from .scheduler import delete_queued_job, maybe_finish_array, schedule
@@ -82,8 +82,9 @@ def qdel(cfg, argv):
                 if unit["state"] == "Q":
                     unit.update(state="X", substate=SUB_DELETED, mtime=now, history_timestamp=now, never_ran=True)
                 elif unit["state"] in ("R", "E"):
+                    # It stays R (substate 42) until its supervisor reports the exit; a second qdel is a no-op.
                     if not unit.get("delete_by"):
-                        unit.update(delete_by=cfg.owner, state="E", substate=SUB_EXITING, mtime=now)
+                        unit.update(delete_by=cfg.owner, linger=cfg.qdel_linger, mtime=now)
                     alive = supervisor_alive(unit)
                     if alive:
                         signals.append(unit["sup_pid"])

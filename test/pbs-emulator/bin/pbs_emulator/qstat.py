@@ -7,9 +7,9 @@ import time
 
 from .attributes import job_attributes
 from .cjson import JsonObject, json_dump, parse_value
-from .common import LINE_LIMIT, MAX_ARRAY_SIZE, PBSE_HISTJOBID, PBSE_UNKJOBID, PBS_VERSION, err, pbs_exit
+from .common import LINE_LIMIT, MAX_ARRAY_SIZE, PBSE_HISTJOBID, PBSE_UNKJOBID, PBSE_UNKQUE, PBS_VERSION, err, pbs_exit
 from .ids import id_text, norm_jobid
-from .procs import proc_sessions
+from .procs import ProcessTable
 from .resources import job_ncpus
 from .scheduler import schedule
 from .state import Store, units
@@ -257,7 +257,7 @@ def qstat(cfg, argv):
 
     with Store(cfg) as store:
         launches = schedule(cfg, store)
-        sessions = proc_sessions()
+        table = ProcessTable()
 
         def selected(job):
             if user and job["user"] != user:
@@ -320,7 +320,7 @@ def qstat(cfg, argv):
         for gi, entries in enumerate(groups):
             if not entries:
                 continue
-            rendered = [(jid, job_attributes(cfg, job, unit, kind, now, sessions))
+            rendered = [(jid, job_attributes(cfg, job, unit, kind, now, table))
                         for jid, kind, job, unit in entries]
             header = gi == 0
             if alt:
@@ -412,13 +412,13 @@ def qstat_server_or_queue(cfg, mode, operands, full, fmt, delim):
         if mode == "B":
             objects = [(cfg.server, server_attributes(cfg, store))]
         else:
-            known = [cfg.default_queue] + sorted({j["queue"] for j in store.ordered()} - {cfg.default_queue})
-            wanted = [o.split("@")[0] for o in operands] or known
+            used = [cfg.default_queue] + sorted({j["queue"] for j in store.ordered()} - {cfg.default_queue})
+            wanted = [o.split("@")[0] for o in operands] or used
             objects = []
             for queue in wanted:
-                if queue not in known:
+                if queue not in cfg.known_queues:
                     err("qstat: Unknown queue %s\n" % queue)
-                    any_failed = 15018
+                    any_failed = PBSE_UNKQUE
                     continue
                 objects.append((queue, queue_attributes(cfg, store, queue)))
     launch(cfg, launches)

@@ -8,9 +8,10 @@ import sys
 import time
 
 from .common import (
-    Exit, GADI_MAX_WALLTIME, GADI_REJECT_EXIT, MAX_ARRAY_SIZE, PBSE_BADATVAL, PBSE_BADUSER, PBSE_INVALJOBRESC,
-    PBSE_UNKJOBID, PBS_VERSION, SUB_DEPHOLD, SUB_HELD, SUB_QUEUED, err, pbs_exit,
+    Exit, GADI_REJECT_EXIT, MAX_ARRAY_SIZE, PBSE_BADATVAL, PBSE_BADUSER, PBSE_INVALJOBRESC,
+    PBSE_UNKJOBID, PBSE_UNKQUE, PBS_VERSION, SUB_DEPHOLD, SUB_HELD, SUB_QUEUED, err, pbs_exit,
 )
+from .gadi_queues import MAX_WALLTIME_SECONDS
 from .ids import id_text, norm_jobid
 from .resources import HOST_LEVEL, build_resource_list, validate_resources
 from .scheduler import schedule
@@ -390,7 +391,7 @@ def qsub(cfg, argv):
     except ValueError as e:
         err("qsub: Illegal attribute or resource value Resource_List.%s\n" % e.args[0])
         return pbs_exit(PBSE_BADATVAL)
-    if "walltime" in resources and parse_time(resources["walltime"]) > GADI_MAX_WALLTIME:
+    if "walltime" in resources and parse_time(resources["walltime"]) > MAX_WALLTIME_SECONDS:
         return GADI_REJECT_EXIT
 
     indices = None
@@ -418,7 +419,10 @@ def qsub(cfg, argv):
 
     destination = opts.get("q") or ""
     queue = destination.split("@")[0] or cfg.default_queue
-    variable_list = build_variable_list(cfg, opts, cwd, destination.split("@")[0] or cfg.default_queue)
+    if queue not in cfg.known_queues:
+        err("qsub: Unknown queue\n")
+        return pbs_exit(PBSE_UNKQUE)
+    variable_list = build_variable_list(cfg, opts, cwd, queue)
 
     with Store(cfg) as store:
         mixed = None

@@ -1,11 +1,12 @@
 """The server's and scheduler's pass: stale supervisors, dependencies, start what fits, record how jobs end."""
 
+import os
 import time
 
 from .common import SUB_BEGUN, SUB_DELETED, SUB_FAILED, SUB_FINISHED, SUB_QUEUED, SUB_RUNNING
-from .procs import kill_session, supervisor_alive, usage_now
+from .procs import ProcessTable, kill_session, resources_used, running_usage, supervisor_alive
 from .resources import exec_vnode_for, job_ncpus
-from .state import unit_key, units
+from .state import spool_path, unit_key, units
 from .values import short_when
 
 
@@ -141,6 +142,14 @@ def exit_fields(kind, status):
 
 
 def finish_unit(cfg, store, job, unit, kind, status, now, used=None):
+    if used is None and "resources_used" not in unit:
+        # Its supervisor is gone: what it recorded, and whatever of the job is still there.
+        usage = running_usage(unit, spool_path(cfg, job, unit, ".RU"), ProcessTable())
+        used = resources_used(job, usage, now - unit.get("stime", now))
+    try:
+        os.unlink(spool_path(cfg, job, unit, ".RU"))
+    except FileNotFoundError:
+        pass
     exit_status, substate, suffix = exit_fields(kind, status)
     if suffix is None:
         suffix = " and terminated by %s" % unit.get("delete_by", cfg.owner)
@@ -150,8 +159,6 @@ def finish_unit(cfg, store, job, unit, kind, status, now, used=None):
                 + suffix)
     if used is not None:
         unit["resources_used"] = used
-    elif "resources_used" not in unit:
-        unit["resources_used"] = usage_now(job, unit, now)
     store.touch(job)
     if job.get("array"):
         maybe_finish_array(store, job, now)

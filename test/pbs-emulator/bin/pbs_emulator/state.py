@@ -5,6 +5,14 @@ import json
 import os
 
 from .common import Exit
+from .ids import unit_id
+
+SPOOL = "spool"
+
+
+def spool_path(cfg, job, unit, suffix):
+    """A running unit's file in the spool: .OU/.ER streams, .NF node file, .RU usage record."""
+    return os.path.join(cfg.home, SPOOL, unit_id(cfg, job, unit) + suffix)
 
 
 class Store:
@@ -14,7 +22,7 @@ class Store:
         self.cfg = cfg
         self.root = cfg.home
         self.jobs_dir = os.path.join(self.root, "jobs")
-        self.spool_dir = os.path.join(self.root, "spool")
+        self.spool_dir = os.path.join(self.root, SPOOL)
         self.jobfs_dir = os.path.join(self.root, "jobfs")
         for d in (self.root, self.jobs_dir, self.spool_dir, self.jobfs_dir):
             os.makedirs(d, mode=0o700, exist_ok=True)

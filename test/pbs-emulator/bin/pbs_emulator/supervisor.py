@@ -10,12 +10,14 @@ import time
 import traceback
 
 from .config import log
-from .ids import id_text
-from .procs import kill_session, proc_stat
+from .ids import unit_id
+from .procs import Sampler, kill_session, proc_stat, resources_used, write_usage
 from .resources import job_ncpus
 from .scheduler import finish_unit, schedule
-from .state import Store, find_unit, find_unit_in
-from .values import fmt_hms, parse_time
+from .state import Store, find_unit, find_unit_in, spool_path
+from .values import parse_time
+
+PR_SET_CHILD_SUBREAPER = 36
 from .varlist import varlist_env
 
 
@@ -79,7 +81,7 @@ def job_environment(cfg, job, unit, jobfs, nodefile):
     env = {"PATH": "/bin:/usr/bin"}
     env.update(varlist_env(job["variable_list"]))
     home = job.get("home") or cfg.user_home
-    jid = job["id"] if not job.get("array") else id_text(cfg, job["seq"], unit["index"])
+    jid = unit_id(cfg, job, unit)
     ncpus = job_ncpus(job)
     env.update({
         "HOME": home, "LOGNAME": job["user"], "USER": job["user"], "SHELL": job.get("shell") or "/bin/bash",
@@ -111,9 +113,18 @@ def stage_path(cfg, job, unit, path_attr, default_suffix):
     if job.get("array"):
         path = path.replace("^array_index^", str(unit["index"]))
     if path.endswith("/") or os.path.isdir(path):
-        jid = job["id"] if not job.get("array") else id_text(cfg, job["seq"], unit["index"])
+        jid = unit_id(cfg, job, unit)
         path = os.path.join(path, jid + default_suffix)
     return path
+
+
+def become_subreaper():
+    """Orphans of the job are reparented to the supervisor, so that they stay in view and are reaped."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (ImportError, OSError, AttributeError):
+        pass  # the session still finds most of them
 
 
 def supervise(cfg, key, notify_fd):
@@ -147,14 +158,14 @@ def supervise(cfg, key, notify_fd):
         store.touch(job)
         job = json.loads(json.dumps(job))
         unit = find_unit_in(job, key)
-    jid = job["id"] if not job.get("array") else id_text(cfg, job["seq"], unit["index"])
+    jid = unit_id(cfg, job, unit)
     jobfs = os.path.join(store.jobfs_dir, jid)
     os.makedirs(jobfs, mode=0o700, exist_ok=True)
-    nodefile = os.path.join(store.spool_dir, jid + ".NF")
+    nodefile = spool_path(cfg, job, unit, ".NF")
     with open(nodefile, "w") as f:
         f.write((job.get("node") or cfg.node) + "\n")
-    out_spool = os.path.join(store.spool_dir, jid + ".OU")
-    err_spool = os.path.join(store.spool_dir, jid + ".ER")
+    out_spool = spool_path(cfg, job, unit, ".OU")
+    err_spool = spool_path(cfg, job, unit, ".ER")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     if job["join"] == "eo":
         out_fd = err_fd = os.open(err_spool, flags, 0o600)
@@ -171,6 +182,7 @@ def supervise(cfg, key, notify_fd):
     else:
         argv = ["-" + os.path.basename(shell), store.script_path(job["seq"])]
 
+    become_subreaper()
     pid = os.fork()
     if pid == 0:
         try:
@@ -201,6 +213,8 @@ def supervise(cfg, key, notify_fd):
                 os.write(2, ("PBS: cannot run the job: %s\n" % e).encode())
             finally:
                 os._exit(127)
+    sampler = Sampler(os.getpid(), spool_path(cfg, job, unit, ".RU"))
+    sampler.sid = pid
     with store:
         live_job, live = find_unit(store, key)
         if live is not None:
@@ -213,42 +227,53 @@ def supervise(cfg, key, notify_fd):
     walltime = parse_time(job["resources"]["walltime"]) if "walltime" in job["resources"] else None
     deadline = unit["stime"] + walltime if walltime is not None else None
     kill_delay = job.get("kill_delay", cfg.kill_delay)
-    reason, kill_at, status, rusage = None, None, 0, None
-    while True:
+    reason, kill_at, status, rusage = None, None, None, None
+    sample_at = 0
+    while status is None:
+        # The job's shell, or an orphan of the job: their CPU time counts.
         try:
-            wpid, status, rusage = os.wait4(pid, os.WNOHANG)
+            wpid, wstatus, wusage = os.wait4(-1, os.WNOHANG)
         except ChildProcessError:
             break
         if wpid == pid:
+            status, rusage = wstatus, wusage
             break
+        if wpid:
+            sampler.reaped(wusage)
+            continue
         now = time.time()
+        if now >= sample_at:
+            sampler.sample(now)
+            sample_at = now + cfg.sample_seconds
         if reason is None:
             if stop["requested"]:
                 reason = "deleted"
             elif deadline is not None and now >= deadline:
                 reason = "walltime"
             if reason:
-                kill_session(pid, signal.SIGTERM)
+                kill_session(pid, signal.SIGTERM, sampler.members)
                 kill_at = now + kill_delay
         elif now >= kill_at:
-            kill_session(pid, signal.SIGKILL)
+            kill_session(pid, signal.SIGKILL, sampler.members)
             kill_at = now + 3600
         time.sleep(0.1)
-    kill_session(pid, signal.SIGKILL)
-    if os.WIFSIGNALED(status):
+    ended = time.time()
+    kill_session(pid, signal.SIGKILL, sampler.members)
+    reap_rest(sampler)
+    if status is None:
+        code = -1
+    elif os.WIFSIGNALED(status):
         code = 256 + os.WTERMSIG(status)
     else:
         code = os.WEXITSTATUS(status)
-    ended = int(time.time())
-    used = None
+    usage = sampler.usage
     if rusage is not None:
-        cpu = rusage.ru_utime + rusage.ru_stime
-        walltime_used = ended - unit["stime"]
-        used = {
-            "cpupercent": str(int(cpu * 100 / walltime_used) if walltime_used > 0 else 0),
-            "cput": fmt_hms(cpu), "mem": "%dkb" % rusage.ru_maxrss, "ncpus": str(job_ncpus(job)),
-            "vmem": "%dkb" % rusage.ru_maxrss, "walltime": fmt_hms(walltime_used),
-        }
+        # The shell's rusage covers every process it reaped, and its largest one's peak RSS (in kb).
+        usage = dict(usage, cpu=max(usage["cpu"], rusage.ru_utime + rusage.ru_stime + usage["reaped_cpu"]),
+                     mem=max(usage["mem"], rusage.ru_maxrss * 1024))
+        usage["vmem"] = max(usage["vmem"], usage["mem"])
+    write_usage(sampler.path, usage)
+    used = resources_used(job, usage, int(ended) - unit["stime"])
     os.close(out_fd)
     if err_fd != out_fd:
         os.close(err_fd)
@@ -265,13 +290,32 @@ def supervise(cfg, key, notify_fd):
             pass
     shutil.rmtree(jobfs, ignore_errors=True)
     with store:
+        _job, live = find_unit(store, key)
+        linger = live.get("linger", 0) if live is not None and live.get("delete_by") else 0
+    # A deleted job stays R until the execution host reports its exit, as PBS's server shows it.
+    time.sleep(max(0.0, ended + linger - time.time()))
+    with store:
         live_job, live = find_unit(store, key)
         launches = []
         if live is not None and live["state"] in ("R", "E"):
             kind = reason or ("deleted" if live.get("delete_by") else "done")
-            finish_unit(cfg, store, live_job, live, kind, code, ended, used)
+            finish_unit(cfg, store, live_job, live, kind, code, int(time.time()), used)
             launches = schedule(cfg, store)
     launch(cfg, launches)
+
+
+def reap_rest(sampler):
+    """Reaps the job's orphans that were killed with it (briefly: one that escaped the kill is left to init)."""
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        try:
+            wpid, _status, wusage = os.wait4(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if wpid:
+            sampler.reaped(wusage)
+        else:
+            time.sleep(0.01)
 
 
 def deliver(spool, dest, umask):
