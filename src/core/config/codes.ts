@@ -19,6 +19,7 @@ export const RULES = {
   'schema/missing-key': { severity: 'error', scope: 'schema', summary: 'A required key is missing.' },
   'schema/unknown-key': { severity: 'error', scope: 'schema', summary: 'A key the section does not know (often a typo).' },
   'schema/deprecated-key': { severity: 'warning', scope: 'schema', summary: 'A key dask-jobqueue has renamed.' },
+  'schema/control-character': { severity: 'error', scope: 'schema', summary: 'A newline, CR, NUL, ESC or other control character in a value.' },
   'pbs/directive-syntax': { severity: 'error', scope: 'pbs', summary: 'A directive qsub cannot read.' },
   'pbs/select-mixed': { severity: 'error', scope: 'pbs', summary: '`select` mixed with job-wide `-l ncpus`/`-l mem`.' },
   'pbs/ncpus-mismatch': { severity: 'error', scope: 'pbs', summary: '`cores` and the cores PBS allocates disagree.' },
