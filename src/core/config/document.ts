@@ -70,6 +70,21 @@ function toConfigValue(v: unknown): unknown {
   return v;
 }
 
+/**
+ * The pair for key `name`, the last one when duplicated (the one that counts); failing an exact match, a key spelled
+ * with `_` for `-` or the reverse, which dask's config takes as the same key.
+ */
+function findPair(map: YAMLMap, name: string): Pair | undefined {
+  const canonical = name.replace(/_/g, '-');
+  let loose: Pair | undefined;
+  for (let i = map.items.length - 1; i >= 0; i--) {
+    const key = keyName(map.items[i]);
+    if (key === name) return map.items[i];
+    if (!loose && key?.replace(/_/g, '-') === canonical) loose = map.items[i];
+  }
+  return loose;
+}
+
 function isEmptyScalar(node: unknown): boolean {
   return isScalar(node) && node.value === null && !!node.range && node.range[0] === node.range[1];
 }
@@ -217,11 +232,7 @@ export class ConfigDocument {
     if (!path.length) return undefined;
     const parent = this.nodeAt(path.slice(0, -1));
     if (!isMap(parent)) return undefined;
-    const name = String(path[path.length - 1]);
-    for (let i = parent.items.length - 1; i >= 0; i--) {
-      if (keyName(parent.items[i]) === name) return parent.items[i];
-    }
-    return undefined;
+    return findPair(parent, String(path[path.length - 1]));
   }
 
   /** The node at `path` (an object key or a list index at each step), or undefined when there is none. */
@@ -230,14 +241,7 @@ export class ConfigDocument {
     for (const seg of path) {
       node = this.resolve(node);
       if (isMap(node)) {
-        let found: unknown;
-        for (let i = node.items.length - 1; i >= 0; i--) {
-          if (keyName(node.items[i]) === String(seg)) {
-            found = node.items[i].value ?? undefined;
-            break;
-          }
-        }
-        node = found;
+        node = findPair(node, String(seg))?.value ?? undefined;
       } else if (isSeq(node) && typeof seg === 'number') {
         node = node.items[seg];
       } else {

@@ -30,6 +30,7 @@ const walltime = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
 
 /** dask-jobqueue still reads these; each has a replacement. */
 export const DEPRECATED_PBS_KEYS: Readonly<Record<string, string>> = {
+  project: 'account',
   'env-extra': 'job-script-prologue',
   extra: 'worker-extra-args',
   'job-extra': 'job-extra-directives',
@@ -49,8 +50,8 @@ export const pbsSchema = z.strictObject({
     .describe('Python executable on the compute nodes that runs the worker. Default: `python3`.'),
   interface: z.string().optional().meta({ examples: ['ib0'] })
     .describe('Network interface the workers listen on; on Gadi compute nodes this is InfiniBand, `ib0`.'),
-  'death-timeout': z.number().nonnegative().default(60)
-    .describe('Seconds a worker waits for the scheduler before giving up (`--death-timeout`).'),
+  'death-timeout': z.union([z.number().nonnegative(), z.string()]).nullable().default(60)
+    .describe('Seconds a worker waits for the scheduler before giving up (`--death-timeout`); null leaves the flag out.'),
   'local-directory': z.string().optional().meta({ examples: ['$TMPDIR'] })
     .describe('Directory for worker spill files (`--local-directory`). `$TMPDIR` uses the job-local SSD (jobfs).'),
   'shared-temp-directory': z.string().optional()
@@ -65,8 +66,8 @@ export const pbsSchema = z.strictObject({
     .describe('PBS queue (`#PBS -q`). On Gadi: normal, express, hugemem, gpuvolta, normalsr, …'),
   account: z.string().optional()
     .describe('Accounting string (`#PBS -A`). Gadi does not use `-A`: give the project as `-P <project>` in job-extra-directives.'),
-  walltime: walltime.default('00:30:00').meta({ examples: ['01:00:00'] })
-    .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds.'),
+  walltime: walltime.nullable().default('00:30:00').meta({ examples: ['01:00:00'] })
+    .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds; null leaves the line out (the queue\'s default).'),
   'job-script-prologue': stringList.default([])
     .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`.'),
   'job-script-epilogue': stringList.default([])
@@ -81,6 +82,8 @@ export const pbsSchema = z.strictObject({
     .describe('Directory for job output and error files (`#PBS -o`/`-e`).'),
   'scheduler-options': z.record(z.string(), z.unknown()).default({})
     .describe('Options for the scheduler (dask-jobqueue passes them to the Scheduler): e.g. `dashboard_address`.'),
+  project: z.string().optional().meta({ deprecated: true })
+    .describe('Deprecated: use `account`.'),
   'env-extra': stringList.optional().meta({ deprecated: true })
     .describe('Deprecated: use `job-script-prologue`.'),
   extra: stringList.optional().meta({ deprecated: true })
