@@ -205,8 +205,8 @@ class Reader {
         v = this.nullValue(key, canon, path);
       } else if (TEXT_KEYS.has(key)) {
         v = this.text(key, v, path);
-        // `account` is read with `or`: a falsy value means none.
-        if (key === 'account' && !pythonTruthy(value)) v = undefined;
+        // dask-jobqueue tests these with `or` / `if`: a falsy value (0, '') means none.
+        if ((key === 'account' || key === 'interface') && !pythonTruthy(value)) v = undefined;
       } else if (INT_KEYS.has(key)) {
         v = this.integer(key, v, path);
       } else if (key in LIST_KEYS) {
