@@ -116,3 +116,12 @@ test('project is read as dask-jobqueue reads it: -A while account is empty, with
   assert.match(script(both), /^#PBS -A cd34$/m);
   assert.match(found(both)[0].message, /ignores it because 'account' is set/);
 });
+
+test('empty list items: dropped from the prologue as dask-jobqueue drops them, refused where it would print None', () => {
+  const s = script(pbs([...BASE, 'job-script-prologue: [module load python3, null, source venv/bin/activate]']));
+  assert.match(s, /^module load python3\nsource venv\/bin\/activate\n/m);
+  const [d] = found(pbs([...BASE, 'job-extra-directives: [-P ab12, ~]']));
+  assert.equal(d.code, 'dask/value-type');
+  assert.equal(d.range.start.line, 4);
+  assert.match(found(pbs([...BASE, 'job-directives-skip: [123456789012345678901234567890]']))[0].message, /TypeError/);
+});

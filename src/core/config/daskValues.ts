@@ -77,7 +77,7 @@ function plain(v: unknown): unknown {
 function describe(v: unknown): string {
   if (v === true || v === false) return `the boolean ${pythonStr(v)}`;
   if (v instanceof PyFloat) return `the float ${pythonFloat(v.value)}`;
-  return `${JSON.stringify(v)}`;
+  return typeof v === 'string' ? JSON.stringify(v) : pythonStr(v);
 }
 
 class Reader {
@@ -96,7 +96,7 @@ class Reader {
     return makeFix(`Quote it: '${src}'`, [{ start: node.range[0], end: node.range[1], newText: `'${src}'` }], true);
   }
 
-  /** Scalars where dask-jobqueue expects text: what `%s` prints, or undefined when the value cannot be text. */
+  /** A scalar where dask-jobqueue expects text: what `%s` prints (lists and mappings are left to the schema). */
   text(key: string, v: unknown, path: YamlPath): unknown {
     if (v === true || v === false) {
       const shown = (PRINTED_AS[key] ?? '%s').replace('%s', pythonStr(v));
@@ -128,9 +128,12 @@ class Reader {
     const out: unknown[] = [];
     v.forEach((item, i) => {
       const at = [...path, i];
+      // Items keep their places, so that rules still point at the right line of the file.
       if (item === null) {
-        if (NONE_ITEMS_DROPPED.has(key)) return;
-        this.report(at, `An empty item in ${key}: dask-jobqueue would write 'None' into the job script. Remove it or give it a value.`);
+        if (!NONE_ITEMS_DROPPED.has(key)) {
+          this.report(at, `An empty item in ${key}: dask-jobqueue would write 'None' into the job script. Remove it or give it a value.`);
+        }
+        out.push(NONE_ITEMS_DROPPED.has(key) ? '' : 'None'); // the script leaves empty lines out
         return;
       }
       if (key === 'job-directives-skip' || key === 'header-skip') {
