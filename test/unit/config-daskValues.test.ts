@@ -125,3 +125,10 @@ test('empty list items: dropped from the prologue as dask-jobqueue drops them, r
   assert.equal(d.range.start.line, 4);
   assert.match(found(pbs([...BASE, 'job-directives-skip: [123456789012345678901234567890]']))[0].message, /TypeError/);
 });
+
+test('death-timeout as text must be a duration the worker can read', () => {
+  const [d] = found(pbs([...BASE, 'death-timeout: soon']));
+  assert.equal(d.code, 'schema/invalid-value');
+  assert.match(d.message, /not a duration dask reads/);
+  assert.match(script(pbs([...BASE, 'death-timeout: 2m'])), / --death-timeout 2m(\s|$)/);
+});

@@ -8,6 +8,8 @@ import { safeLoad } from '../../src/core/config/pyyaml';
 import { PyDate, PyDateTime, PyFloat, pythonFloat } from '../../src/core/python';
 
 type Encoded = unknown;
+/** Debian's interpreter, with Debian's python3-yaml (not whatever python3 comes first on PATH). */
+const DEBIAN_PYTHON = '/usr/bin/python3';
 
 // One Python process for a whole batch: a JSON list of documents in, a JSON list of encoded values out.
 const ORACLE = `
@@ -34,7 +36,7 @@ json.dump(out, sys.stdout)
 `;
 
 function oracle(docs: string[]): Encoded[] {
-  const run = spawnSync('python3', ['-c', ORACLE], { input: JSON.stringify(docs), maxBuffer: 1 << 28 });
+  const run = spawnSync(DEBIAN_PYTHON, ['-c', ORACLE], { input: JSON.stringify(docs), maxBuffer: 1 << 28 });
   assert.equal(run.status, 0, `python3 with PyYAML (Debian's python3-yaml) must run: ${run.stderr}`);
   return JSON.parse(run.stdout.toString());
 }

@@ -2,7 +2,7 @@
 // ours; `jobqueue.pbs` holds exactly dask-jobqueue's PBSCluster keys, with its defaults and meanings, so that the
 // worker job script we render equals `PBSCluster(...).job_script()` for the same file.
 import { z } from 'zod';
-import { parseBytes, parseWalltime } from '../units';
+import { parseBytes, parseTimedelta, parseWalltime } from '../units';
 import { GADI_QUEUE_NAMES } from './queues';
 
 const stringList = z.array(z.string());
@@ -23,6 +23,15 @@ const memorySize = z.union([z.string(), z.number()]).superRefine((value, ctx) =>
 const walltime = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
   try {
     parseWalltime(value);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+/** `--death-timeout` as text: the worker reads it with dask's parse_timedelta (`60`, `1e1`, `90s`, `2m`). */
+const timedeltaText = z.string().superRefine((value, ctx) => {
+  try {
+    parseTimedelta(value);
   } catch (e) {
     ctx.addIssue({ code: 'custom', message: (e as Error).message });
   }
@@ -50,7 +59,7 @@ export const pbsSchema = z.strictObject({
     .describe('Python executable on the compute nodes that runs the worker. Default: `python3`.'),
   interface: z.string().optional().meta({ examples: ['ib0'] })
     .describe('Network interface the workers listen on; on Gadi compute nodes this is InfiniBand, `ib0`.'),
-  'death-timeout': z.union([z.number().nonnegative(), z.string()]).nullable().default(60)
+  'death-timeout': z.union([z.number().nonnegative(), timedeltaText]).nullable().default(60)
     .describe('Seconds a worker waits for the scheduler before giving up (`--death-timeout`); null leaves the flag out.'),
   'local-directory': z.string().optional().meta({ examples: ['$TMPDIR'] })
     .describe('Directory for worker spill files (`--local-directory`). `$TMPDIR` uses the job-local SSD (jobfs).'),
