@@ -4,6 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyTextEdits, lintText, RULES } from '../../src/core/config';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
+import { ConfigFileError } from '../../src/core/cluster/errors';
+import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { pythonFloat } from '../../src/core/python';
 
 const pbs = (lines: string[]) => `jobqueue:\n  pbs:\n${lines.map((l) => `    ${l}\n`).join('')}`;
@@ -131,4 +133,12 @@ test('death-timeout as text must be a duration the worker can read', () => {
   assert.equal(d.code, 'schema/invalid-value');
   assert.match(d.message, /not a duration dask reads/);
   assert.match(script(pbs([...BASE, 'death-timeout: 2m'])), / --death-timeout 2m(\s|$)/);
+});
+
+test("the lifecycle's loader reads a dask-style file the same way, and refuses what dask-jobqueue would break on", () => {
+  const config = parseClusterConfig(pbs([...BASE, 'death_timeout: 60.0', 'walltime: null', 'queue: null', 'name: 123']));
+  assert.equal(config.jobqueue.pbs['death-timeout'], '60.0');
+  assert.equal(config.jobqueue.pbs.walltime, null);
+  assert.equal(config.jobqueue.pbs.name, '123');
+  assert.throws(() => parseClusterConfig(pbs([...BASE, 'queue: on'])), (e: unknown) => e instanceof ConfigFileError && /#PBS -q True/.test(e.message));
 });
