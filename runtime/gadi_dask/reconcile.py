@@ -14,7 +14,7 @@ import secrets
 from . import pbs
 from .common import ADAPT_STATE_FILE, read_json
 from .pbsjson import PbsOutputError, parse_qselect, parse_qstat
-from .protocol import JOB_ID
+from .protocol import JOB_ID, JOB_NAME_SUFFIX
 
 DONE_STATES = set("FXM")  # finished, expired sub-job, moved: holds nothing here any more
 QUEUED_STATES = set("QHWTS")
@@ -36,8 +36,13 @@ def unique_name(cluster, role):
 
 def role_of_name(cluster, job_name):
     """The role of a job of this cluster by its unique name, or None when the name is not one of ours."""
-    for role, base in (("scheduler", SCHEDULER_PREFIX + cluster), ("worker", cluster)):
-        if re.match(r"^%s-[0-9a-f]{8}$" % re.escape(base), job_name or ""):
+    name = job_name or ""
+    m = JOB_NAME_SUFFIX.search(name)
+    if not m:
+        return None
+    base = name[:m.start()]
+    for role, ours in (("scheduler", SCHEDULER_PREFIX + cluster), ("worker", cluster)):
+        if base == ours:
             return role
     return None
 

@@ -1,14 +1,17 @@
 // `gadi-dask job-script | up | scale | adapt | status | down`: parse the command line, open the transport, call the
 // cluster lifecycle, print the result on stdout and progress on stderr, and return an exit status (exitCodes.ts).
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { Cluster, ConfigFileError, loadClusterConfig, type ClusterSnapshot } from '../core/cluster';
 import { clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
+import { GADI_MAX_JOBS_PER_USER } from '../core/config/queues';
 import type { ClusterConfig } from '../core/config/schema';
-import { renderJobScript } from '../core/pbs/jobScript';
-import { neutralize } from '../core/serverText';
+import { checkBeforeSubmit } from '../core/lintGate';
+import { renderJobScript, workerLayout } from '../core/pbs/jobScript';
+import { clampTimerMs } from '../core/timers';
+import { neutralize, neutralizeJson } from '../core/serverText';
 import { HostKeyError } from '../core/remote/errors';
 import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
@@ -31,7 +34,8 @@ export const CLUSTER_HELP = `Cluster commands:
   job-script [--scheduler]       print the worker job script (or the scheduler's); no connection needed
   up                             deploy the runtime and start the scheduler (waits until it runs)
   scale N [--workers]            reach N worker jobs (or N workers: ceil(N / processes) jobs), in one round trip;
-                                 starts the scheduler first if none runs
+                                 starts the scheduler first if none runs; N is 0 to ${GADI_MAX_JOBS_PER_USER} jobs, Gadi's
+                                 limit of jobs per user
   adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself, or stop that
   status [--json]                the cluster's jobs, workers and scheduler
   down [--purge]                 retire the workers, stop the scheduler, cancel every job of the cluster
@@ -74,6 +78,9 @@ const ALLOWED: Record<ClusterCommand, ReadonlyArray<keyof typeof OPTIONS>> = {
 const COMMON: ReadonlyArray<keyof typeof OPTIONS> = ['config', 'transport', 'ssh-config', 'known-hosts', 'json', 'quiet'];
 
 function parse(command: ClusterCommand, argv: string[]): { values: Values; positionals: string[] } {
+  // parseArgs would read `-1` as an unknown option.
+  const negative = argv.find((a) => /^-\d/.test(a));
+  if (negative !== undefined) throw new UsageError(`${command} takes whole numbers from 0 up, not "${negative}"`);
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
@@ -87,9 +94,20 @@ function parse(command: ClusterCommand, argv: string[]): { values: Values; posit
   return parsed;
 }
 
-function count(text: string | undefined, what: string): number {
-  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${what} must be a whole number, not ${text === undefined ? 'nothing' : `"${text}"`}`);
-  return Number(text);
+/** A whole number from 0 to `max` (when given), or a usage error saying what is allowed. */
+function count(text: string | undefined, what: string, max?: { n: number; why: string }): number {
+  const range = max ? `a whole number from 0 to ${max.n}` : 'a whole number';
+  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${what} must be ${range}, not ${text === undefined ? 'nothing' : `"${text}"`}`);
+  const n = Number(text);
+  if (max && n > max.n) throw new UsageError(`${what} is ${text}, above ${max.n}: ${max.why}.`);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${what} is too large: ${text}`);
+  return n;
+}
+
+/** The most worker jobs (or, with `perJob` workers each, workers) a command may ask for. */
+function jobLimit(perJob = 1): { n: number; why: string } {
+  const why = `Gadi lets one user have at most ${GADI_MAX_JOBS_PER_USER} jobs queued or running at once`;
+  return { n: GADI_MAX_JOBS_PER_USER * perJob, why: perJob > 1 ? `${why} (${perJob} workers per job here)` : why };
 }
 
 /** The config file: --config, else the single *.dask-cluster.yaml (or .yml) in the working directory. */
@@ -140,7 +158,7 @@ function openTransport(values: Values, config: ClusterConfig, io: CliIO, warn: (
 
 function waitOptions(values: Values): { wait: boolean; timeoutMs?: number } {
   const wait = !values['no-wait'];
-  return values.wait === undefined ? { wait } : { wait, timeoutMs: count(values.wait, '--wait') * 1000 };
+  return values.wait === undefined ? { wait } : { wait, timeoutMs: clampTimerMs(count(values.wait, '--wait') * 1000) };
 }
 
 function explain(error: unknown, interactive: boolean): string {
@@ -158,7 +176,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
   const progress = values.quiet ? () => undefined : (m: string) => say(`… ${m}`);
   const configPath = findConfigFile(values.config, io.cwd);
   const config = loadClusterConfig(configPath);
-  const out = (text: string) => io.stdout.write(neutralize(text));
+  const out = (text: string) => io.stdout.write(values.json ? neutralizeJson(text) : neutralize(text));
 
   if (command === 'job-script') {
     if (positionals.length) throw new UsageError('job-script takes no arguments');
@@ -171,10 +189,12 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
 
   // Arguments are checked before anything connects.
   const wait = waitOptions(values);
+  const gate = () => checkBeforeSubmit(readFileSync(configPath, 'utf8'), configPath);
   let action: (cluster: Cluster) => Promise<number>;
   switch (command) {
     case 'up': {
       if (positionals.length) throw new UsageError('up takes no arguments');
+      gate();
       action = async (c) => {
         const r = await c.up({ ...wait, signal, onProgress: progress });
         out(values.json ? toJson(r) : renderUp(r));
@@ -184,7 +204,8 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     }
     case 'scale': {
       if (positionals.length !== 1) throw new UsageError('scale takes one number: scale N [--workers]');
-      const n = count(positionals[0], 'N');
+      const n = count(positionals[0], 'N', jobLimit(values.workers ? workerLayout(config.jobqueue.pbs).processes : 1));
+      gate();
       action = async (c) => {
         const r = await c.scale(values.workers ? { workers: n } : { jobs: n }, { ...wait, signal, onProgress: progress });
         out(values.json ? toJson(r) : renderScale(r));
@@ -195,9 +216,10 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     case 'adapt': {
       let request: { minimum: number; maximum: number } | 'off';
       if (positionals.length === 1 && positionals[0] === 'off') request = 'off';
-      else if (positionals.length === 2) request = { minimum: count(positionals[0], 'MIN'), maximum: count(positionals[1], 'MAX') };
+      else if (positionals.length === 2) request = { minimum: count(positionals[0], 'MIN', jobLimit()), maximum: count(positionals[1], 'MAX', jobLimit()) };
       else throw new UsageError('adapt takes MIN MAX, or off');
       if (request !== 'off' && request.maximum < request.minimum) throw new UsageError(`MAX (${request.maximum}) is below MIN (${request.minimum})`);
+      if (request !== 'off') gate(); // turning adaptivity off submits nothing
       const req = request;
       action = async (c) => {
         const r = await c.adapt(req, { ...wait, signal, onProgress: progress });

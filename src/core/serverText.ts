@@ -32,3 +32,11 @@ export function neutralize(text: string, options: NeutralizeOptions = {}): strin
 export function neutralizeLine(text: string): string {
   return neutralize(text, { multiline: false });
 }
+
+/**
+ * For JSON text (JSON.stringify's output): the controls it leaves raw (DEL, C1, bidi overrides) as `\uXXXX`
+ * escapes, so the document stays valid JSON with the same values. Newlines are its own layout and stay.
+ */
+export function neutralizeJson(json: string): string {
+  return json.replace(CONTROLS, (ch) => (ch === '\n' ? ch : `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}

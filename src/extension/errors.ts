@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { ClusterError, ConfigFileError } from '../core/cluster';
 import { QsubError, QsubQueueLimitError } from '../core/pbs/submit';
 import { AuthError, HostKeyError, SshConfigError, TransportError } from '../core/remote/errors';
+import { inertMessage } from './inert';
 
 /** A failure the front end itself detects, with the actions that fix it. */
 export class UserFacingError extends Error {
@@ -94,7 +95,7 @@ export function reportError(error: unknown, log: vscode.LogOutputChannel, contex
   const { message, actions } = describeError(error);
   log.error(`${context}: ${message}`);
   if (error instanceof Error && !(error instanceof UserFacingError) && error.stack) log.debug(error.stack);
-  void vscode.window.showErrorMessage(message, ...actions.map((a) => a.title)).then((picked) => {
+  void vscode.window.showErrorMessage(inertMessage(message), ...actions.map((a) => a.title)).then((picked) => {
     const action = actions.find((a) => a.title === picked);
     if (action) void vscode.commands.executeCommand(action.command, ...(action.args ?? []));
   });

@@ -8,6 +8,7 @@ import type { Context } from './commands/context';
 import { ConfigStore } from './configs';
 import { ReadOnlyDocuments } from './documents';
 import type { ReportedError } from './errors';
+import { inertLog } from './inert';
 import { JobsTreeProvider, type Node } from './jobsTree';
 import { startLanguageClient, stopLanguageClient } from './languageClient';
 import { EditorPrompt } from './prompts';
@@ -37,7 +38,8 @@ export interface GadiDaskApi {
 let session: Session | undefined;
 
 export function activate(context: vscode.ExtensionContext): GadiDaskApi {
-  const log = vscode.window.createOutputChannel('Dask on Gadi', { log: true });
+  // Log lines quote the remote side (qsub's stderr, server messages): written inert.
+  const log = inertLog(vscode.window.createOutputChannel('Dask on Gadi', { log: true }));
   const prompt = new EditorPrompt(context.secrets, context.globalState, log);
   session = new Session(log, prompt);
   const configs = new ConfigStore(context.workspaceState);

@@ -8,6 +8,7 @@ import type { PbsJob } from '../core/pbs/qstat';
 import type { ClusterEntry, ClusterModel } from './clusters';
 import type { Connection, Session } from './session';
 import { clusterItem, foundClusterItem, jobItem, messageItem, workerItem, type JobRole, type Severity } from './treeItems';
+import { inertItem } from './inert';
 
 export interface ClusterNode {
   kind: 'cluster';
@@ -84,7 +85,12 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     this.changed.dispose();
   }
 
+  /** Every item is made inert here: labels, descriptions and tooltips quote PBS and the scheduler. */
   getTreeItem(node: Node): vscode.TreeItem {
+    return inertItem(this.itemFor(node));
+  }
+
+  private itemFor(node: Node): vscode.TreeItem {
     switch (node.kind) {
       case 'cluster':
         return clusterItem(node.entry);

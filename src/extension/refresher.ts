@@ -2,6 +2,7 @@
 // when nobody looks), with exponential backoff after failures, plus at once on demand (manual refresh, after an
 // action, when the view becomes visible with stale data).
 import * as vscode from 'vscode';
+import { setSafeTimeout } from '../core/timers';
 import type { ClusterModel, RefreshReason } from './clusters';
 import { readSettings } from './settings';
 
@@ -63,7 +64,7 @@ export class Refresher implements vscode.Disposable {
     if (!this.visible || this.model.list().length === 0) return;
     const delay = this.delayMs();
     if (this.failures) this.log.debug(`Next refresh in ${Math.round(delay / 1000)} s after ${this.failures} failed refresh(es).`);
-    this.timer = setTimeout(() => void this.now('timer'), delay);
+    this.timer = setSafeTimeout(() => void this.now('timer'), delay); // the interval is a user setting
   }
 
   private stop(): void {

@@ -2,6 +2,7 @@
 // and the contextValue that picks its menu items (package.json "menus" match on it).
 import * as vscode from 'vscode';
 import type { ClusterSnapshot, DiscoveredCluster, SchedulerState, WorkerStatus } from '../core/cluster';
+import { jobDisplayName } from '../core/cluster/names';
 import type { PbsJob } from '../core/pbs/qstat';
 import { describeExitStatus } from '../core/pbs/states';
 import { formatWalltime } from '../core/units';
@@ -58,7 +59,7 @@ function nodesText(job: PbsJob): string {
 const md = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 
 export function jobItem(job: PbsJob, role: JobRole, workers: readonly WorkerStatus[], id: string): vscode.TreeItem {
-  const item = new vscode.TreeItem(`${shortJobId(job.id)} ${job.name}`, workers.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(`${shortJobId(job.id)} ${jobDisplayName(job.name)}`, workers.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = id;
   item.description = [job.stateInfo.label, job.queue, walltime(job), nodesText(job)].filter(Boolean).join(' · ');
   item.iconPath = jobIcon(job);

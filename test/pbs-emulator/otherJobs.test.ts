@@ -1,5 +1,5 @@
 // listOtherJobs against the emulator through a real login bash (local transport): the user's jobs, typed, in one
-// exec, without the ones to exclude; and the failure when there is no qstat.
+// round trip, without the ones to exclude; and the failure when there is no qstat.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PbsUnavailableError } from '../../src/core/cluster/errors';
 import { listOtherJobs } from '../../src/core/cluster/otherJobs';
 import { LocalTransport } from '../../src/core/remote/localTransport';
-import type { ExecOptions, ExecResult, Transport } from '../../src/core/remote/transport';
+import type { ExecOptions, ExecResult, SpawnOptions, Transport } from '../../src/core/remote/transport';
 
 const bin = join(__dirname, 'bin');
 const home = mkdtempSync(join(tmpdir(), 'other-jobs-'));
@@ -36,6 +36,10 @@ before(() => {
     exec: (command: string, options?: ExecOptions): Promise<ExecResult> => {
       execs++;
       return transport.exec(command, options);
+    },
+    spawn: (command: string, options?: SpawnOptions) => {
+      execs++;
+      return transport.spawn(command, options);
     },
   });
 });
@@ -68,7 +72,7 @@ test("the user's jobs come typed from one exec, without the excluded ones", asyn
 test('without qstat on PATH it fails saying so', async () => {
   profile('/usr/bin:/bin');
   try {
-    await assert.rejects(listOtherJobs(transport), (e: unknown) => e instanceof PbsUnavailableError && /qstat is not on PATH/.test(e.message));
+    await assert.rejects(listOtherJobs(transport), (e: unknown) => e instanceof PbsUnavailableError && /qselect is not on PATH in a login shell/.test(e.message));
   } finally {
     profile(`${bin}:/usr/bin:/bin`);
   }

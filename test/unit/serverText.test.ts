@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { neutralize, neutralizeLine } from '../../src/core/serverText';
+import { neutralize, neutralizeJson, neutralizeLine } from '../../src/core/serverText';
 
 test('escape sequences become visible text: no ESC, no C1, no lone CR survives', () => {
   const hostile = 'qsub: \u001b[2J\u001b]0;owned\u0007 done\r\u009b31m\u0000\u007f';
@@ -28,4 +28,11 @@ test('every code point below 0x20 (but LF and TAB), DEL and 0x80-0x9f is escaped
     const kept = ch === '\n' || ch === '\t';
     assert.equal(neutralize(ch) === ch, !control || kept, `U+${c.toString(16)}`);
   }
+});
+
+test('JSON output keeps its values: what stringify leaves raw (C1, DEL, bidi) becomes \\u escapes, still valid JSON', () => {
+  const value = { queue: 'normal\u001b[2J\u0085\u009b\u007f\u202e', lines: 'a\nb' };
+  const json = neutralizeJson(JSON.stringify(value, null, 2));
+  assert.ok(![...json].some((ch) => { const c = ch.charCodeAt(0); return (c < 0x20 && ch !== '\n') || (c >= 0x7f && c <= 0x9f) || (c >= 0x202a && c <= 0x202e); }), json);
+  assert.deepEqual(JSON.parse(json), value);
 });

@@ -4,6 +4,7 @@
 // as long as it lives. Either way the answer is the frame that carries the request's id.
 import { AbortedError, OutputLimitError, TimeoutError } from '../remote/errors';
 import { DEFAULT_MAX_OUTPUT_BYTES, type ProcessExit, type RemoteProcess, type Transport } from '../remote/transport';
+import { setSafeTimeout } from '../timers';
 import { readFrame } from './protocol';
 
 export interface LinkCall {
@@ -84,7 +85,7 @@ class AgentProcess {
   send(id: number, text: string, call: LinkCall): Promise<LinkResult> {
     if (this.ended) return Promise.resolve({ exit: this.ended, stderr: this.stderr, lost: true });
     return new Promise<LinkResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = setSafeTimeout(() => {
         settle();
         // The agent goes on to the end of what it started and records it; only this channel is given up.
         this.process.kill();

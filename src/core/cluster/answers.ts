@@ -84,10 +84,16 @@ export function failureError(e: unknown, ctx: AnswerContext): unknown {
   switch (f.code) {
     case 'locked':
       return lockedError(f, ctx);
-    case 'pbs':
+    case 'pbs': {
+      const missing = /^(\w+): command not found/.exec(f.error);
+      if (missing) {
+        return new PbsUnavailableError(`${missing[1]} is not on PATH in a login shell on ${ctx.host}, so nothing was changed. ` +
+          'Is this a PBS login node? Check `which qsub qstat qselect` in a terminal there.', f.error);
+      }
       return new PbsUnavailableError(
         `PBS did not answer in its own format on ${ctx.host}, so nothing was changed: ${f.error}. Is qstat on PATH in a login ` +
           `shell there? Try again later if the PBS server is busy.`, f.error);
+    }
     case 'env':
       return envError(f, ctx);
     case 'no-python':

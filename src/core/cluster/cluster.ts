@@ -4,16 +4,18 @@
 import { hostname } from 'node:os';
 import type { ClusterConfig } from '../config/schema';
 import { DEFAULT_PYTHON, effectivePrologue, renderJobScript, workerLayout } from '../pbs/jobScript';
-import { JOB_ID, type QsubError } from '../pbs/submit';
+import { JOB_ID } from '../pbs/submit';
 import { AbortedError } from '../remote/errors';
 import type { Transport } from '../remote/transport';
+import { clampTimerMs, setSafeTimeout } from '../timers';
 import { VERSION } from '../version';
-import { AgentClient, type AgentEnvironment, type AgentMode, type CallOptions } from './agent';
-import {
-  failureError, qsubFailureError, schedulerAction, shutdownWarnings, type AnswerContext, type CancelledJob, type JobState,
-  type SchedulerAction,
-} from './answers';
-import { type DeployResult } from './deploy';
+import type {
+  ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult, ScaleRequest, ScaleResult,
+  SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions,
+} from './actions';
+import { AgentClient, type AgentEnvironment, type CallOptions } from './agent';
+import { failureError, qsubFailureError, schedulerAction, shutdownWarnings, type AnswerContext, type SchedulerAction } from './answers';
+import type { DeployResult } from './deploy';
 import { Deployer } from './deployer';
 import { SchedulerTimeoutError } from './errors';
 import { assertClusterName, clusterPaths, type ClusterPaths } from './names';
@@ -23,128 +25,6 @@ import { renderSchedulerJobScript, schedulerLaunch } from './schedulerJob';
 import { readProbe } from './schedulerProbe';
 import { buildSnapshot, type ClusterSnapshot } from './snapshot';
 
-export interface ActionOptions {
-  signal?: AbortSignal;
-  /** Called with a sentence whenever something worth telling the user happens. */
-  onProgress?: (message: string) => void;
-}
-
-export interface WaitOptions extends ActionOptions {
-  /** How long to wait for a scheduler job to start; default 10 minutes. The job is not cancelled after. */
-  timeoutMs?: number;
-  /** First pause between polls; it grows to `maxPollMs` (NCI asks for gentle polling). Default 1 s. */
-  pollMs?: number;
-  maxPollMs?: number;
-}
-
-export interface StartOptions extends WaitOptions {
-  /** Wait for a scheduler started by this action to run (default true). */
-  wait?: boolean;
-  /** Scale 0: seconds to wait for cancelled jobs to leave PBS (a deleted running job stays R a while); default 60. */
-  waitSeconds?: number;
-}
-
-export type ScaleRequest = { jobs: number } | { workers: number };
-
-export interface AdaptRequest {
-  /** Bounds on the number of worker jobs. */
-  minimum: number;
-  maximum: number;
-}
-
-export interface DownOptions extends ActionOptions {
-  /** Seconds to wait for cancelled jobs to leave PBS (a deleted running job stays R for a while); default 60. */
-  waitSeconds?: number;
-  /** Also remove ~/.gadi-dask/clusters/<name>/ (PBS output files included). */
-  purge?: boolean;
-  /** Seconds the runtime waits for the scheduler to stop cleanly; default 30. */
-  shutdownTimeoutSeconds?: number;
-}
-
-export interface SchedulerInfo {
-  address: string;
-  dashboard?: { host: string; port: number; url: string };
-  /** The scheduler's PBS job (placement job). */
-  jobId?: string;
-  placement?: string;
-  host?: string;
-  /** `~/.gadi-dask/clusters/<name>/scheduler.json`: what `Client(scheduler_file=…)` takes. */
-  schedulerFile: string;
-}
-
-export interface StartedScheduler {
-  /** What this action found or did about the scheduler. */
-  action: SchedulerAction;
-  /** Set once it is known to run (after waiting, or at once for login placement). */
-  info?: SchedulerInfo;
-}
-
-export interface UpResult {
-  deploy: DeployResult;
-  scheduler: StartedScheduler;
-  warnings: string[];
-}
-
-export interface ScaleResult {
-  /** The number of worker jobs asked for. */
-  targetJobs: number;
-  /** Worker jobs in the queue before, by state. */
-  before: JobState[];
-  submitted: string[];
-  cancelled: CancelledJob[];
-  /** qsub refusals (the first one stops the submissions: the next would be refused the same way). */
-  errors: QsubError[];
-  /** Scale 0: cancelled jobs PBS still ran when the wait ended. */
-  exiting: string[];
-  /** The scheduler, when this scale had to start one. */
-  scheduler?: StartedScheduler;
-  adaptWasOn: boolean;
-  warnings: string[];
-}
-
-export interface AdaptResult {
-  enabled: boolean;
-  minimum?: number;
-  maximum?: number;
-  /** Jobs already in the queue that adaptivity now counts and owns. */
-  adopted: number;
-  scheduler?: StartedScheduler;
-  warnings: string[];
-}
-
-export interface DownResult {
-  existed: boolean;
-  /** Cancelled jobs PBS still ran when the wait ended. */
-  exiting: string[];
-  wasRunning: boolean;
-  retiredWorkers: string[];
-  cancelled: CancelledJob[];
-  purged: boolean;
-  warnings: string[];
-}
-
-export interface CancelJobsResult {
-  /** One entry per id asked for, in that order. */
-  cancelled: CancelledJob[];
-  warnings: string[];
-}
-
-export interface ClusterOptions {
-  onProgress?: (message: string) => void;
-  /** The runtime to deploy; default this build's. */
-  runtime?: RuntimeBundle;
-  /** How long to wait for another client's lock on the cluster; default 60 s. */
-  lockWaitSeconds?: number;
-  /** Names this client in another client's "locked" message. */
-  client?: string;
-  /** Shares the deployment between clusters on one connection (ClusterManager passes its own). */
-  deployer?: Deployer;
-  /** Shares the agent (and, in session mode, its long-lived process) between clusters on one connection. */
-  agent?: AgentClient;
-  /** One long-lived agent per connection instead of one per action (the editor's choice; default one-shot). */
-  mode?: AgentMode;
-}
-
 const STATUS_TIMEOUT_MS = 45_000;
 const PROBE_TIMEOUT_SECONDS = 5;
 
@@ -153,7 +33,7 @@ function sleep(ms: number, what: string, signal?: AbortSignal): Promise<void> {
   const cancelled = () => new AbortedError(`${what} was cancelled.`);
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(cancelled());
-    const timer = setTimeout(() => {
+    const timer = setSafeTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
@@ -406,7 +286,7 @@ export class Cluster {
   /** Changes the cluster in one agent request (a missing runtime is deployed and the request sent again). */
   private async apply(plan: Partial<ApplyArgs>, options: StartOptions, submissions: number): Promise<Answer<'apply'>> {
     // Each qsub may take a few seconds on a busy server; retiring workers up to a minute.
-    const timeoutMs = clampTimeout((this.lockWaitSeconds + 150 + 5 * submissions + (plan.waitSeconds ?? 0)) * 1000);
+    const timeoutMs = clampTimerMs((this.lockWaitSeconds + 150 + 5 * submissions + (plan.waitSeconds ?? 0)) * 1000);
     return this.call('apply', { cluster: this.name, workerScript: this.workerJobScript(), ...plan, ...this.lockArgs(timeoutMs) },
       `cluster ${this.name}`, { timeoutMs, signal: options.signal, onProgress: this.progress(options) });
   }
@@ -445,12 +325,6 @@ function launchOptions(args: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < args.length; i += 2) if (args[i] !== '--name') out[args[i].replace(/^--/, '')] = args[i + 1];
   return out;
-}
-
-/** setTimeout's limit: a longer delay fires at once (with a warning), so every deadline is clamped to it. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-function clampTimeout(ms: number): number {
-  return Math.min(Math.max(0, ms), MAX_TIMER_MS);
 }
 
 /** One connection's clusters: deploys the runtime once for all of them. */

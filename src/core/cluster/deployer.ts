@@ -1,7 +1,7 @@
 // The runtime is deployed once per connection, for every cluster on it; a failed deploy is forgotten so the next
 // action tries again.
 import type { Transport } from '../remote/transport';
-import type { ActionOptions } from './cluster';
+import type { ActionOptions } from './actions';
 import { deployRuntime, type DeployResult } from './deploy';
 import type { RuntimeBundle } from './runtimeBundle';
 

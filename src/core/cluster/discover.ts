@@ -4,7 +4,7 @@ import { DEFAULT_PYTHON } from '../pbs/jobScript';
 import type { Transport } from '../remote/transport';
 import { AgentClient } from './agent';
 import { failureError } from './answers';
-import type { ActionOptions } from './cluster';
+import type { ActionOptions } from './actions';
 import { Deployer } from './deployer';
 import { RemoteCommandError } from './errors';
 import { checkDoc, listDocSchema, type ListEntry } from './runtimeDocs';

@@ -1,11 +1,10 @@
 // The cluster lifecycle's public surface: what the CLI and the VS Code front end build on.
 export { Deployer } from './deployer';
-export {
-  Cluster, ClusterManager,
-  type ActionOptions, type AdaptRequest, type AdaptResult, type CancelJobsResult, type ClusterOptions, type DownOptions, type DownResult,
-  type ScaleRequest, type ScaleResult, type SchedulerInfo, type StartedScheduler, type StartOptions, type UpResult,
-  type WaitOptions,
-} from './cluster';
+export { Cluster, ClusterManager } from './cluster';
+export type {
+  ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult,
+  ScaleRequest, ScaleResult, SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions,
+} from './actions';
 export type { CancelledJob, CancelOutcome, JobState, SchedulerAction } from './answers';
 export { deployRuntime, type DeployOptions, type DeployResult } from './deploy';
 export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from './discover';
@@ -16,7 +15,7 @@ export {
   RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError, type ClusterErrorCode,
 } from './errors';
 export { loadClusterConfig, parseClusterConfig } from './configFile';
-export { assertClusterName, clusterPaths, CLUSTER_NAME, schedulerJobName, type ClusterPaths } from './names';
+export { assertClusterName, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 export type { AdaptiveStatus, RuntimeMetadata, WorkerStatus } from './runtimeDocs';
 export {

@@ -65,3 +65,11 @@ export function clusterPaths(cluster: string, version = RUNTIME_VERSION): Cluste
 export function shellPath(path: string): string {
   return path.startsWith('~/') ? `"$HOME"/${shellQuote(path.slice(2))}` : shellQuote(path);
 }
+
+/** The agent submits every job as `<cluster>` or `dask-scheduler-<cluster>` plus this unique suffix (qsub -N). */
+export const JOB_NAME_SUFFIX = /-[0-9a-f]{8}$/;
+
+/** A job's name as the user knows it: the agent's unique suffix left out. */
+export function jobDisplayName(jobName: string): string {
+  return jobName.replace(JOB_NAME_SUFFIX, '');
+}

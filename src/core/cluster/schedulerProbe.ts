@@ -2,7 +2,7 @@
 // failed (with the end of its log).
 import { parseQstatJson, QstatParseError } from '../pbs/qstat';
 import { describeExitStatus } from '../pbs/states';
-import type { SchedulerInfo } from './cluster';
+import type { SchedulerInfo } from './actions';
 import { RemoteOutputError, SchedulerStartError } from './errors';
 import { excerptOf } from './output';
 import type { Answer } from './protocol';

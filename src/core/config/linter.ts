@@ -2,6 +2,7 @@
 // synchronous, never throws, bounded in time: the language server calls it on every change, the CLI once per file.
 import type { z } from 'zod';
 import { RULES, ruleDocUrl, type Severity } from './codes';
+import { controlCharacterFindings } from './controlCharacters';
 import type { Finding, LintDiagnostic } from './diagnostics';
 import { readAsDask } from './daskValues';
 import { ConfigDocument, type YamlPath } from './document';
@@ -74,7 +75,7 @@ export function lintText(text: string, options: LintOptions = {}): LintResult {
       const rawPbs = isRecord(top.jobqueue) ? top.jobqueue.pbs : undefined;
       site = detectSite(top.site, isRecord(top.connection) ? top.connection.host : undefined);
       const schema = checkSchema(cd, root, missingValue(site, rawPbs));
-      findings.push(...schema.findings);
+      findings.push(...schema.findings, ...controlCharacterFindings(cd));
       // A duplicate key is an error even though the schema is satisfied: no config from a file with errors in it.
       const refused = cd.problems.some((p) => p.severity === 'error') || reading.findings.some((f) => (f.severity ?? RULES[f.code].severity) === 'error');
       config = refused ? undefined : schema.config;

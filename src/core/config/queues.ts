@@ -66,6 +66,12 @@ export const GADI_DEFAULT_QUEUE = 'normal';
 /** No Gadi queue allows more. */
 export const GADI_MAX_WALLTIME_SECONDS = 48 * HOUR;
 
+/**
+ * Jobs one user may have queued or running on Gadi at once (NCI's queue limits); qsub refuses more. `scale` and
+ * `adapt` take at most this many worker jobs.
+ */
+export const GADI_MAX_JOBS_PER_USER = 1000;
+
 const byName = new Map(GADI_QUEUES.map((q) => [q.name, q]));
 
 /** The queue named by `-q`; a `queue@server` destination names the same queue. */

@@ -8,6 +8,7 @@
 //      before PBS kills the job (see workerLifetime).
 // Everything dask-jobqueue prints unquoted is printed unquoted here too (users rely on that: `$TMPDIR`); the values
 // we add are shell-quoted.
+import { refuseControlCharacters } from '../config/controlCharacters';
 import type { PbsOptions } from '../config/schema';
 import { pythonFloat } from '../python';
 import { shellQuote } from '../remote/shellQuote';
@@ -124,6 +125,7 @@ export function skippedBy(line: HeaderLine, skip: readonly string[]): string | u
 
 /** The `#PBS` lines in PBSJob's order, after job-directives-skip, followed by the extra directives. */
 export function jobHeaderLines(opts: PbsOptions): string[] {
+  refuseControlCharacters(opts, 'jobqueue.pbs');
   const skip = effectiveList(opts, 'job-directives-skip', 'header-skip').items;
   const kept = generatedHeader(opts).filter((line) => skippedBy(line, skip) === undefined);
   return [
@@ -238,6 +240,7 @@ export function workerCommand(opts: PbsOptions, ctx: JobScriptContext): string {
  * the prologue, the worker command and the epilogue (an empty prologue or epilogue still leaves its empty line).
  */
 export function renderJobScript(opts: PbsOptions, ctx: JobScriptContext): string {
+  refuseControlCharacters({ ...opts, 'scheduler-file': ctx.schedulerFile, 'worker-name-prefix': ctx.workerNamePrefix }, 'jobqueue.pbs');
   const prologue = effectivePrologue(opts).filter(Boolean).join('\n');
   const epilogue = opts['job-script-epilogue'].filter(Boolean).join('\n');
   const header = jobHeaderLines(opts).join('\n');

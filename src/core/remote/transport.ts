@@ -39,7 +39,11 @@ export interface RemoteProcess {
   onStderr(listener: (chunk: Buffer) => void): Disposable;
   /** Settles once: the exit code/signal, or `error` when the channel or link died first. Never rejects. */
   readonly exited: Promise<ProcessExit>;
-  /** Stops the command (and, on the local transport, its process group); `exited` settles. */
+  /**
+   * Stops the command (on the local transport, its whole process group); `exited` settles at once: with the signal
+   * locally, with an AbortedError over ssh (sshd may not honour the KILL request; the closed channel gives the
+   * command EOF on stdin and EPIPE on output).
+   */
   kill(): void;
 }
 

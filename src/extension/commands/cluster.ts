@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import { clusterPaths, type DownResult } from '../../core/cluster';
 import { Cancelled, NoSchedulerError } from '../errors';
+import { inertMessage } from '../inert';
 import { clusterFor, configUri, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 
 interface ConfirmArgs extends TargetArgs {
@@ -27,7 +28,7 @@ export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<Down
   }
   const title = `Shutting down ${entry.cluster.name} on ${entry.connection.label}`;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const r = await entry.cluster.down({ onProgress: (message) => progress.report({ message }) });
+    const r = await entry.cluster.down({ onProgress: (message) => progress.report({ message: inertMessage(message) }) });
     await ctx.tunnels.close(entry.id);
     for (const w of r.warnings) ctx.log.warn(w);
     ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
@@ -96,7 +97,7 @@ export async function copySchedulerAddress(ctx: Context, arg?: unknown): Promise
   const address = s?.scheduler.state === 'running' ? s.scheduler.address : undefined;
   if (!address) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
   await vscode.env.clipboard.writeText(address);
-  void vscode.window.showInformationMessage(`Copied ${address}. Client("${address}") connects to ${entry.cluster.name} from a login node or a job.`);
+  void vscode.window.showInformationMessage(inertMessage(`Copied ${address}. Client("${address}") connects to ${entry.cluster.name} from a login node or a job.`));
   return address;
 }
 

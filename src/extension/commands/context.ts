@@ -12,6 +12,7 @@ import { targetOf, type Connection, type Session, type Target } from '../session
 import { readSettings } from '../settings';
 import type { StatusBar } from '../statusBar';
 import type { Tunnels } from '../tunnels';
+import { inertMessage } from '../inert';
 
 export interface Context {
   extension: vscode.ExtensionContext;
@@ -82,5 +83,5 @@ export async function snapshotOf(ctx: Context, entry: ClusterEntry) {
 
 /** A modal yes/no: resolves true for `button`. */
 export async function confirm(message: string, detail: string, button: string): Promise<boolean> {
-  return (await vscode.window.showWarningMessage(message, { modal: true, detail }, button)) === button;
+  return (await vscode.window.showWarningMessage(inertMessage(message), { modal: true, detail: inertMessage(detail) }, button)) === button;
 }

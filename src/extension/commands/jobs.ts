@@ -9,6 +9,7 @@ import { RemoteFileError } from '../../core/remote/errors';
 import { ACTIONS, Cancelled, NotConnectedError, UserFacingError } from '../errors';
 import type { JobNode } from '../jobsTree';
 import { shortJobId } from '../treeItems';
+import { inertMessage } from '../inert';
 import { configUri, confirm, isNode, type Context, type TargetArgs } from './context';
 
 interface JobArgs {
@@ -74,7 +75,7 @@ export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelledJ
   const result = await cancelOne(node);
   ctx.log.info(`cancel ${job.id}: ${result.outcome}${result.message ? ` (${result.message.trim()})` : ''}`);
   if (result.outcome === 'error') throw new Error(`PBS did not cancel job ${job.id}: ${result.message?.trim() || 'no reason given'}`);
-  if (result.outcome === 'gone') void vscode.window.showInformationMessage(`Job ${job.id} had already left the queue.`);
+  if (result.outcome === 'gone') void vscode.window.showInformationMessage(inertMessage(`Job ${job.id} had already left the queue.`));
   await ctx.refresher.now('action');
   return result;
 }

@@ -3,10 +3,13 @@
 // Both also take their answers as arguments (executeCommand), so scripts and tests can drive them.
 import * as vscode from 'vscode';
 import type { AdaptResult, ScaleRequest, ScaleResult } from '../../core/cluster';
+import { GADI_MAX_JOBS_PER_USER } from '../../core/config/queues';
 import type { ClusterEntry } from '../clusters';
 import { costPrompt } from '../cost';
 import { plural } from '../format';
 import { Cancelled, UserFacingError } from '../errors';
+import { inertMessage } from '../inert';
+import { gateSubmission } from '../lintGate';
 import { readSettings } from '../settings';
 import { clusterFor, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 import { parseBounds, parseSize } from './sizes';
@@ -39,13 +42,22 @@ async function askSize(entry: ClusterEntry, current: number): Promise<ScaleReque
     prompt: `Worker jobs to run (now ${current}; ${each}). Type a number of jobs, or e.g. 16w for workers.`,
     value: String(current),
     ignoreFocusOut: true,
-    validateInput: (v) => (parseSize(v) ? undefined : 'A whole number of jobs (4), or of workers with w (16w)'),
+    validateInput: (v) => (parseSize(v) ? undefined : `A whole number of jobs (4, at most ${GADI_MAX_JOBS_PER_USER}), or of workers with w (16w)`),
   });
   if (text === undefined) throw new Cancelled();
   return parseSize(text)!;
 }
 
 const SCHEDULER_ALIVE = new Set(['running', 'starting', 'queued']);
+
+/** Job counts given as arguments (executeCommand) or computed from workers: 0 to Gadi's per-user job limit. */
+function checkJobCount(n: number, what: string): void {
+  if (Number.isSafeInteger(n) && n >= 0 && n <= GADI_MAX_JOBS_PER_USER) return;
+  throw new UserFacingError(
+    `${String(n)} is not a number of ${what}: give a whole number from 0 to ${GADI_MAX_JOBS_PER_USER} (Gadi lets one user have at most ${GADI_MAX_JOBS_PER_USER} jobs queued or running at once).`,
+    [],
+  );
+}
 
 export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleResult> {
   const args = scaleArgs(arg);
@@ -62,6 +74,8 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
   } catch (e) {
     throw new UserFacingError(`${(e as Error).message}: give a whole number of jobs or workers.`, []);
   }
+  checkJobCount(target, 'worker jobs');
+  await gateSubmission(entry.config.uri);
 
   const newJobs = Math.max(0, target - current);
   const withScheduler = target > 0 && entry.config.config.scheduler.placement === 'job' && !SCHEDULER_ALIVE.has(snapshot?.scheduler.state ?? 'stopped');
@@ -73,7 +87,7 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
 
   const title = `Scaling ${entry.cluster.name} on ${entry.connection.label} to ${plural(target, 'worker job')}`;
   const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const onProgress = (message: string) => progress.report({ message });
+    const onProgress = (message: string) => progress.report({ message: inertMessage(message) });
     const r = await entry.cluster.scale({ jobs: target }, { wait: false, onProgress });
     // The notification stays until the tree shows what was submitted.
     onProgress('updating the PBS Jobs view…');
@@ -90,10 +104,10 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
   ].filter(Boolean).join(', ') || `already at ${plural(target, 'worker job')}`;
   ctx.log.info(`Scale ${entry.cluster.name}: ${done}.`);
   if (result.errors.length) {
-    void vscode.window.showWarningMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`, 'Show Log')
+    void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`), 'Show Log')
       .then((b) => b && ctx.log.show());
   } else if (result.adaptWasOn) {
-    void vscode.window.showInformationMessage(`Cluster ${entry.cluster.name}: ${done}. Adaptive scaling is now off.`);
+    void vscode.window.showInformationMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}. Adaptive scaling is now off.`));
   }
   return result;
 }
@@ -113,10 +127,15 @@ export async function adaptCluster(ctx: Context, arg?: unknown): Promise<AdaptRe
       prompt: 'Fewest and most worker jobs, e.g. 0-4. The scheduler keeps the cluster in these bounds by itself, with or without VS Code. Type off to stop.',
       value,
       ignoreFocusOut: true,
-      validateInput: (v) => (parseBounds(v) ? undefined : 'Two whole numbers, fewest first (0-4), or off'),
+      validateInput: (v) => (parseBounds(v) ? undefined : `Two whole numbers up to ${GADI_MAX_JOBS_PER_USER}, fewest first (0-4), or off`),
     });
     if (text === undefined) throw new Cancelled();
     bounds = parseBounds(text)!;
+  }
+  if (bounds !== 'off') {
+    checkJobCount(bounds.minimum, 'the fewest worker jobs');
+    checkJobCount(bounds.maximum, 'the most worker jobs');
+    await gateSubmission(entry.config.uri); // turning adaptivity off submits nothing
   }
   if (bounds !== 'off' && args.confirm !== false && readSettings().confirmScale) {
     const withScheduler = entry.config.config.scheduler.placement === 'job' && !SCHEDULER_ALIVE.has(snapshot?.scheduler.state ?? 'stopped');
@@ -126,7 +145,7 @@ export async function adaptCluster(ctx: Context, arg?: unknown): Promise<AdaptRe
   }
   const title = bounds === 'off' ? `Turning adaptive scaling of ${entry.cluster.name} off` : `Making ${entry.cluster.name} adaptive (${bounds.minimum}–${bounds.maximum} jobs)`;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const r = await entry.cluster.adapt(bounds, { wait: false, onProgress: (message) => progress.report({ message }) });
+    const r = await entry.cluster.adapt(bounds, { wait: false, onProgress: (message) => progress.report({ message: inertMessage(message) }) });
     for (const w of r.warnings) ctx.log.warn(w);
     await ctx.refresher.now('action');
     return r;

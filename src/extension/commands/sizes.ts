@@ -1,12 +1,14 @@
 // What users type into the Scale Cluster and Adapt Cluster prompts, read as jobs, workers or adaptive bounds.
 import type { ScaleRequest } from '../../core/cluster';
+import { GADI_MAX_JOBS_PER_USER } from '../../core/config/queues';
 
 /** "4" is 4 jobs, "16w" or "16 workers" is 16 workers; undefined when it is neither. */
 export function parseSize(text: string): ScaleRequest | undefined {
   const m = /^\s*(\d{1,5})\s*(w|workers?|j|jobs?)?\s*$/i.exec(text);
   if (!m) return undefined;
   const n = Number(m[1]);
-  return m[2] && /^w/i.test(m[2]) ? { workers: n } : { jobs: n };
+  if (m[2] && /^w/i.test(m[2])) return { workers: n };
+  return n <= GADI_MAX_JOBS_PER_USER ? { jobs: n } : undefined;
 }
 
 /** "0-4", "0 4", "2..8" → bounds; "off" → off. */
@@ -16,5 +18,5 @@ export function parseBounds(text: string): { minimum: number; maximum: number } 
   if (!m) return undefined;
   const minimum = Number(m[1]);
   const maximum = Number(m[2]);
-  return maximum >= minimum ? { minimum, maximum } : undefined;
+  return maximum >= minimum && maximum <= GADI_MAX_JOBS_PER_USER ? { minimum, maximum } : undefined;
 }

@@ -83,6 +83,31 @@ suite('Cluster life on the sandbox, through the editor', function () {
     assert.match(api.statusBarText(), new RegExp(alias));
   });
 
+  test('Scale Cluster refuses a config with a lint error, unsaved edits included: file:line:col, nothing submitted', async () => {
+    const doc = await vscode.workspace.openTextDocument(vscode.Uri.file(configPath));
+    await vscode.window.showTextDocument(doc);
+    const line = doc.getText().split('\n').findIndex((l) => /^\s+name: /.test(l));
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(doc.uri, new vscode.Position(line, 0), '    queue: "normal\\n#PBS -l walltime=99:00:00"\n');
+    assert.ok(await vscode.workspace.applyEdit(edit));
+    try {
+      const before = api.errors.length;
+      const r = await vscode.commands.executeCommand('gadiDask.scaleCluster', { config: configPath, jobs: 1, confirm: false });
+      assert.equal(r, undefined);
+      const e = api.errors.at(-1);
+      assert.ok(api.errors.length === before + 1 && e, 'the refusal is reported');
+      assert.match(e.message, /nothing was submitted/);
+      assert.ok(e.message.includes(`${configPath}:${line + 1}:12 This value holds a newline: "normal\\n#PBS -l walltime=99:00:00"`), e.message);
+      assert.equal(await qstatActive(), '', 'no job reached PBS');
+    } finally {
+      const undo = new vscode.WorkspaceEdit();
+      undo.delete(doc.uri, new vscode.Range(line, 0, line + 1, 0));
+      await vscode.workspace.applyEdit(undo);
+      await doc.save();
+    }
+    assert.doesNotMatch(doc.getText(), /walltime=99/, 'the edit is gone before the next test');
+  });
+
   test('Scale Cluster to 2 through executeCommand submits the jobs and the tree lists them at once', async () => {
     const r = await vscode.commands.executeCommand<ScaleResult>('gadiDask.scaleCluster', { config: configPath, jobs: 2, confirm: false });
     assert.ok(r, `scale failed: ${api.errors.at(-1)?.message}`);
