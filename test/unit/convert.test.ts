@@ -154,6 +154,14 @@ test('arguments without a key, unknown ones, repeats, positionals and unpacking 
   assert.deepEqual(toJs(pbsSection(text, 'it')), { memory: '4GB' });
 });
 
+test('control characters in an unconverted argument are escaped: the file stays readable to PyYAML, the terminal safe', () => {
+  const src = 'PBSCluster(cores=4, memory="8GB", python=f"\x1b]0;pwned\x07\u202e{x}", queue=q)';
+  const draft = draftFromCall(findPbsClusterCalls(src)[0]);
+  assert.equal(draft.notConverted[0].argument, 'python=f"\\x1b]0;pwned\\x07\\u202e{x}"');
+  const text = renderDraft(draft, { host: 'gadi', header: '# test' });
+  assert.equal(python('import sys, yaml, json; print(json.dumps(yaml.safe_load(sys.stdin.read())["jobqueue"]["pbs"]))', text).trim(), '{"cores": 4, "memory": "8GB"}');
+});
+
 test('None means dask\'s default (left out), except python; deprecated arguments are read as dask-jobqueue reads them', () => {
   const src = `PBSCluster(cores=4, memory="8GB", queue=None, python=None, env_extra=["module load a"], job_script_prologue=[],
     extra=["--x"], worker_extra_args=["--y"], project="ab12", job_name="w", header_skip=("select",))`;

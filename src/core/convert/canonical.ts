@@ -4,7 +4,7 @@
 // dask config and the round-trip test all start from this form.
 import type { NotConverted } from './fromPython';
 import { DEPRECATED_KEYS, PBS_KEYS } from './keys';
-import { yamlInline } from './yaml';
+import { inert, yamlInline } from './yaml';
 import { isEmpty, type PyValue } from './value';
 
 export class ConvertError extends Error {
@@ -37,12 +37,12 @@ export function canonicalPbs(section: PyValue): CanonicalPbs {
     const key = raw.replace(/_/g, '-');
     const earlier = spelled.get(key);
     if (earlier !== undefined) {
-      throw new ConvertError(`jobqueue.pbs sets ${earlier} and ${raw}, which dask reads as one key: keep one of them.`);
+      throw new ConvertError(`jobqueue.pbs sets ${inert(earlier)} and ${inert(raw)}, which dask reads as one key: keep one of them.`);
     }
     spelled.set(key, raw);
     const replacement = DEPRECATED_KEYS.get(key);
     if (!CANONICAL.has(key) && replacement === undefined) {
-      dropped.push({ argument: `${raw}: ${yamlInline(value)}`, reason: 'dask-jobqueue does not read this key' });
+      dropped.push({ argument: `${inert(raw)}: ${yamlInline(value)}`, reason: 'dask-jobqueue does not read this key' });
       continue;
     }
     if (value.type === 'none') {

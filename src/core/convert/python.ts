@@ -5,6 +5,7 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@lezer/python';
 import { py, type PyValue } from './value';
+import { inert } from './yaml';
 
 export interface SourceRange {
   /** Offsets into the source, end exclusive. */
@@ -18,7 +19,7 @@ export interface CallArgument {
   /** The keyword; undefined for a positional argument, `*` or `**` for unpacking. */
   readonly keyword: string | undefined;
   readonly kind: 'keyword' | 'positional' | 'unpack';
-  /** The argument as written, whitespace collapsed. */
+  /** The argument as written, on one line, control characters escaped. */
   readonly text: string;
   readonly range: SourceRange;
   readonly value: Evaluated;
@@ -82,7 +83,8 @@ function lineOf(text: string, offset: number): number {
   return line;
 }
 
-const collapse = (s: string) => s.replace(/\s+/g, ' ').trim();
+/** An argument as written, on one line and with no control character left to act on a terminal or PyYAML. */
+const shown = (s: string) => inert(s.replace(/\s+/g, ' ').trim());
 
 function callArguments(argList: SyntaxNode, source: string): CallArgument[] {
   // The ArgList's children are flat: `(`, then each argument's parts, separated by `,`, then `)`.
@@ -94,7 +96,7 @@ function callArguments(argList: SyntaxNode, source: string): CallArgument[] {
   }
   return groups.filter((g) => g.length).map((parts) => {
     const range = { start: parts[0].from, end: parts[parts.length - 1].to };
-    const text = collapse(source.slice(range.start, range.end));
+    const text = shown(source.slice(range.start, range.end));
     if (parts[0].name === '*' || parts[0].name === '**') {
       return { keyword: parts[0].name, kind: 'unpack', text, range, value: { ok: false, reason: 'unpacked arguments are known only when Python runs' } };
     }

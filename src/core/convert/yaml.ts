@@ -88,17 +88,28 @@ export function yamlFloat(x: number): string {
 // they go in double quotes as escapes.
 const NOT_LITERAL_TO_PYYAML = /[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufffd\u{10000}-\u{10ffff}]/u;
 
+function escaped(ch: string): string {
+  const code = ch.codePointAt(0) ?? 0;
+  return code > 0xffff ? `\\U${code.toString(16).padStart(8, '0')}` : code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
+}
+
+// What PyYAML refuses, and the bidirectional controls that would make a comment or a terminal show other text.
+const NOT_INERT = new RegExp(`${NOT_LITERAL_TO_PYYAML.source}|[\\t\\n\\r\\u202a-\\u202e\\u2066-\\u2069]`, 'gu');
+
+/** Source text made safe for a comment line and a terminal: each control character shown as an escape. */
+export function inert(text: string): string {
+  return text.replace(NOT_INERT, escaped);
+}
+
 function doubleQuoted(s: string): string {
   let out = '"';
   for (const ch of s) {
-    const code = ch.codePointAt(0) ?? 0;
     if (ch === '\\' || ch === '"') out += `\\${ch}`;
     else if (ch === '\n') out += '\\n';
     else if (ch === '\r') out += '\\r';
     else if (ch === '\t') out += '\\t';
-    else if (NOT_LITERAL_TO_PYYAML.test(ch)) {
-      out += code > 0xffff ? `\\U${code.toString(16).padStart(8, '0')}` : code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`;
-    } else out += ch;
+    else if (NOT_LITERAL_TO_PYYAML.test(ch)) out += escaped(ch);
+    else out += ch;
   }
   return `${out}"`;
 }
