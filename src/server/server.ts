@@ -8,7 +8,8 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import {
-  callCodeActions, codeActions, CONFIG_FROM_CALL_KIND, completion, diagnostics, docBaseFromRepository, hover,
+  callCodeActions, codeActions, CONFIG_FROM_CALL_KIND, completion, diagnostics, docBaseFromRepository, forgetDocument,
+  hover,
 } from './service';
 
 /** Quiet time after the last keystroke before a changed document is linted again. */
@@ -103,6 +104,7 @@ documents.onDidChangeContent((e) => {
 documents.onDidClose((e) => {
   cancelPending(e.document.uri);
   published.delete(e.document.uri);
+  forgetDocument(e.document.uri);
   if (!isConfig(e.document)) return;
   connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] })
     .catch((err: unknown) => connection.console.error(`Clearing diagnostics failed: ${describe(err)}`));

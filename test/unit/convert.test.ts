@@ -10,7 +10,7 @@ import { lintText } from '../../src/core/config';
 import { clusterConfigSchema } from '../../src/core/config/schema';
 import {
   callAt, callHeader, canonicalPbs, configFileBase, configFromDaskConfig, ConvertError, draftFromCall,
-  findPbsClusterCalls, notebookCells, pbsSection, pythonFromConfig, renderDraft, sameValue, toJs, type PyValue,
+  findPbsClusterCalls, notebookCells, parsePython, pbsSection, pythonFromConfig, renderDraft, sameValue, toJs, type PyValue,
 } from '../../src/core/convert';
 import { evaluate } from '../../src/core/convert/python';
 import { parser } from '@lezer/python';
@@ -186,6 +186,23 @@ test('calls are found in any form and the one under the cursor is chosen; other 
   const broken = findPbsClusterCalls('def (:\nc = PBSCluster(cores=4, memory="1GB")\n');
   assert.equal(broken.length, 1);
   assert.deepEqual(draftFromCall(broken[0]).pbs.map(([k]) => k), ['cores', 'memory']);
+});
+
+test('an edited text parsed incrementally finds the same calls as a fresh parse (seeded)', () => {
+  const seed = Number(process.env.CONVERT_SEED ?? Date.now() % 2 ** 31);
+  console.log(`# incremental-parse seed ${seed}`);
+  const base = `${'x = [i for i in range(3)]\n'.repeat(40)}${GADI_CALL}${'def f(a):\n    return a\n'.repeat(40)}`;
+  const edit = fc.record({ at: fc.nat(), remove: fc.nat({ max: 12 }), insert: fc.constantFrom('', ' ', '\n', '"', ')', '(', 'cores=4, ', '#', 'PBSCluster(', 'x = 1\n', "'''") });
+  fc.assert(fc.property(fc.array(edit, { minLength: 1, maxLength: 6 }), (edits) => {
+    let previous = parsePython(base);
+    let text = base;
+    for (const e of edits) {
+      const at = e.at % (text.length + 1);
+      text = text.slice(0, at) + e.insert + text.slice(at + e.remove);
+      previous = parsePython(text, { previous });
+      assert.deepEqual(previous.calls, parsePython(text).calls);
+    }
+  }), { seed, numRuns: 150 });
 });
 
 test('notebook cells: code cells only, IPython magics blanked out so the cell still parses', () => {

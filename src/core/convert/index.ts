@@ -6,5 +6,7 @@ export {
   callHeader, configFileBase, draftFromCall, renderDraft, type ConfigDraft, type NotConverted, type RenderOptions,
 } from './fromPython';
 export { notebookCells } from './notebook';
-export { callAt, findPbsClusterCalls, type CallArgument, type PbsClusterCall, type SourceRange } from './python';
+export {
+  callAt, findPbsClusterCalls, parsePython, type CallArgument, type PbsClusterCall, type PythonParse, type SourceRange,
+} from './python';
 export { isEmpty, pythonLiteral, sameValue, toJs, type PyValue } from './value';

@@ -2,7 +2,7 @@
 // the literal values of their arguments. Only what Python would evaluate to the same value anywhere is read:
 // strings (implicit concatenation included), numbers, True/False/None, lists, tuples, dicts. A name, an f-string
 // or a call depends on the running program, so it is reported as such, never guessed.
-import type { SyntaxNode } from '@lezer/common';
+import { TreeFragment, type SyntaxNode, type Tree } from '@lezer/common';
 import { parser } from '@lezer/python';
 import { py, type PyValue } from './value';
 import { inert } from './yaml';
@@ -51,12 +51,31 @@ function calleeName(callee: SyntaxNode | null, source: string): string | undefin
   return undefined;
 }
 
-/** Every `PBSCluster(...)` or `<module>.PBSCluster(...)` call in the source, in order. */
-export function findPbsClusterCalls(source: string, options: { ipython?: boolean } = {}): PbsClusterCall[] {
-  if (!source.includes(CALLEE)) return []; // most Python files: no parse at all
+/** A parse to build the next one on: an edit re-parses only around what changed. */
+export interface PythonParse {
+  readonly text: string;
+  readonly tree: Tree;
+  readonly calls: readonly PbsClusterCall[];
+}
+
+// The one edited region between two texts, from their common prefix and suffix.
+function changedRegion(before: string, after: string) {
+  const max = Math.min(before.length, after.length);
+  let prefix = 0;
+  while (prefix < max && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
+  let suffix = 0;
+  while (suffix < max - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  return { fromA: prefix, toA: before.length - suffix, fromB: prefix, toB: after.length - suffix };
+}
+
+/** Parses the source (reusing `previous` where the text is unchanged) and finds its PBSCluster calls. */
+export function parsePython(source: string, options: { ipython?: boolean; previous?: PythonParse } = {}): PythonParse {
   const text = options.ipython ? withoutMagics(source) : source;
+  const prev = options.previous;
+  const fragments = prev ? TreeFragment.applyChanges(TreeFragment.addTree(prev.tree), [changedRegion(prev.text, text)]) : undefined;
+  const tree = parser.parse(text, fragments);
   const calls: PbsClusterCall[] = [];
-  const cursor = parser.parse(text).cursor();
+  const cursor = tree.cursor();
   do {
     if (cursor.name !== 'CallExpression') continue;
     const node = cursor.node;
@@ -68,7 +87,13 @@ export function findPbsClusterCalls(source: string, options: { ipython?: boolean
       arguments: callArguments(args, text),
     });
   } while (cursor.next());
-  return calls;
+  return { text, tree, calls };
+}
+
+/** Every `PBSCluster(...)` or `<module>.PBSCluster(...)` call in the source, in order. */
+export function findPbsClusterCalls(source: string, options: { ipython?: boolean } = {}): PbsClusterCall[] {
+  if (!source.includes(CALLEE)) return []; // most Python files: no parse at all
+  return [...parsePython(source, options).calls];
 }
 
 /** The call the offset is in (the innermost, when calls nest), or the first that overlaps the range. */

@@ -5,5 +5,5 @@ export { completion } from './completion';
 export { hover } from './hover';
 export { codeActions } from './codeActions';
 export {
-  callCodeActions, CONFIG_FROM_CALL_COMMAND, CONFIG_FROM_CALL_KIND, CONFIG_FROM_CALL_TITLE, type ConfigFromCallArgs,
+  callCodeActions, forgetDocument, CONFIG_FROM_CALL_COMMAND, CONFIG_FROM_CALL_KIND, CONFIG_FROM_CALL_TITLE, type ConfigFromCallArgs,
 } from './convertActions';
