@@ -171,7 +171,7 @@ test('None means dask\'s default (left out), except python; deprecated arguments
     account: 'ab12', 'job-directives-skip': ['select'],
   });
   assert.deepEqual(draft.notConverted.map((n) => n.argument), ['python=None', 'extra=["--x"]']);
-  assert.match(draft.notConverted[1].reason, /ignores extra because worker_extra_args is given/);
+  assert.match(draft.notConverted[1].reason, /ignores it because worker_extra_args is given/);
   assert.equal(configFileBase(draft, 'analysis'), 'w');
 });
 

@@ -2,10 +2,15 @@
 // does not tell them apart), nulls left out (dask then takes its default), deprecated keys folded into their
 // replacements the way dask-jobqueue reads them, keys it never reads set aside. Config → Python, the import of a
 // dask config and the round-trip test all start from this form.
-import type { NotConverted } from './fromPython';
 import { DEPRECATED_KEYS, PBS_KEYS } from './keys';
 import { inert, yamlInline } from './yaml';
 import { isEmpty, type PyValue } from './value';
+
+export interface NotConverted {
+  /** What was left out, as written: an argument (`python=sys.executable`) or a key and its value. */
+  readonly argument: string;
+  readonly reason: string;
+}
 
 export class ConvertError extends Error {
   override readonly name = 'ConvertError';
@@ -25,6 +30,22 @@ export interface CanonicalPbs {
   readonly entries: ReadonlyArray<readonly [string, PyValue]>;
   /** Keys left out, with why: ones dask-jobqueue does not read, or ignores here. */
   readonly dropped: readonly NotConverted[];
+}
+
+/**
+ * Sets each deprecated value under its replacement key, as dask-jobqueue reads it: only while the replacement is
+ * empty; `ignored` hears of the others.
+ */
+export function foldDeprecated(
+  entries: Map<string, PyValue>,
+  deprecated: ReadonlyArray<readonly [old: string, key: string, value: PyValue]>,
+  ignored: (old: string, key: string, value: PyValue) => void,
+): void {
+  for (const [old, key, value] of deprecated) {
+    const current = entries.get(key);
+    if (current !== undefined && !isEmpty(current)) ignored(old, key, value);
+    else entries.set(key, value);
+  }
 }
 
 export function canonicalPbs(section: PyValue): CanonicalPbs {
@@ -52,11 +73,7 @@ export function canonicalPbs(section: PyValue): CanonicalPbs {
     if (replacement !== undefined) deprecated.push([raw, replacement, value]);
     else entries.set(key, value);
   }
-  // dask-jobqueue reads a deprecated key only while its replacement is empty.
-  for (const [old, key, value] of deprecated) {
-    const current = entries.get(key);
-    if (current !== undefined && !isEmpty(current)) dropped.push({ argument: `${old}: ${yamlInline(value)}`, reason: `dask-jobqueue ignores it because ${key} is set` });
-    else entries.set(key, value);
-  }
+  foldDeprecated(entries, deprecated, (old, key, value) =>
+    dropped.push({ argument: `${old}: ${yamlInline(value)}`, reason: `dask-jobqueue ignores it because ${key} is set` }));
   return { entries: [...entries], dropped };
 }

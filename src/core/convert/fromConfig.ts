@@ -1,8 +1,8 @@
 // Cluster config → Python, and dask's own `jobqueue.yaml` → cluster config. Both read the file's `jobqueue.pbs`
 // section as PyYAML does (the config module's document), then take its canonical form.
 import { ConfigDocument } from '../config/document';
-import { canonicalPbs, ConvertError } from './canonical';
-import { renderDraft, type NotConverted } from './fromPython';
+import { canonicalPbs, ConvertError, type NotConverted } from './canonical';
+import { renderDraft } from './fromPython';
 import { argumentOfKey } from './keys';
 import { fromYamlNode, Unrepresentable } from './yaml';
 import { pythonLiteral, type PyValue } from './value';

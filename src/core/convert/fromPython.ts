@@ -2,16 +2,11 @@
 // be copied (a name, an f-string, an argument no key stands for) is listed, with the reason, as a comment at the
 // top of the new file and in the result, so nothing is dropped silently and nothing is guessed.
 import { didYouMean } from '../config/suggest';
+import { foldDeprecated, type NotConverted } from './canonical';
 import { ARGUMENTS_WITHOUT_KEY, DEPRECATED_ARGUMENTS, KNOWN_ARGUMENTS, argumentOfKey, keyOfArgument } from './keys';
 import type { PbsClusterCall } from './python';
 import { yamlEntries } from './yaml';
-import { isEmpty, type PyValue } from './value';
-
-export interface NotConverted {
-  /** The argument as written, e.g. `python=sys.executable`. */
-  readonly argument: string;
-  readonly reason: string;
-}
+import type { PyValue } from './value';
 
 /** A config in the making: JSON data, so it can travel in a code action's command arguments. */
 export interface ConfigDraft {
@@ -22,14 +17,14 @@ export interface ConfigDraft {
 
 export function draftFromCall(call: PbsClusterCall): ConfigDraft {
   const pbs = new Map<string, PyValue>();
-  const deprecated: [argument: string, text: string, value: PyValue][] = [];
+  const deprecated: [text: string, key: string, value: PyValue][] = [];
   const notConverted: NotConverted[] = [];
   const seen = new Set<string>();
   const skip = (argument: string, reason: string) => notConverted.push({ argument, reason });
 
   for (const arg of call.arguments) {
     if (arg.kind !== 'keyword' || arg.keyword === undefined) {
-      skip(arg.text, arg.kind === 'unpack' ? arg.value.ok ? 'unpacked arguments' : arg.value.reason : 'a positional argument (PBSCluster\'s first is n_workers): name it');
+      skip(arg.text, arg.kind === 'unpack' ? 'unpacked arguments are known only when Python runs' : 'a positional argument (PBSCluster\'s first is n_workers): name it');
       continue;
     }
     const kw = arg.keyword;
@@ -57,17 +52,11 @@ export function draftFromCall(call: PbsClusterCall): ConfigDraft {
       if (kw === 'python') skip(arg.text, 'python=None makes dask-jobqueue write "None -m …" in the job script');
       continue;
     }
-    if (replacement !== undefined) deprecated.push([kw, arg.text, value]);
+    if (replacement !== undefined) deprecated.push([arg.text, replacement, value]);
     else if (key !== undefined) pbs.set(key, value);
   }
 
-  // dask-jobqueue reads a deprecated argument only while its replacement is empty.
-  for (const [kw, text, value] of deprecated) {
-    const key = DEPRECATED_ARGUMENTS.get(kw) as string;
-    const current = pbs.get(key);
-    if (current !== undefined && !isEmpty(current)) skip(text, `dask-jobqueue ignores ${kw} because ${argumentOfKey(key)} is given`);
-    else pbs.set(key, value);
-  }
+  foldDeprecated(pbs, deprecated, (text, key) => skip(text, `dask-jobqueue ignores it because ${argumentOfKey(key)} is given`));
   return { pbs: [...pbs], notConverted };
 }
 

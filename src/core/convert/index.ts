@@ -1,9 +1,9 @@
 // Bridges between dask-jobqueue's Python and cluster configs: a PBSCluster(...) call → config, config → call,
 // dask's jobqueue.yaml → config. Pure: the language server, the extension and the CLI call these.
-export { ConvertError, canonicalPbs, type CanonicalPbs } from './canonical';
+export { ConvertError, canonicalPbs, type CanonicalPbs, type NotConverted } from './canonical';
 export { configFromDaskConfig, pbsSection, pythonFromConfig, type PythonCode } from './fromConfig';
 export {
-  callHeader, configFileBase, draftFromCall, renderDraft, type ConfigDraft, type NotConverted, type RenderOptions,
+  callHeader, configFileBase, draftFromCall, renderDraft, type ConfigDraft, type RenderOptions,
 } from './fromPython';
 export { notebookCells } from './notebook';
 export {

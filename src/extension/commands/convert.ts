@@ -4,9 +4,9 @@
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
 // The modules, not the index: the Python parser stays in the language server's bundle.
-import { ConvertError } from '../../core/convert/canonical';
+import { ConvertError, type NotConverted } from '../../core/convert/canonical';
 import { configFromDaskConfig, pythonFromConfig } from '../../core/convert/fromConfig';
-import { callHeader, configFileBase, renderDraft, type NotConverted } from '../../core/convert/fromPython';
+import { callHeader, configFileBase, renderDraft } from '../../core/convert/fromPython';
 import type { ConfigFromCallArgs } from '../../server/service/convertActions';
 import { Cancelled, UserFacingError } from '../errors';
 import { configUri, type Context, type TargetArgs } from './context';
