@@ -104,7 +104,7 @@ case "$cmd" in
       exit 0
     fi
     tmp="$root/runtime/.tmp-$version-$$"
-    rm -rf "$tmp" && mkdir "$tmp" || fail io "cannot create $tmp"
+    { rm -rf "$tmp" && mkdir "$tmp"; } || fail io "cannot create $tmp"
     if [ "$(od -An -tx1 -N2 "$archive" | tr -d ' \n')" = 1f8b ]; then unpack='gzip -dc'; else unpack='cat'; fi
     # Look at the member names before extracting: nothing absolute, no "..", nothing odd.
     bad=$($unpack "$archive" | tar -tf - 2>&1 | grep -v '^[A-Za-z0-9._/-]*$' | head -n 1)

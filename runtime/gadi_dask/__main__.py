@@ -5,6 +5,7 @@ import sys
 from .common import UsageError, run_main
 
 COMMANDS = {
+    "agent": "agent",  # serve the extension's requests (bootstrap.sh starts it)
     "scheduler": "scheduler",  # start the scheduler launcher
     "status": "status",  # one JSON snapshot of a cluster
     "list": "status",  # the clusters under ~/.gadi-dask/clusters, from their files only

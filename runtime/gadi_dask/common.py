@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 
+from .protocol import CLUSTER_NAME
+
 BEGIN = "@@GADI_DASK_BEGIN@@"
 END = "@@GADI_DASK_END@@"
 
@@ -23,7 +25,6 @@ ADAPT_STATE_FILE = "adapt-state.json"
 ADAPT_CANCELLED_FILE = "adapt-cancelled"
 LOG_FILE = "scheduler.log"
 
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 _emit_lock = threading.Lock()
 _emitted = False
@@ -54,7 +55,7 @@ def cluster_dir(name):
 
 
 def check_name(name):
-    if not NAME_RE.match(name or ""):
+    if not CLUSTER_NAME.match(name or ""):
         raise UsageError(
             "invalid cluster name %r: use letters, digits, '.', '_' and '-' (at most 64, not starting with a "
             "punctuation mark)" % (name,)

@@ -12,7 +12,7 @@ class PbsError(Exception):
     pass
 
 
-def _run(argv, timeout, cwd=None):
+def run(argv, timeout, cwd=None):
     try:
         p = subprocess.run(
             argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -27,7 +27,7 @@ def _run(argv, timeout, cwd=None):
 
 def qsub(script, args=(), cwd=None, timeout=60):
     """Submit one job script; return its job id (qsub prints it on stdout)."""
-    rc, out, err = _run(["qsub"] + [str(a) for a in args] + [script], timeout, cwd)
+    rc, out, err = run(["qsub"] + [str(a) for a in args] + [script], timeout, cwd)
     lines = [ln.strip() for ln in out.splitlines() if ln.strip()]
     if rc != 0 or not lines:
         msg = err.strip() or out.strip()
@@ -42,7 +42,7 @@ def qdel(job_ids, timeout=60):
     ids = [str(j) for j in job_ids]
     if not ids:
         return {}
-    rc, out, err = _run(["qdel"] + ids, timeout)
+    rc, out, err = run(["qdel"] + ids, timeout)
     result = {}
     for job in ids:
         lines = [ln for ln in (err + out).splitlines() if job in ln]
@@ -63,7 +63,7 @@ def qstat_states(job_ids, timeout=30):
     ids = [str(j) for j in job_ids]
     if not ids:
         return {}
-    rc, out, err = _run(["qstat", "-x", "-f", "-F", "json"] + ids, timeout)
+    rc, out, err = run(["qstat", "-x", "-f", "-F", "json"] + ids, timeout)
     try:
         doc = json.loads(out) if out.strip() else {}
     except ValueError:

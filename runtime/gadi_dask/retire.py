@@ -11,11 +11,11 @@ import re
 import time
 
 from . import pbs
+from .protocol import JOB_ID
 from .common import (
     SCHEDULER_FILE, Parser, UsageError, check_name, cluster_dir, emit, parse_worker_name, read_json, tcp_reachable,
 )
 
-JOB_ID = re.compile(r"^\d+(\[\d*\])?(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 
 
 def _sequence(job_id):

@@ -1,5 +1,6 @@
 // The `gadi-dask` command line: thin; it parses arguments and renders what the core returns.
 import { parseArgs } from 'node:util';
+import { neutralize } from '../core/serverText';
 import { VERSION } from '../core/version';
 import { CLUSTER_COMMANDS, CLUSTER_HELP, runClusterCommand, type ClusterCommand, type CliIO } from './clusterCommands';
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from './exitCodes';
@@ -52,7 +53,7 @@ export async function main(argv: string[], io: CliIO = defaultIO(), signal?: Abo
     try {
       return await runClusterCommand(command as ClusterCommand, rest, io, signal);
     } catch (e) {
-      io.stderr.write(`gadi-dask ${command}: ${e instanceof Error ? e.message : String(e)}\n`);
+      io.stderr.write(`gadi-dask ${command}: ${neutralize(e instanceof Error ? e.message : String(e))}\n`);
       return exitCodeOf(e);
     }
   }
@@ -76,7 +77,7 @@ if (require.main === module) {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`gadi-dask: ${e instanceof Error ? e.stack : String(e)}\n`);
+      process.stderr.write(`gadi-dask: ${neutralize(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);
       process.exitCode = EXIT.failed;
     },
   );

@@ -8,6 +8,7 @@ import { clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import type { ClusterConfig } from '../core/config/schema';
 import { renderJobScript } from '../core/pbs/jobScript';
+import { neutralize } from '../core/serverText';
 import { HostKeyError } from '../core/remote/errors';
 import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
@@ -152,11 +153,12 @@ function explain(error: unknown, interactive: boolean): string {
 
 export async function runClusterCommand(command: ClusterCommand, argv: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
   const { values, positionals } = parse(command, argv);
-  const say = (m: string) => io.stderr.write(`${m}\n`);
+  // Whatever reaches the terminal may quote the remote side (qsub's stderr, qstat's fields): made inert here.
+  const say = (m: string) => io.stderr.write(`${neutralize(m)}\n`);
   const progress = values.quiet ? () => undefined : (m: string) => say(`… ${m}`);
   const configPath = findConfigFile(values.config, io.cwd);
   const config = loadClusterConfig(configPath);
-  const out = (text: string) => io.stdout.write(text);
+  const out = (text: string) => io.stdout.write(neutralize(text));
 
   if (command === 'job-script') {
     if (positionals.length) throw new UsageError('job-script takes no arguments');

@@ -3,6 +3,7 @@
 import type { ClusterJob, ClusterSnapshot, DownResult, ScaleResult, UpResult } from '../core/cluster';
 import type { AdaptResult, SchedulerInfo } from '../core/cluster';
 import { describeExitStatus } from '../core/pbs/states';
+import { neutralizeLine } from '../core/serverText';
 import { formatWalltime } from '../core/units';
 
 export function toJson(value: unknown): string {
@@ -13,7 +14,9 @@ export function toJson(value: unknown): string {
   }, 2)}\n`;
 }
 
-function table(rows: string[][]): string {
+/** Cells are one line each: a newline or tab in a remote field (a job name, a comment) would break the columns. */
+function table(cells: string[][]): string {
+  const rows = cells.map((r) => r.map(neutralizeLine));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd()).join('\n');
 }
@@ -97,6 +100,7 @@ export function renderDown(r: DownResult): string {
   if (!r.existed) return 'No such cluster: nothing to do\n';
   const lines = [r.wasRunning ? `Scheduler stopped; ${r.retiredWorkers.length} worker(s) retired` : 'No scheduler was running'];
   lines.push(r.cancelled.length ? `Cancelled: ${r.cancelled.map((c) => `${c.id}${c.outcome === 'error' ? ` (failed: ${c.message})` : ''}`).join(' ')}` : 'No job left to cancel');
+  if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
   if (r.purged) lines.push('Cluster directory removed');
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
 }

@@ -98,7 +98,7 @@ export class ClusterModel implements vscode.Disposable {
     const f: FoundClusters = this.found.get(connectionKey) ?? {};
     this.found.set(connectionKey, f);
     try {
-      f.clusters = await discoverClusters(connection.transport, { runtime: connection.manager.deployer.runtime });
+      f.clusters = await discoverClusters(connection.transport, { deployer: connection.manager.deployer, agent: connection.manager.agent });
       f.error = undefined;
     } catch (e) {
       f.error = e;
@@ -182,7 +182,7 @@ export class ClusterModel implements vscode.Disposable {
     this.changed.fire();
     try {
       const ours = this.forConnection(connectionKey).flatMap((e) => [...(e.snapshot?.jobs ?? []), ...(e.snapshot?.finishedJobs ?? [])].map((j) => j.id));
-      o.jobs = await listOtherJobs(connection.transport, { exclude: ours });
+      o.jobs = await listOtherJobs(connection.transport, { exclude: ours, deployer: connection.manager.deployer, agent: connection.manager.agent });
       o.error = undefined;
     } catch (e) {
       o.error = e;

@@ -116,6 +116,7 @@ export class Session implements vscode.Disposable {
     this.connections.delete(key);
     this.stateSubscriptions.get(key)?.dispose();
     this.stateSubscriptions.delete(key);
+    c.manager.close();
     await c.transport.close();
     this.log.info(`Disconnected from ${c.label}.`);
     await this.closeIdlePool();
@@ -149,9 +150,11 @@ export class Session implements vscode.Disposable {
       }
       transport = ssh;
     }
+    // One agent for the whole connection: one login shell and prologue, not one per refresh.
     const manager = new ClusterManager(transport, {
       client: `VS Code (gadi-dask ${VERSION}) on ${hostname()}`,
       onProgress: (m) => this.log.info(m),
+      mode: 'session',
     });
     const connection: Connection = { ...target, transport, manager };
     this.connections.set(target.key, connection);

@@ -3,16 +3,19 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { until as poll } from '../fixtures/poll';
+import { GADI_QUEUE_NAMES } from '../../src/core/config/queues';
+import { GADI_QUEUES_PY, gadiQueuesPython } from './gadiQueues';
 
 const repoRoot = join(__dirname, '..', '..');
 const bin = join(__dirname, 'bin');
 const samples = join(repoRoot, '..', 'shared', 'pbs-samples');
 const me = userInfo();
 const SUBMIT_HOST = 'gadi-login-01.gadi.nci.org.au';
+const COMMANDS = ['qsub', 'qstat', 'qdel', 'qselect'] as const;
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -27,7 +30,7 @@ interface Run {
 interface Server {
   home: string;
   dir: string;
-  run(cmd: 'qsub' | 'qstat' | 'qdel', args: string[], opts?: { env?: Record<string, string>; input?: string }): Run;
+  run(cmd: (typeof COMMANDS)[number], args: string[], opts?: { env?: Record<string, string>; input?: string }): Run;
   json(args: string[]): JsonObject;
 }
 
@@ -174,15 +177,19 @@ after(async () => {
 });
 
 test('the executables are executable and find their module wherever the bin directory is', () => {
-  for (const cmd of ['qsub', 'qstat', 'qdel']) {
+  for (const cmd of COMMANDS) {
     assert.equal(statSync(join(bin, cmd)).mode & 0o111, 0o111, `${cmd} is executable`);
     assert.match(readFileSync(join(bin, cmd), 'utf8'), /^#!\/usr\/bin\/python3\n/);
   }
   const copy = mkdtempSync(join(tmpdir(), 'pbs-emu-copy-'));
   try {
-    for (const f of ['qstat', 'pbs_emulator.py']) writeFileSync(join(copy, f), readFileSync(join(bin, f)), { mode: 0o755 });
-    const r = spawnSync(join(copy, 'qstat'), ['--version'], { encoding: 'utf8' });
-    assert.deepEqual([r.status, r.stdout, r.stderr], [0, 'pbs_version = 23.06.06\n', '']);
+    cpSync(bin, copy, { recursive: true });
+    for (const cmd of COMMANDS) {
+      const r = spawnSync(join(copy, cmd), ['--version'], { encoding: 'utf8' });
+      assert.deepEqual([r.status, r.stdout, r.stderr], [0, 'pbs_version = 23.06.06\n', ''], cmd);
+    }
+    // No bytecode is written next to the module (the directory may be read-only or shared).
+    assert.equal(existsSync(join(copy, 'pbs_emulator', '__pycache__')), false);
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
@@ -405,7 +412,7 @@ test('qstat -f and -F dsv print the real text layout', () => {
   const block = /\n( {4}Variable_List = [^\n]*(\n\t[^\n]*)*)/.exec(recordedText)?.[1] ?? '';
   const value = block.replace(/^ {4}Variable_List = /, '').replace(/\n\t/g, '');
   const py = spawnSync('/usr/bin/python3', ['-c',
-    'import sys; sys.path.insert(0, sys.argv[1]); import pbs_emulator as m; sys.stdout.write(m.wrap_attr("Variable_List", sys.argv[2]))',
+    'import sys; sys.path.insert(0, sys.argv[1]); from pbs_emulator.qstat import wrap_attr; sys.stdout.write(wrap_attr("Variable_List", sys.argv[2]))',
     bin, value], { encoding: 'utf8', env: { PYTHONDONTWRITEBYTECODE: '1' } });
   assert.equal(py.stderr, '');
   assert.equal(py.stdout, block);
@@ -578,4 +585,183 @@ test('a script from stdin is STDIN; -j oe -o dir/ writes one <jobid>.OU; -e name
   assert.equal(job(doc, split).Exit_status, 4);
   assert.equal(readFileSync(join(ops.dir, 'logs', 'errors.txt'), 'utf8'), 'err\n');
   assert.equal(readFileSync(join(ops.dir, `named.o${split.split('.')[0]}`), 'utf8'), 'out\n');
+});
+
+// ----------------------------------------------------------------------------------------------------------------
+// Fidelity to the later recordings: qselect, a deleted job that lingers in R, unknown queues, resources_used.
+
+// A recorded session: each `$ command  # note` line, the output after it and its rc.
+function transcript(name: string): { command: string; output: string; rc: number }[] {
+  const blocks: { command: string; output: string; rc: number }[] = [];
+  for (const line of readFileSync(join(samples, name), 'utf8').split('\n')) {
+    const cmd = /^\$ (.*?)(\s+#.*)?$/.exec(line);
+    const rc = /^rc=(\d+)$/.exec(line);
+    if (cmd) blocks.push({ command: cmd[1]!, output: '', rc: -1 });
+    else if (rc && blocks.length) blocks[blocks.length - 1]!.rc = Number(rc[1]);
+    else if (blocks.length && !line.startsWith('#') && line !== '') blocks[blocks.length - 1]!.output += `${line}\n`;
+  }
+  return blocks;
+}
+
+test('the emulator knows the queues of the project\'s Gadi table: its generated copy is current', () => {
+  assert.equal(readFileSync(GADI_QUEUES_PY, 'utf8'), gadiQueuesPython(), 'run node --import tsx test/pbs-emulator/gadiQueues.ts');
+});
+
+test('qsub -q with an unknown queue prints "qsub: Unknown queue" and exits 170; Gadi\'s queues are known', () => {
+  const recordedRun = transcript('qdel_running_then.txt').find((b) => b.command.startsWith('qsub -q nosuchq'));
+  assert.ok(recordedRun);
+  const before = Object.keys(jobs(ops.json(['-x']))).length;
+  const r = ops.run('qsub', recordedRun.command.split(' ').slice(1));
+  assert.deepEqual([r.status, r.stdout + r.stderr], [recordedRun.rc, recordedRun.output]);
+  assert.equal(r.stdout, '', 'the error goes to stderr');
+  assert.equal(Object.keys(jobs(ops.json(['-x']))).length, before, 'no job was created');
+  for (const queue of [...GADI_QUEUE_NAMES, 'workq', 'express@gadi-pbs']) {
+    const id = submit(ops, ['-h', '-q', queue, 'dask-worker.pbs']);
+    assert.equal(job(ops.json([id]), id).queue, queue.split('@')[0]);
+    assert.equal(ops.run('qdel', [id]).status, 0);
+  }
+});
+
+test('qselect prints one id per line and exits 0 when nothing matches, as qselect.txt shows', async () => {
+  const sel = makeServer({ PBS_EMULATOR_QDEL_LINGER: '0' });
+  script(sel, 'dask-worker.pbs', WORKER);
+  const recordedRuns = transcript('qselect.txt');
+  const theirIds = [...new Set([...readFileSync(join(samples, 'qselect.txt'), 'utf8').matchAll(/\d+\.gadi-pbs/g)].map((m) => m[0]))];
+  const ours = [
+    submit(sel, ['-N', 'effsample', '-v', 'SLEEP', 'dask-worker.pbs'], { SLEEP: '600' }),
+    submit(sel, ['-N', 'effsample', '-v', 'SLEEP', 'dask-worker.pbs'], { SLEEP: '600' }),
+  ];
+  const held = submit(sel, ['-h', '-N', 'other', 'dask-worker.pbs']);
+  const check = (block: { command: string; output: string; rc: number }) => {
+    const args = block.command.split(' ').slice(1).map((a) => a.replace('abc123', me.username));
+    const r = sel.run('qselect', args);
+    const expected = theirIds.reduce((text, id, i) => text.replaceAll(id, ours[i]!), block.output);
+    assert.deepEqual([r.status, r.stdout, r.stderr], [block.rc, expected, ''], block.command);
+  };
+  const [live, finished] = [recordedRuns.slice(0, 4), recordedRuns.slice(4)];
+  assert.equal(live.length, 4);
+  assert.equal(finished.length, 2);
+  live.forEach(check);
+  // -s narrows by state; every job of the user without -N.
+  assert.equal(sel.run('qselect', ['-s', 'H']).stdout, `${held}\n`);
+  assert.equal(sel.run('qselect', ['-s', 'R', '-u', me.username]).stdout, ours.map((id) => `${id}\n`).join(''));
+  assert.equal(sel.run('qselect', []).stdout, [...ours, held].map((id) => `${id}\n`).join(''));
+  const bad = sel.run('qselect', ['-s', 'Z']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^qselect: illegal -s value\nusage: qselect /);
+
+  assert.equal(sel.run('qdel', [...ours, held]).status, 0);
+  await until('the deleted jobs to finish', () => [...ours, held].every((id) => state(sel, id) === 'F'));
+  finished.forEach(check);
+});
+
+test('a deleted running job stays R (substate 42) a few seconds, a second qdel is silent, then it has finished', async () => {
+  const LINGER_S = 2;
+  const lingering = makeServer({ PBS_EMULATOR_QDEL_LINGER: String(LINGER_S) });
+  script(lingering, 'dask-worker.pbs', WORKER);
+  const [del, grepped, later] = transcript('qdel_running_then.txt');
+  const theirs = '647.gadi-pbs';
+  const id = submit(lingering, ['-v', 'SLEEP', 'dask-worker.pbs'], { SLEEP: '300' });
+  const pid = job(lingering.json([id]), id).session_id as number;
+
+  const d = lingering.run('qdel', [id]);
+  const deletedAt = Date.now();
+  assert.deepEqual([d.status, d.stdout + d.stderr], [del!.rc, del!.output]);
+  const right = job(lingering.json([id]), id);
+  const shown = `            "job_state":"${right.job_state}",\n            "substate":${right.substate},\n`;
+  assert.equal(shown, grepped!.output, 'still R, substate 42, right after qdel');
+  await until('the job\'s shell to be killed', () => !alive(pid), 5000);
+  assert.equal(job(lingering.json([id]), id).job_state, 'R', 'killed, but still R until the exit is reported');
+  const again = lingering.run('qdel', [id]);
+  assert.deepEqual([again.status, again.stdout, again.stderr], [0, '', ''], 'a second qdel meanwhile is silent');
+
+  await until('the job to leave the live list', () => lingering.run('qstat', [id]).status !== 0, 10_000);
+  const goneAfter = Date.now() - deletedAt;
+  assert.ok(goneAfter >= LINGER_S * 1000 - 250, `left after ${goneAfter} ms`);
+  const q = lingering.run('qstat', [id]);
+  assert.deepEqual([q.status, q.stdout + q.stderr], [later!.rc, later!.output.replace(theirs, id)]);
+  const f = job(lingering.json(['-x', id]), id);
+  assert.deepEqual([f.job_state, f.Exit_status, f.substate], ['F', 271, 91]);
+});
+
+// What /proc says one process tree uses: CPU seconds (utime + stime + reaped children) and RSS, by session.
+function procUsage(sid: number): { cpu: number; rss: number } {
+  let cpu = 0;
+  let rss = 0;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(f[3]) !== sid) continue;
+      cpu += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / CLOCK_TICKS;
+      rss += Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${name}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { cpu, rss };
+}
+
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+const hms = (v: Json) => String(v).split(':').reduce((s, part) => s * 60 + Number(part), 0);
+const kb = (v: Json) => Number(/^(\d+)kb$/.exec(String(v))?.[1] ?? NaN) * 1024;
+// The busy samples come from the 23.06.06 release, whose Variable_List lacks the PBS_O_INTERACTIVE_* pair the
+// other recordings (a later build) show: compared without it.
+const withoutVariables = (j: JsonObject): JsonObject => Object.fromEntries(Object.entries(j).filter(([k]) => k !== 'Variable_List'));
+// 20%, or the one-second resolution of an HH:MM:SS value when that is more.
+const within = (ours: number, theirs: number, what: string, quantum = 0) =>
+  assert.ok(Math.abs(ours - theirs) <= Math.max(0.2 * theirs, quantum), `${what}: qstat says ${ours}, /proc measured ${theirs}`);
+
+test('resources_used is measured: a job busy on one core for 10 s holding 200 MiB, running and finished', async () => {
+  const busy = makeServer({ PBS_EMULATOR_SAMPLE_SECONDS: '0.5' });
+  script(busy, 'burn.pbs', [
+    '#!/bin/bash',
+    '#PBS -N effsample',
+    '#PBS -l select=1:ncpus=1:mem=500mb',
+    '#PBS -l walltime=00:05:00',
+    // Every page written, so that all of it is resident; then one core kept busy.
+    "/usr/bin/python3 -c 'import time\nb = bytearray(200 << 20)\nfor i in range(0, len(b), 4096): b[i] = 1\n" +
+      "end = time.time() + 10\nwhile time.time() < end: pass'",
+    '',
+  ].join('\n'));
+  const id = submit(busy, ['burn.pbs']);
+  const sid = job(busy.json([id]), id).session_id as number;
+  let peakRss = 0;
+  let last = { cpu: 0, rss: 0 };
+  const watch = setInterval(() => {
+    const now = procUsage(sid);
+    if (now.rss === 0) return; // the tree has ended
+    last = now;
+    peakRss = Math.max(peakRss, now.rss);
+  }, 100);
+  try {
+    await sleep(7000);
+    const before = procUsage(sid);
+    const running = job(busy.json([id]), id);
+    const after = procUsage(sid);
+    sameShape(withoutVariables(running), withoutVariables(sampleJob('qstat_f_F_json_running_busy.json', '646.gadi-pbs')), 'running busy job');
+    const used = running.resources_used as JsonObject;
+    within(hms(used.cput), (before.cpu + after.cpu) / 2, 'running cput', 1);
+    within(kb(used.mem), (before.rss + after.rss) / 2, 'running mem');
+    assert.ok(kb(used.vmem) >= kb(used.mem), 'vmem covers mem');
+    within(hms(used.walltime), 7, 'running walltime', 1);
+    // On a loaded machine the busy loop gets less than a core; cpupercent must say what it got.
+    within(Number(used.cpupercent), (100 * after.cpu) / hms(used.walltime), 'running cpupercent');
+
+    await until('the busy job to finish', () => state(busy, id) === 'F', 15_000);
+  } finally {
+    clearInterval(watch);
+  }
+  const done = job(busy.json(['-x', id]), id);
+  sameShape(withoutVariables(done), withoutVariables(sampleJob('qstat_x_f_F_json_finished_busy.json', '646.gadi-pbs')), 'finished busy job');
+  const used = done.resources_used as JsonObject;
+  assert.match(String(used.cput), /^\d\d:\d\d:\d\d$/);
+  within(hms(used.cput), last.cpu, 'final cput', 1);
+  assert.ok(last.cpu >= 3, `the job was busy (${last.cpu} s of CPU)`);
+  within(kb(used.mem), peakRss, 'peak mem');
+  assert.ok(peakRss >= 200 * 2 ** 20, `it held 200 MiB (${peakRss} bytes)`);
+  within(hms(used.walltime), 10, 'final walltime', 1);
+  within(Number(used.cpupercent), (100 * last.cpu) / hms(used.walltime), 'final cpupercent');
+  assert.equal(used.ncpus, 1);
 });

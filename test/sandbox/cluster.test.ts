@@ -5,13 +5,13 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { discoverClusters } from '../../src/core/cluster/discover';
-import { InvalidClusterNameError, PythonNotFoundError, RemoteOutputError, SchedulerStartError } from '../../src/core/cluster/errors';
+import { InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, SchedulerStartError } from '../../src/core/cluster/errors';
 import type { ClusterSnapshot } from '../../src/core/cluster/snapshot';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
@@ -252,17 +252,22 @@ describe('hostile values and garbage', { concurrency: false }, () => {
   test('garbage from a remote command is a clear error, not a crash', async () => {
     const profile = join(sb.home, '.bash_profile');
     const original = readFileSync(profile, 'utf8');
-    // A site wrapper that prints junk where qstat's JSON belongs.
-    writeFileSync(profile, `${original}qstat() { echo '{"Jobs": {"1.gadi-pbs": [not json'; }\n`);
+    // A broken site wrapper earlier on PATH that prints junk where qstat's JSON belongs, and exits 0.
+    const wrappers = join(sb.home, 'wrappers');
+    mkdirSync(wrappers, { recursive: true });
+    writeFileSync(join(wrappers, 'qstat'), '#!/bin/sh\necho \'{"Jobs": {"1.gadi-pbs": [not json\'\n', { mode: 0o755 });
+    chmodSync(wrappers, 0o755);
+    writeFileSync(profile, `${original}export PATH="${wrappers}:$PATH"\n`);
     try {
       const t = pool.open(sb.alias);
       const c = new Cluster(t, parseClusterConfig(smallClusterYaml('garbage', sb.alias)));
-      await c.scale({ jobs: 0 }); // creates the cluster's directory, records nothing
-      writeFileSync(join(sb.home, '.gadi-dask', 'clusters', 'garbage', 'jobs'), '1.gadi-pbs worker 1\n');
-      await assert.rejects(c.status(), (e: unknown) => e instanceof RemoteOutputError && /qstat on gadi-sandbox printed output that cannot be read/.test(e.message) && /not valid JSON/.test(e.message));
+      await c.scale({ jobs: 0 }); // creates the cluster's directory; no job to ask qstat about yet
+      writeFileSync(join(sb.home, '.gadi-dask', 'clusters', 'garbage', 'journal.jsonl'), '{"op":"submitted","id":"1.gadi-pbs","role":"worker","at":1}\n');
+      await assert.rejects(c.status(), (e: unknown) => e instanceof PbsUnavailableError && /qstat printed something that is not JSON/.test(e.message));
       await t.close();
     } finally {
       writeFileSync(profile, original);
+      rmSync(wrappers, { recursive: true, force: true });
     }
   });
 });

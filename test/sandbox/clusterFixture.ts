@@ -1,7 +1,7 @@
 // Shared by the cluster acceptance test and the cluster benchmarks: a Transport wrapper that counts round trips,
 // the small cluster config they run, and a look at the processes a user has left.
 import { readdirSync, readFileSync } from 'node:fs';
-import type { ExecOptions, ExecResult, Transport } from '../../src/core/remote/transport';
+import type { ExecOptions, ExecResult, SpawnOptions, Transport } from '../../src/core/remote/transport';
 
 /** Delegates to `inner` and counts what crosses the link. */
 export class CountingTransport implements Transport {
@@ -26,6 +26,12 @@ export class CountingTransport implements Transport {
   }
   readFile(remotePath: string) {
     return this.inner.readFile(remotePath);
+  }
+  /** A spawn is a round trip too (the agent's calls are spawns). */
+  spawn(command: string, opts?: SpawnOptions) {
+    this.execs++;
+    this.commands.push(command);
+    return this.inner.spawn(command, opts);
   }
   forward(remoteHost: string, remotePort: number, localPort?: number) {
     return this.inner.forward(remoteHost, remotePort, localPort);

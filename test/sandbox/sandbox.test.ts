@@ -13,6 +13,7 @@ import { startSandbox, type Sandbox } from './sandbox';
 
 const execFileAsync = promisify(execFile);
 const BANNER = 'Welcome to the gadi-dask sandbox';
+const PROFILE = 'export SANDBOX_PROFILE=from-start';
 
 let sb: Sandbox;
 let client: Client;
@@ -59,7 +60,7 @@ const fingerprintOf = (blob: Buffer) => 'SHA256:' + createHash('sha256').update(
 
 before(async () => {
   const t0 = Date.now();
-  sb = await startSandbox({ loginBanner: BANNER });
+  sb = await startSandbox({ loginBanner: BANNER, loginProfile: PROFILE });
   firstStartMs = Date.now() - t0;
   client = await connect(sb.connectOptions());
 });
@@ -71,7 +72,7 @@ after(async () => {
 
 test('exec: login shells find the PBS emulator and Debian python; exit code and stderr come back apart', async (t) => {
   t.diagnostic(`startSandbox took ${firstStartMs} ms`);
-  const r = await login(client, 'command -v qsub qstat qdel; echo "$PATH"; command -v python3');
+  const r = await login(client, 'command -v qsub qstat qdel; echo "$PATH"; command -v python3; echo "$SANDBOX_PROFILE"');
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
   // The banner comes first, as login noise does on the cluster.
@@ -79,8 +80,11 @@ test('exec: login shells find the PBS emulator and Debian python; exit code and 
   const bin = path.join(sb.home, '.local/pbs/bin');
   assert.equal(sb.pbsBinDir, bin);
   assert.deepEqual(lines.slice(1, 4), ['qsub', 'qstat', 'qdel'].map((x) => path.join(bin, x)));
-  assert.match(lines[4]!, new RegExp(`^${bin}:/usr/bin:`));
+  // Test wrappers come first, then the PBS tools, then Debian's python.
+  assert.match(lines[4]!, new RegExp(`^${sb.wrapBinDir}:${bin}:/usr/bin:`));
   assert.equal(lines[5], '/usr/bin/python3');
+  // The loginProfile snippet ran in the login shell.
+  assert.equal(lines[6], 'from-start');
 
   const mixed = await run(client, 'echo out; echo err >&2; exit 3');
   assert.deepEqual(mixed, { code: 3, stdout: 'out\n', stderr: 'err\n' });
@@ -239,6 +243,102 @@ test('pbs: a job submitted over ssh runs as the user and shows in qstat -f -F js
   assert.equal(job.Job_Name, 'sbxjob');
   assert.equal(job.job_state, 'R');
   assert.ok(job.Job_Owner.startsWith(`${sb.user}@`), job.Job_Owner);
+});
+
+test('wrapCommand: a wrapper first on the login PATH stands in for a PBS command and can call the real one', async () => {
+  assert.throws(() => sb.wrapCommand('../qsub', 'exit 0'), /bad command name/);
+  assert.equal(sb.realCommand('qstat'), path.join(sb.pbsBinDir!, 'qstat'));
+  assert.equal(sb.realCommand('python3'), '/usr/bin/python3');
+
+  // A broken qstat: garbage and exit 0. No shebang given: bash is added.
+  const wrapper = sb.wrapCommand('qstat', 'echo "garbage from a broken qstat"\nexit 0\n');
+  assert.equal(wrapper, path.join(sb.wrapBinDir, 'qstat'));
+  assert.equal(fs.statSync(wrapper).uid, sb.uid);
+  const broken = await login(client, 'qstat -f -F json');
+  assert.deepEqual(broken, { code: 0, stdout: `${BANNER}\ngarbage from a broken qstat\n`, stderr: '' });
+
+  // A chatty qsub around the real one; the job it submits is real.
+  sb.wrapCommand('qsub', `#!/bin/bash\nid=$(${sb.realCommand('qsub')} "$@") || exit\necho "Job submitted: $id"\n`);
+  const sub = await login(client, 'cd ~ && echo "sleep 1" | qsub -N wrapped');
+  assert.equal(sub.code, 0, sub.stderr);
+  const id = /^Job submitted: (\d+\.gadi-pbs)$/m.exec(sub.stdout)?.[1];
+  assert.ok(id, sub.stdout);
+
+  sb.unwrapCommand('qstat');
+  sb.unwrapCommand('qsub');
+  sb.unwrapCommand('qsub'); // idempotent
+  const real = await login(client, `command -v qsub qstat; qstat -x -f -F json ${id}`);
+  assert.equal(real.code, 0, real.stderr);
+  const [qsubPath, qstatPath] = real.stdout.split('\n').slice(1, 3);
+  assert.deepEqual([qsubPath, qstatPath], [sb.realCommand('qsub'), sb.realCommand('qstat')]);
+  const job = (JSON.parse(real.stdout.slice(real.stdout.indexOf('{'))) as { Jobs: Record<string, { Job_Name: string }> }).Jobs[id];
+  assert.equal(job?.Job_Name, 'wrapped');
+});
+
+test('setLoginProfile: a snippet runs in every new login shell (a slow module profile), null removes it', async () => {
+  sb.setLoginProfile('sleep 1\nexport SANDBOX_PROFILE=slow');
+  const t0 = Date.now();
+  const slow = await login(client, 'echo "$SANDBOX_PROFILE"');
+  const ms = Date.now() - t0;
+  assert.equal(slow.stdout, `${BANNER}\nslow\n`);
+  assert.ok(ms >= 1000, `login took ${ms} ms`);
+  sb.setLoginProfile(null);
+  const plain = await login(client, 'echo "[$SANDBOX_PROFILE]"');
+  assert.equal(plain.stdout, `${BANNER}\n[]\n`);
+});
+
+// A client whose link the test is about to break: errors are expected, so they are recorded, not thrown.
+async function breakable(): Promise<{ c: Client; closed: Promise<void> }> {
+  const c = await connect(sb.connectOptions());
+  c.on('error', () => undefined);
+  return { c, closed: new Promise((resolve) => c.once('close', () => resolve())) };
+}
+
+test('killSessions: every connection drops at once, the listener stays, commands left behind keep running', async () => {
+  const a = await breakable();
+  const b = await breakable();
+  client.end();
+  // One connection sits in a long command, as a scale does while qsub runs.
+  const marker = `${sb.home}/left-behind`;
+  const longRun = run(b.c, `sleep 2; touch ${marker}`).catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 200));
+  const listener = sb.sshdPid;
+  const killed = await sb.killSessions();
+  assert.ok(killed >= 4, `killed ${killed}`); // a privileged monitor and a user process per connection
+  await Promise.all([a.closed, b.closed, longRun]);
+  assert.equal(sb.sshdPid, listener);
+  assert.ok(fs.existsSync(`/proc/${listener}`));
+  assert.equal(await sb.killSessions(), 0);
+  // The command whose channel died finishes on the server, as on a real link drop.
+  await assert.doesNotReject(async () => {
+    for (let i = 0; i < 100 && !fs.existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(fs.existsSync(marker));
+  });
+  client = await connect(sb.connectOptions());
+  assert.equal((await run(client, 'id -un')).stdout, `${sb.user}\n`);
+});
+
+test('stopSshd/startSshd: refused while stopped, open sessions live on, then the same port and host key', async () => {
+  const open = await breakable();
+  const before = sb.sshdPid;
+  await sb.stopSshd();
+  assert.equal(sb.sshdPid, 0);
+  assert.equal(fs.existsSync(`/proc/${before}`), false);
+  await sb.stopSshd(); // idempotent
+  await assert.rejects(connect(sb.connectOptions()), /ECONNREFUSED/);
+  assert.equal((await run(open.c, 'echo still here')).stdout, 'still here\n');
+
+  await sb.startSshd();
+  assert.ok(sb.sshdPid > 0 && sb.sshdPid !== before);
+  await sb.startSshd(); // idempotent
+  // connectOptions' verifier accepts only the sandbox's host key, so this proves the key is the same.
+  const again = await connect(sb.connectOptions());
+  assert.equal((await run(again, 'id -un')).stdout, `${sb.user}\n`);
+  again.end();
+  // Sessions of the old listener can still be killed.
+  assert.ok((await sb.killSessions()) >= 2);
+  await open.closed;
+  client = await connect(sb.connectOptions());
 });
 
 test('stop: no process of the user and no sshd survive; a second stop is harmless', async (t) => {

@@ -16,9 +16,18 @@ const PYTHON = '/usr/bin/python3';
 const USER_MARK = 'gadi-dask test sandbox'; // GECOS of users we created; we never wipe anyone else's home
 const LOCK_DIR = '/run/gadi-dask-sandbox';
 const DEFAULT_EMULATOR_DIR = path.join(__dirname, '..', 'pbs-emulator', 'bin');
+const SUPERVISOR = path.join(__dirname, 'sshd_supervisor.py');
+// What the per-connection processes of OpenSSH are called (9.8 split them out of sshd).
+const SSHD_SESSION_NAMES = new Set(['sshd', 'sshd-session', 'sshd-auth']);
 // Relative to the sandbox user's home; the emulator keeps its state in its default ~/.pbs-emulator.
 const PBS_BIN = path.join('.local', 'pbs', 'bin');
 const PBS_STATE = '.pbs-emulator';
+// Test wrappers go first on the login PATH; the profile snippet is sourced by every login shell.
+const WRAP_BIN = path.join('.local', 'sandbox', 'bin');
+const PROFILE_SNIPPET = path.join('.local', 'sandbox', 'profile.sh');
+// After the wrappers and the PBS tools. /usr/bin goes before /usr/local/bin so python3 is Debian's, the one with
+// distributed.
+const SYSTEM_PATH = ['/usr/bin', '/usr/local/bin', '/bin'];
 
 export interface SandboxOptions {
   /** Local user that plays the cluster account; created if missing. Default `gadidask`. */
@@ -33,6 +42,11 @@ export interface SandboxOptions {
   pbsEmulatorDir?: string | null;
   /** Printed by every login shell, as cluster login scripts do, so output parsing can be tested against noise. */
   loginBanner?: string;
+  /**
+   * Shell text every login shell sources after setting PATH and before the banner, e.g. `sleep 1` for Gadi's slow
+   * `module` profile. Can be changed later with setLoginProfile().
+   */
+  loginProfile?: string;
   /** Keep the user's home as the previous run left it instead of starting from an empty one. */
   keepHome?: boolean;
   /** How long to wait for another live sandbox that holds the same user. Default 120 s. */
@@ -66,13 +80,39 @@ export interface Sandbox {
   hostPublicKey: string;
   /** As OpenSSH prints it: `SHA256:` and unpadded base64. */
   hostKeyFingerprintSha256: string;
-  sshdPid: number;
+  /** The listening sshd; a new pid after startSshd(), 0 while it is stopped. */
+  readonly sshdPid: number;
   sshdLogPath: string;
   /** Where qsub/qstat/qdel were installed (absolute), or null when none were. */
   pbsBinDir: string | null;
   /** Where the emulator keeps its state (absolute). */
   pbsStateDir: string;
+  /** First directory on the login PATH (absolute, owned by the user): where wrapCommand() installs wrappers. */
+  wrapBinDir: string;
   connectOptions(): SandboxConnectOptions;
+  /**
+   * Installs `script` as the executable `name` in wrapBinDir, so login shells run it instead of the real command
+   * (which realCommand(name) locates, for the wrapper to call). Replaced atomically: a command running at that
+   * moment sees the old or the new wrapper, never half of one. `#!/bin/bash` is added when there is no shebang.
+   * Returns the wrapper's path.
+   */
+  wrapCommand(name: string, script: string): string;
+  /** Removes the wrapper of `name`; nothing happens when there is none. */
+  unwrapCommand(name: string): void;
+  /** Absolute path of the command `name` that login shells find behind the wrappers (PBS tools, then the system). */
+  realCommand(name: string): string;
+  /** Replaces the login-profile snippet (see SandboxOptions.loginProfile); null removes it. Applies to new logins. */
+  setLoginProfile(snippet: string | null): void;
+  /**
+   * Kills the per-connection sshd processes (a dropped link: every ssh connection to the sandbox breaks, the
+   * listener stays). Commands the sessions ran keep running, as on a real server, until they write to the
+   * closed channel. Resolves with how many processes were killed, once they are gone.
+   */
+  killSessions(signal?: NodeJS.Signals): Promise<number>;
+  /** Stops the listener: new connections are refused, open ones live on. Idempotent. */
+  stopSshd(): Promise<void>;
+  /** Starts the listener again on the same port with the same host key and config. Idempotent. */
+  startSshd(): Promise<void>;
   /** Kills every process of the user and the sshd, removes the state dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -85,16 +125,19 @@ interface ProcInfo {
   ppid: number;
   state: string;
   uid: number;
+  comm: string;
 }
 
 function readProc(pid: number): ProcInfo | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm may hold spaces and parentheses; the fields after the last ')' are fixed.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const close = stat.lastIndexOf(')');
+    const rest = stat.slice(close + 2).split(' ');
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
     const uidLine = /^Uid:\s+\d+\s+(\d+)/m.exec(status);
-    return { pid, state: rest[0] ?? '?', ppid: Number(rest[1]), uid: uidLine ? Number(uidLine[1]) : -1 };
+    const comm = stat.slice(stat.indexOf('(') + 1, close);
+    return { pid, state: rest[0] ?? '?', ppid: Number(rest[1]), uid: uidLine ? Number(uidLine[1]) : -1, comm };
   } catch {
     return undefined; // gone between readdir and read
   }
@@ -121,6 +164,29 @@ function startTime(pid: number): string | undefined {
 
 function userProcesses(uid: number, includeZombies: boolean): ProcInfo[] {
   return processes().filter((p) => p.uid === uid && (includeZombies || p.state !== 'Z'));
+}
+
+/** Every process below `root` in the process tree. */
+function descendants(root: number): ProcInfo[] {
+  const all = processes();
+  const found: ProcInfo[] = [];
+  const parents = new Set([root]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (parents.has(p.ppid) && !parents.has(p.pid)) {
+        parents.add(p.pid);
+        found.push(p);
+        grew = true;
+      }
+    }
+  }
+  return found;
+}
+
+function running(pid: number): boolean {
+  const p = readProc(pid);
+  return p !== undefined && p.state !== 'Z';
 }
 
 function killQuietly(pid: number, signal: NodeJS.Signals): void {
@@ -221,6 +287,8 @@ interface LockRecord {
   pid: number;
   start?: string;
   stateDir?: string;
+  supervisorPid?: number;
+  supervisorStart?: string;
   sshdPid?: number;
   sshdStart?: string;
 }
@@ -239,6 +307,7 @@ function readLock(file: string): LockRecord | undefined {
 
 // A run killed with SIGKILL leaves its sshd and state dir behind; the next sandbox for that user clears them.
 function clearStale(rec: LockRecord): void {
+  if (rec.supervisorPid && rec.supervisorStart && startTime(rec.supervisorPid) === rec.supervisorStart) killQuietly(rec.supervisorPid, 'SIGKILL');
   if (rec.sshdPid && rec.sshdStart && startTime(rec.sshdPid) === rec.sshdStart) killQuietly(rec.sshdPid, 'SIGKILL');
   if (rec.stateDir && fs.existsSync(path.join(rec.stateDir, 'sshd_config'))) fs.rmSync(rec.stateDir, { recursive: true, force: true });
 }
@@ -359,6 +428,34 @@ function readBanner(port: number): Promise<string | undefined> {
   });
 }
 
+// A listener the supervisor has just started writes its PidFile once it listens, then must answer with a banner.
+// Returns its pid, or what it logged when it did not come up.
+async function awaitListener(
+  pidFile: string,
+  logPath: string,
+  logFrom: number,
+  port: number,
+  supervisor: ChildProcess,
+): Promise<{ pid: number } | { log: string }> {
+  const newLog = () => (fs.existsSync(logPath) ? fs.readFileSync(logPath).subarray(logFrom).toString() : '');
+  const failed = () => supervisor.exitCode !== null || supervisor.signalCode !== null || /Cannot bind any address/.test(newLog());
+  const deadline = Date.now() + 10_000;
+  while (!failed() && Date.now() < deadline) {
+    const pid = fs.existsSync(pidFile) ? Number(fs.readFileSync(pidFile, 'utf8')) : 0;
+    if (pid > 0 && running(pid) && (await readBanner(port))?.startsWith('SSH-2.0-OpenSSH')) return { pid };
+    await sleep(5);
+  }
+  return { log: newLog() };
+}
+
+const fileSize = (file: string) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+
+function writeAtomically(file: string, text: string, uid: number, gid: number, mode: number): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeOwned(tmp, text, uid, gid, mode);
+  fs.renameSync(tmp, file);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Exit hooks: a crashed or interrupted test run must not leave sshd or user processes behind.
 
@@ -397,7 +494,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   const lockFile = await acquireLock(user, opts.lockTimeoutMs ?? 120_000);
   let stateDir: string | undefined;
-  let sshd: ChildProcess | undefined;
+  let supervisor: ChildProcess | undefined;
   try {
     if (opts.stateDir) {
       fs.mkdirSync(opts.stateDir, { recursive: true, mode: 0o700 });
@@ -448,14 +545,22 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       chownTree(pbsBinDir, uid, gid);
     }
     // Remote commands run through `bash -l`, as on the cluster where PBS tools come from the login environment.
-    // /usr/bin goes before /usr/local/bin so python3 is Debian's, the one with distributed.
+    const wrapBinDir = mkdirOwned(home, WRAP_BIN, uid, gid, 0o755);
+    const snippetPath = path.join(home, PROFILE_SNIPPET);
+    const loginPath = [`$HOME/${WRAP_BIN}`, ...(pbsBinDir ? [`$HOME/${PBS_BIN}`] : []), ...SYSTEM_PATH].join(':');
     const profile = [
       '# Login environment of the gadi-dask test sandbox.',
-      pbsBinDir ? 'export PATH="$HOME/.local/pbs/bin:/usr/bin:$PATH"' : 'export PATH="/usr/bin:$PATH"',
+      `export PATH="${loginPath}"`,
+      `if [ -r "$HOME/${PROFILE_SNIPPET}" ]; then . "$HOME/${PROFILE_SNIPPET}"; fi`,
       ...(opts.loginBanner !== undefined ? [`printf '%s\\n' ${shellSingleQuote(opts.loginBanner)}`] : []),
       '',
     ].join('\n');
     writeOwned(path.join(home, '.bash_profile'), profile, uid, gid, 0o644);
+    const setLoginProfile = (snippet: string | null) => {
+      if (snippet === null) fs.rmSync(snippetPath, { force: true });
+      else writeAtomically(snippetPath, snippet.endsWith('\n') ? snippet : `${snippet}\n`, uid, gid, 0o644);
+    };
+    if (opts.loginProfile !== undefined) setLoginProfile(opts.loginProfile);
 
     const pidFile = file('sshd.pid');
     const configPath = file('sshd_config');
@@ -490,43 +595,46 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         { mode: 0o600 },
       );
 
-    // sshd stays in the foreground as our child, made a child subreaper first: processes the sessions leave
+    // sshd stays in the foreground as a child of the supervisor, a child subreaper: processes the sessions leave
     // behind (nohup'd schedulers, emulator jobs) are reparented to it and reaped at once when killed, instead of
-    // lingering as zombies under an init that may reap slowly.
+    // lingering as zombies under an init that may reap slowly; and the listener can be stopped and started again.
     fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege separation directory
-    const subreaper = 'import ctypes,os,sys; ctypes.CDLL(None).prctl(36,1,0,0,0); os.execv(sys.argv[1], sys.argv[1:])';
+    if (!fs.existsSync(PYTHON)) throw new Error(`the sandbox needs ${PYTHON}`);
     let port = firstPort;
+    let listenerPid = 0;
     for (let attempt = 0; ; attempt++) {
       writeConfig(port);
+      fs.rmSync(pidFile, { force: true });
+      const logFrom = fileSize(logPath);
       const logFd = fs.openSync(logPath, 'a');
-      const sshdArgs = ['-D', '-f', configPath, '-E', logPath];
-      sshd = fs.existsSync(PYTHON)
-        ? spawn(PYTHON, ['-S', '-E', '-c', subreaper, SSHD, ...sshdArgs], { detached: true, stdio: ['ignore', logFd, logFd] })
-        : spawn(SSHD, sshdArgs, { detached: true, stdio: ['ignore', logFd, logFd] });
+      supervisor = spawn(PYTHON, ['-S', '-E', SUPERVISOR, String(process.pid), SSHD, '-D', '-f', configPath, '-E', logPath], {
+        detached: true,
+        stdio: ['ignore', logFd, logFd],
+      });
       fs.closeSync(logFd);
-      sshd.unref();
-      const child = sshd;
-      let exited = false;
-      child.once('exit', () => (exited = true));
-      let banner: string | undefined;
-      const deadline = Date.now() + 10_000;
-      await waitUntil(() => exited || fs.existsSync(pidFile), 10_000, 5);
-      while (!exited && Date.now() < deadline && !(banner = await readBanner(port))) await sleep(5);
-      if (!exited && banner?.startsWith('SSH-2.0-OpenSSH') && Number(fs.readFileSync(pidFile, 'utf8')) === child.pid) break;
-      const log = fs.existsSync(logPath) ? fs.readFileSync(logPath, 'utf8') : '';
-      killQuietly(child.pid!, 'SIGKILL');
-      sshd = undefined;
+      supervisor.unref();
+      const up = await awaitListener(pidFile, logPath, logFrom, port, supervisor);
+      if ('pid' in up) {
+        listenerPid = up.pid;
+        break;
+      }
+      killQuietly(supervisor.pid!, 'SIGTERM'); // takes its listener with it
+      supervisor = undefined;
       // Someone took the port between our probe and sshd's bind: try another.
-      if (attempt < 5 && /Address already in use|Cannot bind/i.test(log)) {
-        fs.rmSync(pidFile, { force: true });
+      if (attempt < 5 && /Address already in use|Cannot bind/i.test(up.log)) {
         port = await freePort();
         continue;
       }
-      throw new Error(`sshd did not start:\n${log}`);
+      throw new Error(`sshd did not start:\n${up.log}`);
     }
-    const sshdProc = sshd;
-    const sshdPid = sshdProc.pid!;
-    fs.writeFileSync(lockFile, JSON.stringify({ ...readLock(lockFile), sshdPid, sshdStart: startTime(sshdPid) }));
+    const supervisorProc = supervisor;
+    const supervisorPid = supervisorProc.pid!;
+    const recordListener = () =>
+      fs.writeFileSync(
+        lockFile,
+        JSON.stringify({ ...readLock(lockFile), supervisorPid, supervisorStart: startTime(supervisorPid), sshdPid: listenerPid, sshdStart: startTime(listenerPid) }),
+      );
+    recordListener();
 
     const knownHostsPath = file('known_hosts');
     fs.writeFileSync(knownHostsPath, `[127.0.0.1]:${port} ${hostPub.line}\n`);
@@ -556,16 +664,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       stopped = true;
       live.delete(handle);
     };
-    const sshdChildren = () => processes().filter((p) => p.ppid === sshdPid);
+    // Per-connection sshd processes, of the running listener or of one stopped since (the supervisor inherits them).
+    const sessionProcesses = () => descendants(supervisorPid).filter((p) => SSHD_SESSION_NAMES.has(p.comm) && p.pid !== listenerPid);
     const handle = {
       // Runs inside 'exit' and signal handlers, where only synchronous work happens.
       emergencyStop() {
         if (stopped) return;
-        // Same order as stop(): the listener, a separate process, reaps the user's orphans while we wait.
+        // Same order as stop(): the supervisor, a separate process, reaps the user's orphans while we wait.
         pkillUser(user);
         for (let i = 0; i < 100 && userProcesses(uid, true).length > 0; i++) sleepSync(10);
-        for (const p of sshdChildren()) killQuietly(p.pid, 'SIGKILL');
-        killQuietly(sshdPid, 'SIGKILL');
+        for (const p of sessionProcesses()) killQuietly(p.pid, 'SIGKILL');
+        if (listenerPid) killQuietly(listenerPid, 'SIGKILL');
+        killQuietly(supervisorPid, 'SIGKILL');
         pkillUser(user);
         finish();
       },
@@ -573,26 +683,67 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     live.add(handle);
     installHooks();
 
+    const killSessions = async (signal: NodeJS.Signals = 'SIGKILL'): Promise<number> => {
+      const sessions = sessionProcesses();
+      for (const p of sessions) killQuietly(p.pid, signal);
+      if (!(await waitUntil(() => !sessions.some((p) => running(p.pid)), 5000))) {
+        throw new Error(`sshd session processes survived ${signal}`);
+      }
+      return sessions.length;
+    };
+    const stopSshd = async (): Promise<void> => {
+      if (stopped || !listenerPid) return;
+      const pid = listenerPid;
+      process.kill(supervisorPid, 'SIGUSR1');
+      if (!(await waitUntil(() => !running(pid), 5000))) throw new Error(`sshd ${pid} did not stop`);
+      listenerPid = 0;
+      recordListener();
+    };
+    const startSshd = async (): Promise<void> => {
+      if (stopped) throw new Error('the sandbox is stopped');
+      if (listenerPid) return;
+      fs.rmSync(pidFile, { force: true });
+      const logFrom = fileSize(logPath);
+      process.kill(supervisorPid, 'SIGUSR2');
+      const up = await awaitListener(pidFile, logPath, logFrom, port, supervisorProc);
+      if (!('pid' in up)) throw new Error(`sshd did not start again on port ${port}:\n${up.log}`);
+      listenerPid = up.pid;
+      recordListener();
+    };
+
+    const checkName = (name: string) => {
+      if (!/^[A-Za-z0-9_][A-Za-z0-9._+-]*$/.test(name)) throw new Error(`bad command name: ${JSON.stringify(name)}`);
+      return name;
+    };
+    const realCommand = (name: string): string => {
+      const dirs = [...(pbsBinDir ? [pbsBinDir] : []), ...SYSTEM_PATH];
+      const found = dirs.map((d) => path.join(d, checkName(name))).find((f) => fs.existsSync(f));
+      if (!found) throw new Error(`no command ${name} in ${dirs.join(':')}`);
+      return found;
+    };
+
     const stop = (): Promise<void> => {
       if (stopped) return Promise.resolve();
       stopping ??= (async () => {
-        const sshdGone = new Promise<void>((resolve) => {
-          if (sshdProc.exitCode !== null || sshdProc.signalCode !== null) return resolve();
-          sshdProc.ref(); // keep the loop alive until the exit is reaped
+        const supervisorGone = new Promise<void>((resolve) => {
+          if (supervisorProc.exitCode !== null || supervisorProc.signalCode !== null) return resolve();
+          supervisorProc.ref(); // keep the loop alive until the exit is reaped
           const timer = setTimeout(resolve, 2000);
-          sshdProc.once('exit', () => {
+          supervisorProc.once('exit', () => {
             clearTimeout(timer);
             resolve();
           });
         });
-        // The listener stays up until the user's processes are gone so that it reaps the orphans among them.
+        // The supervisor stays up until the user's processes are gone so that it reaps the orphans among them.
         pkillUser(user);
         await waitUntil(() => userProcesses(uid, true).length === 0, 5000);
-        // Per-connection sshd processes (root) next, then the listener; then anything a late session started.
-        for (const p of sshdChildren()) killQuietly(p.pid, 'SIGKILL');
-        await waitUntil(() => sshdChildren().length === 0, 2000);
-        killQuietly(sshdPid, 'SIGKILL');
-        await sshdGone;
+        // Per-connection sshd processes (root) next, then the listener with its supervisor; then anything a late
+        // session started.
+        for (const p of sessionProcesses()) killQuietly(p.pid, 'SIGKILL');
+        await waitUntil(() => sessionProcesses().length === 0, 2000);
+        killQuietly(supervisorPid, 'SIGTERM');
+        await supervisorGone;
+        if (listenerPid) killQuietly(listenerPid, 'SIGKILL');
         pkillUser(user);
         await waitUntil(() => userProcesses(uid, false).length === 0, 2000);
         finish();
@@ -615,10 +766,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       sshConfigPath,
       hostPublicKey: hostPub.line,
       hostKeyFingerprintSha256: fingerprint(hostPub.blob),
-      sshdPid,
+      get sshdPid() {
+        return listenerPid;
+      },
       sshdLogPath: logPath,
       pbsBinDir,
       pbsStateDir: path.join(home, PBS_STATE),
+      wrapBinDir,
       connectOptions: () => ({
         host: '127.0.0.1',
         port,
@@ -626,10 +780,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         privateKey,
         hostVerifier: (key: Buffer) => key.equals(hostPub.blob),
       }),
+      wrapCommand: (name: string, script: string) => {
+        const wrapper = path.join(wrapBinDir, checkName(name));
+        writeAtomically(wrapper, script.startsWith('#!') ? script : `#!/bin/bash\n${script}`, uid, gid, 0o755);
+        return wrapper;
+      },
+      unwrapCommand: (name: string) => fs.rmSync(path.join(wrapBinDir, checkName(name)), { force: true }),
+      realCommand,
+      setLoginProfile,
+      killSessions,
+      stopSshd,
+      startSshd,
       stop,
     };
   } catch (e) {
-    if (sshd?.pid) killQuietly(sshd.pid, 'SIGKILL');
+    if (supervisor?.pid) killQuietly(supervisor.pid, 'SIGTERM');
     if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
     fs.rmSync(lockFile, { force: true });
     throw e;

@@ -10,7 +10,7 @@ import { get } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AuthError, ConnectionError, HostKeyError, RemoteFileError, TimeoutError } from '../../src/core/remote/errors';
+import { AuthError, ConnectionError, HostKeyError, OutputLimitError, RemoteFileError, TimeoutError } from '../../src/core/remote/errors';
 import { KnownHosts } from '../../src/core/remote/knownHosts';
 import { LocalTransport } from '../../src/core/remote/localTransport';
 import type { SecretKind, SshPrompt } from '../../src/core/remote/prompt';
@@ -179,6 +179,52 @@ function contract(name: string, open: () => { transport: Transport; home: string
       assert.equal(bad, 0);
     });
 
+    test('output past maxOutputBytes kills the command and rejects with OutputLimitError; the transport stays usable', async () => {
+      const err = await t.exec('head -c 3000000 /dev/zero; echo unreachable >&2; sleep 20', { maxOutputBytes: 1_000_000 }).catch((e: unknown) => e);
+      assert.ok(err instanceof OutputLimitError, String(err));
+      assert.match(err.message, /remote output exceeded 1000000 bytes/);
+      assert.equal(new OutputLimitError('x', 64 * 2 ** 20).message, 'x: remote output exceeded 64 MiB; the command was stopped.');
+      assert.equal((await t.exec('echo ok')).stdout.endsWith('ok\n'), true);
+    });
+
+    test('spawn: a line-by-line round trip through stdin and stdout, in the login shell; end() lets it exit', async () => {
+      const p = await t.spawn('echo "ready $PWD"; while read -r line; do echo "got:$line"; done; echo bye >&2; exit 4');
+      const lines: string[] = [];
+      let pending = '';
+      let stderr = '';
+      p.onStdout((c) => {
+        pending += c.toString('utf8');
+        const parts = pending.split('\n');
+        pending = parts.pop()!;
+        lines.push(...parts);
+      });
+      p.onStderr((c) => (stderr += c.toString('utf8')));
+      await waitFor(() => lines.includes(`ready ${home}`), 'the login shell started in the home directory');
+      assert.equal(lines[0], BANNER, 'the login profile ran first');
+      for (const word of ['one', 'two', 'three']) {
+        p.write(`${word}\n`);
+        await waitFor(() => lines.at(-1) === `got:${word}`, `the answer to ${word}`);
+      }
+      p.end();
+      const exit = await p.exited;
+      assert.deepEqual(exit, { code: 4 });
+      assert.equal(stderr, 'bye\n');
+    });
+
+    test('spawn: kill() settles exited, and a spawned process past maxOutputBytes is stopped with OutputLimitError', async () => {
+      const p = await t.spawn('cat');
+      p.kill();
+      const exit = await p.exited;
+      assert.equal(exit.code, null);
+      const loud = await t.spawn('head -c 2000000 /dev/zero; sleep 20', { maxOutputBytes: 100_000 });
+      let got = 0;
+      loud.onStdout((c) => (got += c.length));
+      const e2 = await loud.exited;
+      assert.ok(e2.error instanceof OutputLimitError, String(e2.error));
+      assert.ok(got <= 100_000, `delivered ${got} bytes`);
+      assert.equal((await t.exec('echo still')).code, 0);
+    });
+
     test('reading a missing file is a RemoteFileError with ENOENT', async () => {
       const err = await t.readFile('no/such/file').catch((e: unknown) => e);
       assert.ok(err instanceof RemoteFileError, String(err));
@@ -327,7 +373,8 @@ describe('ssh transport', () => {
     assert.equal(err.problem, 'changed');
     assert.equal(err.knownHostsFile, knownHosts);
     assert.equal(err.knownHostsLine, 2);
-    assert.ok(err.message.includes(`${knownHosts} line 2`) && err.message.includes(sb.hostKeyFingerprintSha256), err.message);
+    assert.ok(err.message.includes(`${knownHosts}:2`) && err.message.includes(sb.hostKeyFingerprintSha256), err.message);
+    assert.ok(err.message.includes(`ssh-keygen -R '[127.0.0.1]:${sb.port}' -f '${knownHosts}'`), err.message);
     assert.deepEqual(prompt.hostKeys, []);
     assert.equal(readFileSync(knownHosts, 'utf8'), before);
     await assert.rejects(t.exec('true'), HostKeyError, 'and nothing reconnects by itself');
@@ -417,5 +464,73 @@ describe('ssh transport', () => {
   test('a ProxyCommand in the config is refused with advice, not ignored', () => {
     const config = configOverriding([], 'Host proxied\n  ProxyCommand nc %h %p\n');
     assert.throws(() => sshPool(new CountingPrompt(), {}, config).open('proxied'), /ProxyJump/);
+  });
+
+  test('600 MB of output: a clear OutputLimitError at the default 64 MiB, and this process stays under 300 MB', async () => {
+    const t = sshPool().open(sb.alias);
+    await t.exec('true');
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    try {
+      const err = await t.exec('head -c 600000000 /dev/zero').catch((e: unknown) => e);
+      assert.ok(err instanceof OutputLimitError, String(err));
+      assert.match(err.message, /remote output exceeded 64 MiB/);
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.ok(peak < 300 * 2 ** 20, `peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
+    assert.equal((await t.exec('echo ok')).code, 0, 'the connection is still usable');
+  });
+
+  test('spawn: killing the sshd session settles exited with a ConnectionError promptly', async () => {
+    const t = sshPool().open(sb.alias);
+    const p = await t.spawn('cat');
+    let echoed = '';
+    p.onStdout((c) => (echoed += c.toString('utf8')));
+    p.write('ping\n');
+    await waitFor(() => echoed.endsWith('ping\n'), 'the echo');
+    for (const pid of sessionSshdPids()) process.kill(pid, 'SIGKILL');
+    const started = Date.now();
+    const exit = await p.exited;
+    assert.ok(exit.error instanceof ConnectionError, String(exit.error));
+    assert.ok(Date.now() - started < 3000, `settled after ${Date.now() - started} ms`);
+    assert.equal((await t.exec('echo back')).code, 0, 'exec reconnects afterwards');
+  });
+
+  test('long-lived processes never take the last session: exec still runs, one spawn too many is refused', async () => {
+    const t = sshPool(new CountingPrompt(), { maxSessions: 3 }).open(sb.alias);
+    const a = await t.spawn('cat');
+    const b = await t.spawn('cat');
+    await assert.rejects(t.spawn('cat'), (e: unknown) => e instanceof ConnectionError && /stop one first/.test(e.message));
+    const r = await Promise.all([t.exec('echo 1'), t.exec('echo 2')]);
+    assert.deepEqual(r.map((x) => x.code), [0, 0]);
+    a.end();
+    assert.equal((await a.exited).code, 0);
+    const c = await t.spawn('cat');
+    for (const p of [b, c]) p.end();
+    await Promise.all([b.exited, c.exited]);
+  });
+
+  test('a known host that presents a key of another type is refused as CHANGED in every mode, asking nothing', async () => {
+    const other = join(work, 'other_ecdsa_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ecdsa', '-N', '', '-f', other]);
+    const line = `[127.0.0.1]:${sb.port} ${readFileSync(`${other}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`;
+    for (const mode of ['yes', 'accept-new', 'ask', 'no', 'off']) {
+      const knownHosts = join(work, `kh-type-${mode}`);
+      writeFileSync(knownHosts, line);
+      const prompt = new CountingPrompt(true);
+      const t = sshPool(prompt, {}, configOverriding([`StrictHostKeyChecking ${mode}`, `UserKnownHostsFile ${knownHosts}`])).open(sb.alias);
+      const err = await t.exec('true').catch((e: unknown) => e);
+      assert.ok(err instanceof HostKeyError && err.problem === 'changed', `${mode}: ${String(err)}`);
+      assert.match(err.message, /REMOTE HOST IDENTIFICATION HAS CHANGED/);
+      assert.ok(err.message.includes('ecdsa-sha2-nistp256') && err.message.includes(`${knownHosts}:1`), err.message);
+      assert.deepEqual(prompt.hostKeys, [], mode);
+      assert.equal(readFileSync(knownHosts, 'utf8'), line, `${mode}: nothing appended`);
+    }
+  });
+
+  test('an ssh config file that does not exist is a clear error naming it, not a silent fallback', () => {
+    const missing = join(work, 'no-such-ssh-config');
+    assert.throws(() => sshPool(new CountingPrompt(), {}, missing).open(sb.alias), (e: unknown) => e instanceof Error && e.message.includes(missing) && /no such file/.test(e.message));
   });
 });

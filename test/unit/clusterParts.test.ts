@@ -1,24 +1,22 @@
-// The pure parts of the lifecycle: reading marked output and runtime documents, the snapshot (workers nested under
+// The pure parts of the lifecycle: agent frames and requests, runtime documents, the snapshot (workers nested under
 // the job they run in), the scheduler's job script, names and the runtime locator.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { qdelOutcomes, readApplyOutput } from '../../src/core/cluster/applyResult';
+import { preamble } from '../../src/core/cluster/agent';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { ConfigFileError, InvalidClusterNameError, RemoteOutputError, RuntimeFilesError } from '../../src/core/cluster/errors';
 import { assertClusterName, clusterPaths, shellPath } from '../../src/core/cluster/names';
-import { parseSections, requireRuntimeDocument } from '../../src/core/cluster/output';
+import { requireRuntimeDocument } from '../../src/core/cluster/output';
+import { encodeRequest, FRAME, PROTOCOL_VERSION, readFrame, type Answer } from '../../src/core/cluster/protocol';
 import { findRuntimeDir, loadRuntimeBundle } from '../../src/core/cluster/runtimeBundle';
 import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '../../src/core/cluster/schedulerJob';
-import { buildSnapshot, parseJobsFile } from '../../src/core/cluster/snapshot';
+import { buildSnapshot } from '../../src/core/cluster/snapshot';
 import { Cluster } from '../../src/core/cluster/cluster';
 import type { Transport } from '../../src/core/remote/transport';
 
-const M = 'GADI-DASK-test';
-const mark = (tag: string) => `\n${M}:${tag}\n`;
-const doc = (d: unknown) => `\n@@GADI_DASK_BEGIN@@\n${JSON.stringify(d)}\n@@GADI_DASK_END@@\n`;
 
 function qstatJson(jobs: Record<string, string>): string {
   const entries = Object.entries(jobs).map(([id, state]) =>
@@ -46,43 +44,30 @@ scheduler:
   idle-timeout: 1800
 `;
 
-describe('marked output', () => {
-  test('sections ignore banners and anything before begin; a missing begin marker is a clear error', () => {
-    const s = parseSections(`Welcome to Gadi\n${M}:fake\n${mark('begin')}${mark('a:1:x')}one\ntwo\n${mark('b')}${mark('end')}after`, M, 'test');
-    assert.deepEqual(s.list.map((x) => [x.tag, x.body]), [[['a', '1', 'x'], 'one\ntwo'], [['b'], '']]);
-    assert.equal(s.complete, true);
-    assert.throws(() => parseSections('bash: syntax error near unexpected token', M, 'scaling', 'oops'),
-      (e: unknown) => e instanceof RemoteOutputError && /did not run/.test(e.message) && /syntax error/.test(e.message) && /oops/.test(e.message));
-    assert.equal(parseSections(`${mark('begin')}${mark('a')}cut`, M, 'x').complete, false);
+describe('agent answers', () => {
+  test('frames are told from banners; progress from answers; a cut frame is noise', () => {
+    assert.equal(readFrame('Welcome to Gadi'), undefined);
+    assert.deepEqual(readFrame(`${FRAME} {"v":1,"id":7,"progress":"Submitted 5 of 10"}`)?.progress, 'Submitted 5 of 10');
+    const answer = readFrame(`${FRAME} {"v":1,"id":7,"ok":true,"x":1}\r`);
+    assert.deepEqual([answer?.id, answer?.progress, answer?.body], [7, undefined, { v: 1, id: 7, ok: true, x: 1 }]);
+    assert.equal(readFrame(`${FRAME} {"v":1,"id":7,"ok":tr`), undefined);
+    assert.equal(readFrame(`x${FRAME} {"v":1,"id":7,"ok":true}`), undefined, 'a frame starts its line');
+  });
+
+  test('a request is one JSON line with the protocol version; the preamble keeps config text out of the command', () => {
+    const line = encodeRequest(3, 'cancel', { cluster: 'c', ids: ['1.gadi-pbs'], client: 'me', lockWait: 1, lockTtl: 2 });
+    assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'));
+    assert.deepEqual(JSON.parse(line), { v: PROTOCOL_VERSION, id: 3, op: 'cancel', args: { cluster: 'c', ids: ['1.gadi-pbs'], client: 'me', lockWait: 1, lockTtl: 2 } });
+    const pre = preamble({ prologue: ['export API_TOKEN=hunter2', 'module load python3'], python: '~/venv/bin/python' });
+    assert.doesNotMatch(pre, /hunter2|venv/);
+    const [p, py] = pre.split('\n');
+    assert.equal(Buffer.from(p, 'base64').toString(), 'export API_TOKEN=hunter2\nmodule load python3');
+    assert.equal(Buffer.from(py, 'base64').toString(), '~/venv/bin/python');
   });
 
   test('a runtime document that is not JSON, or absent, says so and quotes what came', () => {
-    assert.deepEqual(requireRuntimeDocument(`noise\n${doc({ ok: true })}noise`, 'x'), { ok: true });
-    assert.throws(() => requireRuntimeDocument('\n@@GADI_DASK_BEGIN@@\n{"ok": tru\n@@GADI_DASK_END@@\n', 'the status probe'),
-      (e: unknown) => e instanceof RemoteOutputError && /the status probe is not a JSON document/.test(e.message) && /tru/.test(e.message));
-    assert.throws(() => requireRuntimeDocument('Traceback (most recent call last): boom', 'retire'),
-      (e: unknown) => e instanceof RemoteOutputError && /Traceback/.test(e.message));
-  });
-
-  test('garbage where qstat JSON belongs is a RemoteOutputError naming qstat', () => {
-    const sections = parseSections(`${mark('begin')}${mark('jobs')}1.gadi-pbs worker 1${mark('qstat:0')}{"Jobs": {"1.gadi-pbs": 42}}${mark('end')}`, M, 'x');
-    assert.throws(() => buildSnapshot({ cluster: 'c', host: 'h', workerPrefix: 'c', sections }),
-      (e: unknown) => e instanceof RemoteOutputError && /qstat on h printed output that cannot be read/.test(e.message));
-  });
-
-  test('qdel outcomes per job from its messages', () => {
-    assert.deepEqual(qdelOutcomes(['1.x', '2.x', '3.x', '4.x'], 'qdel: Unknown Job Id 2.x\nqdel: Job has finished 3.x\nqdel: Unauthorized Request 4.x\n'), [
-      { id: '1.x', outcome: 'deleted' },
-      { id: '2.x', outcome: 'gone', message: 'qdel: Unknown Job Id 2.x' },
-      { id: '3.x', outcome: 'gone', message: 'qdel: Job has finished 3.x' },
-      { id: '4.x', outcome: 'error', message: 'qdel: Unauthorized Request 4.x' },
-    ]);
-  });
-
-  test('an apply script cut short keeps what was submitted in the error', () => {
-    const sections = parseSections(`${mark('begin')}${mark('state')}${mark('scale:0:0:0:3')}${mark('sub:0:0')}7.gadi-pbs${mark('sub-err:0')}`, M, 'x');
-    assert.throws(() => readApplyOutput(sections, { cluster: 'c', host: 'h', python: 'python3' }),
-      (e: unknown) => e instanceof RemoteOutputError && /Submitted: 7\.gadi-pbs/.test(e.message));
+    assert.throws(() => requireRuntimeDocument('@@GADI_DASK_BEGIN@@\n{oops\n@@GADI_DASK_END@@\n', 'install.sh check'), RemoteOutputError);
+    assert.throws(() => requireRuntimeDocument('Permission denied', 'install.sh check'), /install.sh check printed no result document.*Permission denied/);
   });
 });
 
@@ -99,15 +84,16 @@ describe('snapshot', () => {
     ],
     adaptive: { enabled: true, min: 0, max: 4, jobs: [{ id: '14.gadi-pbs', state: 'pending' }] },
   };
-  const output = mark('begin')
-    + mark('jobs') + '10.gadi-pbs scheduler 1795700000\n11.gadi-pbs worker 1795700001\n12.gadi-pbs worker 1795700001\n13.gadi-pbs worker 1\n'
-    + mark('adopted')
-    + mark('qstat:153') + qstatJson({ '10.gadi-pbs': 'R', '11.gadi-pbs': 'R', '12.gadi-pbs': 'R', '13.gadi-pbs': 'F', '14.gadi-pbs': 'Q' })
-    + mark('qstat-err') + 'qstat: Unknown Job Id 9.gadi-pbs'
-    + mark('status:0') + doc(status) + mark('status-err') + mark('prologue') + mark('end');
+  const job = (id: string, role: 'scheduler' | 'worker', submitted = 1795700000) => ({ id, role, submitted, name: null, finished: null, cancelled: null });
+  const answer = (jobs: ReturnType<typeof job>[], states: Record<string, string>, statusDoc: unknown): Answer<'snapshot'> => ({
+    ok: true, exists: true, jobs, adaptive: [], qstat: qstatJson(states), status: statusDoc as Record<string, unknown>,
+    statusRc: 0, statusStderr: '', prologue: '', warnings: [],
+  });
 
   test('workers nest under their job by the id in their names; the scheduler job comes first', () => {
-    const s = buildSnapshot({ cluster: 'demo', host: 'gadi', workerPrefix: 'demo', sections: parseSections(output, M, 'x') });
+    const a = answer([job('10.gadi-pbs', 'scheduler'), job('11.gadi-pbs', 'worker'), job('12.gadi-pbs', 'worker'), job('13.gadi-pbs', 'worker', 1)],
+      { '10.gadi-pbs': 'R', '11.gadi-pbs': 'R', '12.gadi-pbs': 'R', '13.gadi-pbs': 'F', '14.gadi-pbs': 'Q' }, status);
+    const s = buildSnapshot({ cluster: 'demo', host: 'gadi', workerPrefix: 'demo', answer: a });
     assert.equal(s.scheduler.state, 'running');
     assert.equal(s.scheduler.address, 'tcp://10.6.1.2:40771');
     assert.equal(s.scheduler.jobId, '10.gadi-pbs');
@@ -122,30 +108,23 @@ describe('snapshot', () => {
     assert.deepEqual(s.finishedJobs.map((j) => j.id), ['13.gadi-pbs']);
     assert.deepEqual(s.counts, { workerJobs: 3, queuedWorkerJobs: 1, workers: 4, threads: 5 });
     assert.equal(s.jobs[1].pbs.nodes[0], 'gadi-cpu-clx-0001');
+    assert.deepEqual(s.jobs[1].submittedAt, new Date(1795700000 * 1000));
   });
 
   test('no scheduler answering: queued or starting by its job, else stopped with the reason', () => {
     const notRunning = { ok: false, code: 'no-scheduler-file', error: 'cluster demo is not running: it stopped at … (idle for 3600s)', cluster: 'demo', metadata: null };
-    const make = (state: string) => parseSections(mark('begin') + mark('jobs') + '10.gadi-pbs scheduler 1\n' + mark('qstat:0')
-      + qstatJson({ '10.gadi-pbs': state }) + mark('qstat-err') + mark('status:0') + doc(notRunning) + mark('end'), M, 'x');
-    const s = (state: string) => buildSnapshot({ cluster: 'demo', host: 'gadi', workerPrefix: 'demo', sections: make(state) }).scheduler;
+    const s = (state: string) => buildSnapshot({
+      cluster: 'demo', host: 'gadi', workerPrefix: 'demo', answer: answer([job('10.gadi-pbs', 'scheduler')], { '10.gadi-pbs': state }, notRunning),
+    }).scheduler;
     assert.equal(s('Q').state, 'queued');
     assert.equal(s('R').state, 'starting');
     assert.equal(s('F').state, 'stopped');
     assert.match(s('F').problem!, /idle for 3600s/);
   });
 
-  test('PBS not answering is an error, not an empty cluster', () => {
-    const sections = parseSections(mark('begin') + mark('jobs') + '10.gadi-pbs worker 1\n' + mark('qstat:2') + mark('qstat-err')
-      + 'qstat: cannot connect to server gadi-pbs' + mark('end'), M, 'x');
-    assert.throws(() => buildSnapshot({ cluster: 'c', host: 'gadi', workerPrefix: 'c', sections }), /PBS did not answer on gadi.*cannot connect/);
-  });
-
-  test('the jobs file: unreadable lines are skipped', () => {
-    assert.deepEqual(parseJobsFile('1.gadi-pbs scheduler 5\n\ngarbage\n2.gadi-pbs worker x\n'), [
-      { id: '1.gadi-pbs', role: 'scheduler', submittedAt: new Date(5000) },
-      { id: '2.gadi-pbs', role: 'worker', submittedAt: undefined },
-    ]);
+  test('qstat text that cannot be read is an error naming qstat, not an empty cluster', () => {
+    const a = { ...answer([job('10.gadi-pbs', 'worker')], {}, null), qstat: 'qstat: cannot connect to server gadi-pbs' };
+    assert.throws(() => buildSnapshot({ cluster: 'c', host: 'gadi', workerPrefix: 'c', answer: a }), /qstat on gadi printed output that cannot be read/);
   });
 });
 
@@ -219,6 +198,7 @@ describe('names, config, runtime files', () => {
       mkdirSync(join(empty, 'gadi_dask'));
       writeFileSync(join(empty, 'run.py'), '');
       writeFileSync(join(empty, 'install.sh'), '');
+      writeFileSync(join(empty, 'bootstrap.sh'), '');
       assert.equal(findRuntimeDir(undefined, { GADI_DASK_RUNTIME_DIR: empty }), empty);
       // The .vsix: dist/extension.js and dist/cli.js with runtime/ beside dist/.
       const ext = join(empty, 'ext');
@@ -227,6 +207,7 @@ describe('names, config, runtime files', () => {
       mkdirSync(join(ext, 'runtime', 'gadi_dask'), { recursive: true });
       writeFileSync(join(ext, 'runtime', 'run.py'), '');
       writeFileSync(join(ext, 'runtime', 'install.sh'), '');
+      writeFileSync(join(ext, 'runtime', 'bootstrap.sh'), '');
       assert.equal(findRuntimeDir(undefined, {}, join(ext, 'dist')), join(ext, 'runtime'));
     } finally {
       rmSync(empty, { recursive: true, force: true });

@@ -112,11 +112,13 @@ test('a different key of the same type is "changed" and names the file and line'
   assert.equal(check.entry?.line, 4);
 });
 
-test('a key of a type not yet known for the host is unknown, and the known types are reported', () => {
-  const kh = hosts(`gadi ${ecdsa.type} ${ecdsa.b64}\n`);
+test('a known host presenting a key of a type never seen for it has CHANGED (as OpenSSH says)', () => {
+  const kh = hosts(`other ${a.type} ${a.b64}\ngadi ${ecdsa.type} ${ecdsa.b64}\n`, '/home/u/.ssh/known_hosts');
   const check = kh.check('gadi', 22, a.type, a.blob);
-  assert.equal(check.status, 'unknown');
+  assert.equal(check.status, 'changed');
+  assert.equal(check.entry?.line, 2, 'the offending line is the one for this host');
   assert.deepEqual(check.knownTypes, ['ecdsa-sha2-nistp256']);
+  assert.equal(kh.verify('nobody', 22, a.type, a.blob), 'unknown');
 });
 
 test('several keys per host (rotation, several types) are each trusted', () => {
@@ -128,6 +130,7 @@ test('@cert-authority lines neither trust a plain key nor make it "changed"', ()
   const kh = hosts(`@cert-authority *.example ${a.type} ${a.b64}\n`);
   assert.equal(kh.verify('h.example', 22, a.type, a.blob), 'unknown');
   assert.equal(kh.verify('h.example', 22, b.type, b.blob), 'unknown');
+  assert.equal(kh.check('h.example', 22, a.type, a.blob).authorities[0]?.line, 1, 'the CA is reported, to explain');
 });
 
 test('corrupt lines are skipped, never trusted', () => {

@@ -25,6 +25,7 @@ test('every JSON sample parses, with the jobs it holds', () => {
     'qstat_f_F_json_no_jobs.json': [],
     'qstat_f_F_json_proj_and_select.json': ['2.gadi-pbs R'],
     'qstat_f_F_json_running.json': ['1.gadi-pbs R'],
+    'qstat_f_F_json_running_busy.json': ['646.gadi-pbs R'],
     'qstat_x_f_F_json_all.json': [
       '1.gadi-pbs F', '3.gadi-pbs F', '5.gadi-pbs F', '6[].gadi-pbs F', '7.gadi-pbs F', '8.gadi-pbs F', '9[].gadi-pbs F',
       '10.gadi-pbs F', '11.gadi-pbs F', '12.gadi-pbs F',
@@ -35,6 +36,7 @@ test('every JSON sample parses, with the jobs it holds', () => {
     'qstat_x_f_F_json_deleted_8.json': ['8.gadi-pbs F'],
     'qstat_x_f_F_json_deleted_9.json': ['9[].gadi-pbs F'],
     'qstat_x_f_F_json_finished.json': ['5.gadi-pbs F'],
+    'qstat_x_f_F_json_finished_busy.json': ['646.gadi-pbs F'],
     'qstat_x_f_F_json_proj_finished.json': ['12.gadi-pbs F'],
   };
   const files = readdirSync(SAMPLES).filter((f) => f.endsWith('.json')).sort();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionLimiter } from '../../src/core/remote/sessionLimiter';
-import { preferHostKeyAlgorithms } from '../../src/core/remote/sshLink';
+import { preferHostKeyAlgorithms } from '../../src/core/remote/sshHop';
 
 test('never more than the limit at once; waiters are served in order', async () => {
   const limiter = new SessionLimiter(3);
@@ -66,4 +66,22 @@ test('host key algorithms put the types already in known_hosts first', () => {
   assert.equal(preferHostKeyAlgorithms([])[0], 'ssh-ed25519');
   assert.equal(new Set(preferHostKeyAlgorithms(['ssh-ed25519', 'ssh-rsa'])).size, preferHostKeyAlgorithms([]).length);
   assert.ok(!preferHostKeyAlgorithms(['ssh-dss']).includes('ssh-dss'), 'only algorithms ssh2 offers by default');
+});
+
+test('long-lived holders leave exec at least one slot; past that a spawn is refused at once, not queued', async () => {
+  const limiter = new SessionLimiter(3);
+  const a = await limiter.acquireLongLived();
+  const b = await limiter.acquireLongLived();
+  await assert.rejects(limiter.acquireLongLived(), /2 long-running remote commands already hold 2 of the 3 sessions/);
+  const exec = await limiter.acquire();
+  assert.equal(limiter.inUse, 3, 'the exec got the slot the cap kept free');
+  exec();
+  a();
+  a();
+  const c = await limiter.acquireLongLived();
+  assert.equal(limiter.inUse, 2, 'a released long-lived slot is free again, once');
+  b();
+  c();
+  assert.equal(limiter.inUse, 0);
+  await assert.rejects(new SessionLimiter(1).acquireLongLived(), /0 long-running/, "with one slot, nothing may be held for long");
 });

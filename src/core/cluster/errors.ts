@@ -113,3 +113,8 @@ export class RemoteCommandError extends ClusterError {
     super(message);
   }
 }
+
+/** The agent on the cluster speaks another protocol than this client, even after reinstalling it. */
+export class AgentProtocolError extends ClusterError {
+  readonly code = 'remote-command';
+}

@@ -1,16 +1,16 @@
 // The cluster lifecycle's public surface: what the CLI and the VS Code front end build on.
-export {
-  Cluster, ClusterManager, Deployer,
-  type ActionOptions, type AdaptRequest, type AdaptResult, type CancelJobsResult, type ClusterOptions, type DownOptions, type DownResult,
-  type ScaleRequest, type ScaleResult, type SchedulerInfo, type StartedScheduler, type StartOptions, type UpResult,
-  type WaitOptions,
-} from './cluster';
-export type { CancelledJob, CancelOutcome, JobState, SchedulerAction } from './applyResult';
+export { Deployer } from './deployer';
+export { Cluster, ClusterManager } from './cluster';
+export type {
+  ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult,
+  ScaleRequest, ScaleResult, SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions,
+} from './actions';
+export type { CancelledJob, CancelOutcome, JobState, SchedulerAction } from './answers';
 export { deployRuntime, type DeployOptions, type DeployResult } from './deploy';
 export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from './discover';
 export { listOtherJobs, type OtherJobsOptions } from './otherJobs';
 export {
-  ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
+  AgentProtocolError, ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
   InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,
   RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError, type ClusterErrorCode,
 } from './errors';

@@ -19,12 +19,14 @@ export interface RuntimeBundle {
   readonly files: readonly RuntimeFile[];
   /** install.sh's text: run as `sh -c <text> gadi-dask-install …` so `check` needs no upload. */
   readonly installScript: string;
+  /** bootstrap.sh's text: run as `bash -c <text> gadi-dask-agent …` to start the agent (agent.ts). */
+  readonly bootstrapScript: string;
   /** The gzip'd ustar archive install.sh unpacks (built on first use). */
   archive(): Buffer;
 }
 
 function isRuntimeDir(dir: string): boolean {
-  return existsSync(join(dir, 'run.py')) && existsSync(join(dir, 'install.sh')) && existsSync(join(dir, 'gadi_dask'));
+  return existsSync(join(dir, 'run.py')) && existsSync(join(dir, 'install.sh')) && existsSync(join(dir, 'bootstrap.sh')) && existsSync(join(dir, 'gadi_dask'));
 }
 
 /**
@@ -35,7 +37,7 @@ export function findRuntimeDir(override?: string, env: NodeJS.ProcessEnv = proce
   const given = override ?? env.GADI_DASK_RUNTIME_DIR;
   if (given) {
     const dir = resolve(given);
-    if (!isRuntimeDir(dir)) throw new RuntimeFilesError(`${dir} is not a gadi-dask runtime directory (no run.py, install.sh and gadi_dask/ there).`);
+    if (!isRuntimeDir(dir)) throw new RuntimeFilesError(`${dir} is not a gadi-dask runtime directory (no run.py, install.sh, bootstrap.sh and gadi_dask/ there).`);
     return dir;
   }
   const tried: string[] = [];
@@ -75,6 +77,7 @@ export function loadRuntimeBundle(dir?: string, version = RUNTIME_VERSION): Runt
     hash: runtimeHash(files),
     files,
     installScript: readFileSync(join(root, 'install.sh'), 'utf8'),
+    bootstrapScript: readFileSync(join(root, 'bootstrap.sh'), 'utf8'),
     archive: () => (archive ??= tarball(files, true)),
   };
   cache.set(key, bundle);

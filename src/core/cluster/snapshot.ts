@@ -1,11 +1,11 @@
 // A cluster as one refresh sees it: its PBS jobs (the scheduler's and the workers'), the Dask workers nested under
 // the job each one runs in, the scheduler's state and address, and adaptivity. Built from the output of
-// statusScript (one exec); every part is typed, and output that cannot be read is an error that quotes it.
+// the agent's snapshot answer (one exec); every part is typed, and output that cannot be read is an error that quotes it.
 import { jobIdOfWorker } from '../pbs/jobScript';
 import { parseQstatJson, QstatParseError, type PbsJob } from '../pbs/qstat';
 import { pbsState, type PbsStateInfo } from '../pbs/states';
-import { PbsUnavailableError, RemoteOutputError } from './errors';
-import { excerptOf, runtimeDocument, type Sections } from './output';
+import { RemoteOutputError } from './errors';
+import type { Answer, JournalJob } from './protocol';
 import {
   checkDoc, statusDocSchema, type AdaptiveStatus, type ErrorDoc, type RuntimeMetadata, type StatusOk, type WorkerStatus,
 } from './runtimeDocs';
@@ -74,42 +74,21 @@ export interface ClusterSnapshot {
   counts: { workerJobs: number; queuedWorkerJobs: number; workers: number; threads: number };
 }
 
-/** The jobs file: `<id> <role> <epoch seconds>` per line; unreadable lines are skipped. */
-export function parseJobsFile(text: string): JobRecord[] {
-  const records: JobRecord[] = [];
-  for (const line of text.split('\n')) {
-    const [id, role, when] = line.trim().split(/\s+/);
-    if (!id || (role !== 'scheduler' && role !== 'worker')) continue;
-    const seconds = Number(when);
-    records.push({ id, role, submittedAt: Number.isFinite(seconds) && seconds > 0 ? new Date(seconds * 1000) : undefined });
-  }
-  return records;
-}
-
-const QSTAT_QUIET_CODES = new Set([0, 35, 153]);
-
-/** qstat -x -f -F json of the cluster's jobs, from a `qstat:<rc>` section and its `qstat-err` section. */
-export function readQstatSection(sections: Sections, host: string): PbsJob[] {
-  const section = sections.first('qstat');
-  if (!section) return [];
-  const rc = Number(section.tag[1]);
-  const err = sections.first('qstat-err')?.body ?? '';
-  const unexpected = err.split('\n').filter((l) => l.trim() && !/Unknown Job Id|Job has finished/.test(l));
-  if (!QSTAT_QUIET_CODES.has(rc) || unexpected.length) {
-    if (!section.body.trim()) {
-      const why = rc === 127 ? 'qstat is not on PATH in a login shell there' : `qstat exited with status ${rc}`;
-      throw new PbsUnavailableError(`PBS did not answer on ${host}: ${why}: ${excerptOf(unexpected.join('\n') || err)}. Try again later; if it persists, check \`qstat\` in a terminal on ${host}.`, err);
-    }
-  }
-  if (!section.body.trim()) return []; // every job unknown to PBS (history expired)
+/** qstat's JSON as the agent passed it on (already held to PBS's shape there). */
+export function readQstat(text: string, host: string): PbsJob[] {
   try {
-    return parseQstatJson(section.body).jobs;
+    return parseQstatJson(text).jobs;
   } catch (e) {
     if (e instanceof QstatParseError) {
       throw new RemoteOutputError(`qstat on ${host} printed output that cannot be read: ${e.message}`, e.excerpt, { cause: e });
     }
     throw e;
   }
+}
+
+/** Journal entries as job records. */
+export function jobRecords(jobs: readonly JournalJob[]): JobRecord[] {
+  return jobs.map((j) => ({ id: j.id, role: j.role, submittedAt: j.submitted ? new Date(j.submitted * 1000) : undefined }));
 }
 
 function schedulerFromError(doc: ErrorDoc, schedulerJob: ClusterJob | undefined): SchedulerSnapshot {
@@ -128,39 +107,37 @@ export interface SnapshotInput {
   host: string;
   /** The worker name prefix (jobqueue.pbs.name). */
   workerPrefix: string;
-  sections: Sections;
+  answer: Answer<'snapshot'>;
   takenAt?: Date;
 }
 
-/** The snapshot from statusScript's output sections. */
+/** The snapshot from the agent's snapshot answer. */
 export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
-  const { sections, cluster, host } = input;
+  const { answer, cluster, host } = input;
   const takenAt = input.takenAt ?? new Date();
   const empty = { workerJobs: 0, queuedWorkerJobs: 0, workers: 0, threads: 0 };
-  if (sections.first('nocluster')) {
+  if (!answer.exists) {
     return {
       cluster, host, takenAt, exists: false, scheduler: { state: 'stopped', problem: `No cluster named ${cluster} on ${host}.` },
       jobs: [], finishedJobs: [], otherWorkers: [], counts: empty,
     };
   }
-  const records = parseJobsFile(sections.first('jobs')?.body ?? '');
-  const adopted = (sections.first('adopted')?.body ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const records = jobRecords(answer.jobs);
+  const adopted = answer.jobs.filter((j) => j.adopted).map((j) => j.id);
   const byId = new Map<string, JobRecord>();
   for (const r of records) if (!byId.has(r.id) || r.role === 'scheduler') byId.set(r.id, r);
-  for (const id of adopted) if (!byId.has(id)) byId.set(id, { id, role: 'worker' });
+  for (const id of answer.adaptive) if (!byId.has(id)) byId.set(id, { id, role: 'worker' });
   const order = [...byId.keys()];
 
   // The status document first: adaptivity tells which jobs it owns.
   let status: StatusOk | undefined;
   let scheduler: SchedulerSnapshot | undefined;
-  const statusSection = sections.first('status');
-  const statusDocRaw = statusSection ? runtimeDocument(statusSection.body, 'the status probe (run.py status)') : undefined;
-  const statusDoc = statusDocRaw ? checkDoc(statusDocSchema, statusDocRaw, 'the status probe (run.py status)') : undefined;
+  const statusDoc = answer.status ? checkDoc(statusDocSchema, answer.status, 'the status probe (run.py status)') : undefined;
   if (statusDoc?.ok) status = statusDoc;
-  const adaptiveIds = new Set((status?.adaptive?.jobs ?? []).map((j) => j.id));
+  const adaptiveIds = new Set([...(status?.adaptive?.jobs ?? []).map((j) => j.id), ...answer.adaptive]);
   for (const id of adaptiveIds) if (!byId.has(id)) { byId.set(id, { id, role: 'worker' }); order.push(id); }
 
-  const pbsJobs = new Map(readQstatSection(sections, host).map((j) => [j.id, j]));
+  const pbsJobs = new Map(readQstat(answer.qstat, host).map((j) => [j.id, j]));
   const all: ClusterJob[] = [];
   for (const id of order) {
     const pbs = pbsJobs.get(id);
@@ -192,13 +169,11 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
     };
   } else if (statusDoc && !statusDoc.ok) {
     scheduler = schedulerFromError(statusDoc, schedulerJob);
-  } else if (sections.first('noruntime')) {
-    scheduler = { state: 'not-deployed', problem: `The gadi-dask runtime is not installed on ${host} yet; \`up\` or \`scale\` installs it.` };
   } else {
-    const said = [sections.first('status-err')?.body, sections.first('prologue')?.body].filter((t) => t?.trim()).join('\n');
+    const said = [answer.statusStderr, answer.prologue].filter((t) => t.trim()).join('\n');
     scheduler = {
       state: 'unknown', jobId: schedulerJob?.id,
-      problem: `The status probe gave no answer${statusSection ? ` (exit status ${statusSection.tag[1]})` : ''}${said ? `: ${said.trim().split('\n').slice(-5).join(' | ')}` : ''}`,
+      problem: `The status probe gave no answer${answer.statusRc !== null ? ` (exit status ${answer.statusRc})` : ''}${said ? `: ${said.trim().split('\n').slice(-5).join(' | ')}` : ''}`,
     };
   }
 

@@ -1,5 +1,6 @@
 // One AbortSignal per operation that fires on the caller's signal or on the deadline, with the reason already
 // being the typed error the caller will receive.
+import { setSafeTimeout } from '../timers';
 import { AbortedError, TimeoutError } from './errors';
 
 export class Cancellation {
@@ -11,7 +12,7 @@ export class Cancellation {
   constructor(opts: { timeoutMs?: number; signal?: AbortSignal }, private readonly what: string) {
     if (opts.timeoutMs !== undefined) {
       const ms = opts.timeoutMs;
-      this.timer = setTimeout(
+      this.timer = setSafeTimeout(
         () => this.controller.abort(new TimeoutError(`${what} did not finish within ${formatSeconds(ms)}; it was stopped.`, ms)),
         ms,
       );

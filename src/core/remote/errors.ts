@@ -1,7 +1,7 @@
 // Typed failures of a Transport. Callers branch on the class (or `kind`) and show `message` as is: every message
 // says what happened and what the user can do about it.
 
-export type TransportErrorKind = 'auth' | 'host-key' | 'connection' | 'timeout' | 'aborted' | 'file' | 'config';
+export type TransportErrorKind = 'auth' | 'host-key' | 'connection' | 'timeout' | 'aborted' | 'file' | 'config' | 'output-limit';
 
 export abstract class TransportError extends Error {
   abstract readonly kind: TransportErrorKind;
@@ -81,4 +81,21 @@ export class RemoteFileError extends TransportError {
 export class SshConfigError extends TransportError {
   readonly kind = 'config';
   readonly retryable = false;
+}
+
+/** The command printed more than ExecOptions.maxOutputBytes (stdout and stderr together); it was killed. */
+export class OutputLimitError extends TransportError {
+  readonly kind = 'output-limit';
+  readonly retryable = false;
+  constructor(
+    what: string,
+    readonly limitBytes: number,
+  ) {
+    super(`${what}: remote output exceeded ${formatLimit(limitBytes)}; the command was stopped.`);
+  }
+}
+
+function formatLimit(bytes: number): string {
+  const MiB = 2 ** 20;
+  return bytes >= MiB && bytes % MiB === 0 ? `${bytes / MiB} MiB` : `${bytes} bytes`;
 }

@@ -49,8 +49,9 @@ async function decide(s: HostKeySettings, keyBlob: Buffer, host: string, port: n
   const keyType = keyTypeOfBlob(keyBlob) ?? 'unknown';
   const fingerprint = hostKeyFingerprint(keyBlob);
   // Read the files now, not at startup: the user (or another connection) may have just changed them.
-  const check = KnownHosts.load([...s.userKnownHostsFiles, ...s.globalKnownHostsFiles]).check(host, port, keyType, keyBlob);
-  const where = check.entry ? `${check.entry.file} line ${check.entry.line}` : '';
+  const known = KnownHosts.load([...s.userKnownHostsFiles, ...s.globalKnownHostsFiles]);
+  const check = known.check(host, port, keyType, keyBlob);
+  const where = check.entry ? `${check.entry.file}:${check.entry.line}` : '';
   switch (check.status) {
     case 'ok':
       s.logger.debug(`host key for ${name} matches ${where}`);
@@ -61,23 +62,43 @@ async function decide(s: HostKeySettings, keyBlob: Buffer, host: string, port: n
           `Ask the cluster's administrators (NCI help desk for Gadi) for the current key.`,
         'revoked', name, fingerprint, check.entry?.file, check.entry?.line,
       );
-    case 'changed':
+    case 'changed': {
+      const e = check.entry!;
+      const held = e.keyType === keyType ? `a different ${keyType} key` : `only keys of other types (${check.knownTypes.join(', ')})`;
       throw new HostKeyError(
-        `The host key of ${name} has CHANGED: it now presents ${keyType} ${fingerprint}, but ${where} holds a ` +
-          `different one. Someone may be intercepting the connection, or the host was reinstalled. Connecting was ` +
-          `refused. Check the new fingerprint with the cluster's administrators (NCI publishes Gadi's), then remove the ` +
-          `old entry (ssh-keygen -R '${name}'${check.entry ? ` -f '${check.entry.file}'` : ''}) and connect again.`,
-        'changed', name, fingerprint, check.entry?.file, check.entry?.line,
+        `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}. It presents ${keyType} ${fingerprint}, but ` +
+          `your known_hosts holds ${held} for it (offending key in ${e.file}:${e.line}). Someone may be intercepting ` +
+          `the connection (man-in-the-middle), or the host key was just replaced. Connecting was refused, whatever ` +
+          `StrictHostKeyChecking says. Check the fingerprint with the cluster's administrators (NCI publishes Gadi's), ` +
+          `then remove the old key with: ssh-keygen -R '${name}' -f '${e.file}'`,
+        'changed', name, fingerprint, e.file, e.line,
       );
+    }
     case 'unknown':
       break;
   }
+  // As ssh: a host on another port than 22 whose key is recorded under its bare name is known (read only: a
+  // different key under the bare name neither refuses nor is replaced).
+  if (port !== 22 && !s.hop.hostKeyAlias) {
+    const bare = known.check(host, 22, keyType, keyBlob);
+    if (bare.status === 'ok') {
+      s.logger.debug(`host key for ${name} matches ${bare.entry!.file}:${bare.entry!.line} (recorded without the port)`);
+      return;
+    }
+  }
+  // ssh2 does not negotiate host certificates, so a CA line can never vouch for this server here: say so rather
+  // than let the user think the CA was consulted. The plain key is then judged as OpenSSH judges it: unknown.
+  const ca = check.authorities[0];
+  const caNote = ca
+    ? ` ${ca.file}:${ca.line} trusts a certificate authority for ${name}, but this client cannot check host certificates, so the CA was not used.`
+    : '';
+  if (ca) s.logger.warn(caNote.trim());
   const strict = s.hop.strictHostKeyChecking;
   const saveTo = s.userKnownHostsFiles[0];
   if (strict === 'yes') {
     throw new HostKeyError(
       `${name} is not in your known_hosts and StrictHostKeyChecking is "yes" for it, so its key ${keyType} ` +
-        `${fingerprint} was not trusted. Run \`ssh ${s.hop.alias}\` in a terminal once to check and accept the key.`,
+        `${fingerprint} was not trusted.${caNote} Run \`ssh ${s.hop.alias}\` in a terminal once to check and accept the key.`,
       'unknown', name, fingerprint,
     );
   }
@@ -85,7 +106,7 @@ async function decide(s: HostKeySettings, keyBlob: Buffer, host: string, port: n
     const accepted = await s.whileAsking(() => s.prompt.confirmHostKey(name, fingerprint, keyType));
     if (!accepted) {
       throw new HostKeyError(
-        `The host key of ${name} (${keyType} ${fingerprint}) was not accepted, so no connection was made. Connect ` +
+        `The host key of ${name} (${keyType} ${fingerprint}) was not accepted, so no connection was made.${caNote} Connect ` +
           `again and accept it once you have checked the fingerprint against the one the cluster publishes.`,
         'unknown', name, fingerprint,
       );

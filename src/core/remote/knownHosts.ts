@@ -23,6 +23,8 @@ export interface HostKeyCheck {
   entry?: KnownHostsEntry;
   /** Key types already trusted for this host, so the client can prefer them during key exchange. */
   knownTypes: string[];
+  /** @cert-authority lines for this host: they would vouch for a host certificate, never for a plain key. */
+  authorities: KnownHostsEntry[];
 }
 
 /** How known_hosts names a host: bare for port 22, `[host]:port` otherwise. */
@@ -128,17 +130,23 @@ export class KnownHosts {
   }
 
   check(host: string, port: number, keyType: string, keyBlob: Buffer): HostKeyCheck {
-    // CA lines vouch for certificates, which we never receive as plain host keys: they neither trust nor conflict.
-    const relevant = this.forHost(host, port).filter((e) => e.marker !== 'cert-authority');
-    const knownTypes = [...new Set(relevant.filter((e) => !e.marker).map((e) => e.keyType))];
-    const revoked = relevant.find((e) => e.marker === 'revoked' && e.key.equals(keyBlob));
-    if (revoked) return { status: 'revoked', entry: revoked, knownTypes };
+    const matching = this.forHost(host, port);
+    const authorities = matching.filter((e) => e.marker === 'cert-authority');
+    // CA lines vouch for certificates, not plain keys: they neither trust a plain key nor conflict with one.
+    const relevant = matching.filter((e) => e.marker !== 'cert-authority');
     const plain = relevant.filter((e) => !e.marker);
+    const knownTypes = [...new Set(plain.map((e) => e.keyType))];
+    const base = { knownTypes, authorities };
+    const revoked = relevant.find((e) => e.marker === 'revoked' && e.key.equals(keyBlob));
+    if (revoked) return { status: 'revoked', entry: revoked, ...base };
     const same = plain.find((e) => e.key.equals(keyBlob));
-    if (same) return { status: 'ok', entry: same, knownTypes };
-    const conflicting = plain.find((e) => e.keyType === keyType);
-    if (conflicting) return { status: 'changed', entry: conflicting, knownTypes };
-    return { status: 'unknown', knownTypes };
+    if (same) return { status: 'ok', entry: same, ...base };
+    // As OpenSSH: a known host presenting any key we do not hold for it, even of a type never seen for it, has
+    // CHANGED. A man in the middle offers whatever type it has a key for; only the key types ssh prefers (the
+    // known ones) come first in the offer, so a server that has them would have used them.
+    const conflicting = plain.find((e) => e.keyType === keyType) ?? plain[0];
+    if (conflicting) return { status: 'changed', entry: conflicting, ...base };
+    return { status: 'unknown', ...base };
   }
 
   verify(host: string, port: number, keyType: string, keyBlob: Buffer): HostKeyStatus {

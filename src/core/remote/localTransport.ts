@@ -1,15 +1,16 @@
 // The Transport when the extension already runs on the cluster (a Remote-SSH window on a login node): the same
 // login shell, the same atomic uploads, and tunnels that are plain TCP proxies (or nothing, for loopback).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { homedir, hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Cancellation, withPartialOutput } from './cancellation';
-import { ConnectionError, RemoteFileError } from './errors';
+import { AbortedError, ConnectionError, OutputLimitError, RemoteFileError } from './errors';
 import { ForwardRegistry, serveForward } from './forwardServer';
-import { loginShellCommand } from './loginShell';
+import { describeCommand, loginShellCommand } from './loginShell';
+import { BoundedOutput, ExitLatch, outputLimit, ProcessOutput, type Stream } from './remoteOutput';
 import {
   silentLogger,
   type ConnectionState,
@@ -17,6 +18,8 @@ import {
   type ExecOptions,
   type ExecResult,
   type ForwardHandle,
+  type RemoteProcess,
+  type SpawnOptions,
   type StateChange,
   type Transport,
   type TransportLogger,
@@ -29,6 +32,15 @@ export interface LocalTransportOptions {
   home?: string;
   logger?: TransportLogger;
   env?: NodeJS.ProcessEnv;
+}
+
+function killProcessGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', 'ip6-localhost']);
@@ -53,11 +65,11 @@ export class LocalTransport implements Transport {
 
   exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     if (this.closed) return Promise.reject(new ConnectionError(`This connection to ${this.host} was closed.`));
-    const what = `"${command.length > 60 ? `${command.slice(0, 57)}...` : command}" on ${this.host}`;
+    const what = describeCommand(command, this.host);
+    const limit = outputLimit(opts);
     const cancel = new Cancellation(opts, what);
     return new Promise<ExecResult>((resolve, reject) => {
-      const out: Buffer[] = [];
-      const err: Buffer[] = [];
+      const output = new BoundedOutput(limit);
       let done = false;
       const settle = (f: () => void) => {
         if (done) return;
@@ -65,41 +77,80 @@ export class LocalTransport implements Transport {
         cancel.dispose();
         f();
       };
-      // sshd hands the command to the account's shell with -c; /bin/sh does the same job here, so the quoting
-      // that loginShellCommand produces is exercised exactly as on the remote side.
-      const child = spawn('/bin/sh', ['-c', loginShellCommand(command, opts.timeoutMs)], {
-        cwd: this.home,
-        env: this.options.env ?? process.env,
-        stdio: ['pipe', 'pipe', 'pipe'],
-        detached: true, // its own process group, so a timeout stops everything it started
-      });
-      const pid = child.pid;
-      const killGroup = () => {
-        if (pid === undefined) return;
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      };
+      const child = this.start(loginShellCommand(command, opts.timeoutMs));
+      const killGroup = () => killProcessGroup(child.pid);
       const onAbort = () => {
         killGroup();
-        settle(() => reject(withPartialOutput(cancel.signal.reason, Buffer.concat(out), Buffer.concat(err))));
+        settle(() => reject(withPartialOutput(cancel.signal.reason, output.stdout, output.stderr)));
       };
       if (cancel.signal.aborted) onAbort();
       else cancel.signal.addEventListener('abort', onAbort, { once: true });
 
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => err.push(d));
+      const take = (stream: Stream) => (d: Buffer) => {
+        if (output.add(stream, d)) return;
+        killGroup();
+        child.stdout.destroy(); // stop reading: memory stays at the limit
+        child.stderr.destroy();
+        settle(() => reject(new OutputLimitError(what, limit)));
+      };
+      child.stdout.on('data', take('stdout'));
+      child.stderr.on('data', take('stderr'));
       child.stdin.on('error', () => undefined); // a command that ignores its input closes the pipe early
       child.on('error', (e) => settle(() => reject(new ConnectionError(`Cannot start a shell on ${this.host}: ${e.message}`))));
       child.on('close', (code, signal) => {
-        const result: ExecResult = { code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+        const result: ExecResult = { code, stdout: output.stdout.toString('utf8'), stderr: output.stderr.toString('utf8') };
         if (signal) result.signal = signal;
         settle(() => resolve(result));
       });
       if (opts.stdin !== undefined) child.stdin.end(opts.stdin);
       else child.stdin.end();
+    });
+  }
+
+  async spawn(command: string, opts: SpawnOptions = {}): Promise<RemoteProcess> {
+    this.assertOpen();
+    const what = describeCommand(command, this.host);
+    const output = new ProcessOutput(outputLimit(opts));
+    if (opts.signal?.aborted) throw new AbortedError(`${what} was cancelled.`);
+    const child = this.start(loginShellCommand(command));
+    const latch = new ExitLatch();
+    const kill = () => killProcessGroup(child.pid);
+    const onAbort = () => kill();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    void latch.exited.then(() => opts.signal?.removeEventListener('abort', onAbort));
+    const take = (stream: Stream) => (d: Buffer) => {
+      if (output.deliver(stream, d)) return;
+      kill();
+      child.stdout.destroy();
+      child.stderr.destroy();
+      latch.settle({ code: null, error: new OutputLimitError(what, output.limit) });
+    };
+    child.stdout.on('data', take('stdout'));
+    child.stderr.on('data', take('stderr'));
+    child.stdin.on('error', () => undefined);
+    child.on('error', (e) => latch.settle({ code: null, error: new ConnectionError(`Cannot start a shell on ${this.host}: ${e.message}`) }));
+    child.on('close', (code, signal) => latch.settle(signal ? { code, signal } : { code }));
+    return {
+      write: (data) => void child.stdin.write(data),
+      end: () => void child.stdin.end(),
+      onStdout: (l) => output.subscribe('stdout', l),
+      onStderr: (l) => output.subscribe('stderr', l),
+      exited: latch.exited,
+      kill,
+    };
+  }
+
+  /**
+   * sshd hands the command to the account's shell with -c; /bin/sh does the same job here, so the quoting that
+   * loginShellCommand produces is exercised exactly as on the remote side. The child leads its own process
+   * group, so a timeout or kill stops everything it started.
+   */
+  private start(shellText: string): ChildProcessWithoutNullStreams {
+    return spawn('/bin/sh', ['-c', shellText], {
+      cwd: this.home,
+      env: this.options.env ?? process.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
     });
   }
 

@@ -17,3 +17,8 @@ export function loginShellCommand(command: string, timeoutMs?: number): string {
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000)) + 1;
   return `exec timeout -s KILL ${seconds} ${login}`;
 }
+
+/** How errors name a command: its first 60 characters and the host. */
+export function describeCommand(command: string, host: string): string {
+  return `"${command.length > 60 ? `${command.slice(0, 57)}...` : command}" on ${host}`;
+}

@@ -1,8 +1,16 @@
 // sshd refuses more session channels per connection than MaxSessions (10 by default); past that, an exec fails
 // instead of waiting. This queue keeps us under the limit and serves waiters in order.
+//
+// A long-lived process (Transport.spawn) holds its slot for as long as it runs, so an exec waiting for a slot
+// could wait forever. Long-lived holders are therefore capped at one less than the configured limit: exec and
+// SFTP always keep at least one slot, and a spawn past the cap is refused at once with a clear error rather than
+// queued behind processes that may never end.
+import { setSafeTimeout } from '../timers';
+import { ConnectionError } from './errors';
 
 export class SessionLimiter {
   private active = 0;
+  private longLived = 0;
   private limit: number;
   private restore?: NodeJS.Timeout;
   private readonly waiters: Array<() => void> = [];
@@ -46,6 +54,30 @@ export class SessionLimiter {
     });
   }
 
+  /** Like acquire, for a slot that may be held indefinitely; refused when it would leave exec no slot. */
+  async acquireLongLived(signal?: AbortSignal): Promise<() => void> {
+    if (this.longLived + 1 >= this.configured) {
+      throw new ConnectionError(
+        `${this.longLived} long-running remote commands already hold ${this.longLived} of the ${this.configured} sessions this connection may open; stop one first.`,
+      );
+    }
+    this.longLived++;
+    let release: () => void;
+    try {
+      release = await this.acquire(signal);
+    } catch (e) {
+      this.longLived--;
+      throw e;
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.longLived--;
+      release();
+    };
+  }
+
   /**
    * The server refused a session while `to` of ours were open: hold back to that many for `forMs`, then go back
    * to the configured limit (a refusal may also have been momentary).
@@ -53,7 +85,7 @@ export class SessionLimiter {
   lower(to: number, forMs = 5000): void {
     this.limit = Math.max(1, Math.min(this.limit, to));
     clearTimeout(this.restore);
-    this.restore = setTimeout(() => {
+    this.restore = setSafeTimeout(() => {
       this.limit = this.configured;
       this.next();
     }, forMs);

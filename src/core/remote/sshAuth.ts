@@ -3,6 +3,7 @@
 // offers are tried, so nobody is asked for a passphrase the server would not use.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { neutralize } from '../serverText';
 import { utils, type AnyAuthMethod, type AuthenticationType, type AuthHandlerMiddleware, type ParsedKey, type Prompt } from 'ssh2';
 import type { SecretKind, SshPrompt } from './prompt';
 import type { SshHostConfig } from './sshConfig';
@@ -172,7 +173,8 @@ export class AuthSession {
     const answers: string[] = [];
     for (const p of prompts) {
       const kind: SecretKind = /pass(word|code)?\b/i.test(p.prompt) && !/code|token|otp|verification/i.test(p.prompt) ? 'password' : '2fa';
-      const message = [name, instructions, `${this.who()}: ${p.prompt.trim()}`].map((t) => t?.trim()).filter(Boolean).join('\n');
+      // Every word of it is the server's: made inert before any front end shows it.
+      const message = neutralize([name, instructions, `${this.who()}: ${p.prompt.trim()}`].map((t) => t?.trim()).filter(Boolean).join('\n'));
       const a = await this.ask(message, kind, true);
       if (a === undefined) return [];
       answers.push(a);

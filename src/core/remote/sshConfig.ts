@@ -43,7 +43,7 @@ export interface SshHostConfig {
 }
 
 export interface SshConfigOptions {
-  /** The user's file; default ~/.ssh/config. */
+  /** The user's file; default ~/.ssh/config. A file named here must exist (the default may be absent). */
   configFile?: string;
   /** Read after the user's file (first value wins); default /etc/ssh/ssh_config on POSIX; null = none. */
   systemConfigFile?: string | null;
@@ -95,6 +95,15 @@ function safeLocalUser(): string {
 
 function loadConfig(options: SshConfigOptions, home: string): SSHConfig {
   const userFile = options.configFile ?? join(home, '.ssh', 'config');
+  // A file the user named and we cannot read would silently mean "defaults": a different host, user or key.
+  if (options.configFile !== undefined) {
+    try {
+      readFileSync(options.configFile);
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+      throw new SshConfigError(`The ssh config file ${options.configFile} cannot be read (${why}). Fix the path or leave it unset to use ~/.ssh/config.`);
+    }
+  }
   const systemFile = options.systemConfigFile === undefined
     ? (process.platform === 'win32' ? null : '/etc/ssh/ssh_config')
     : options.systemConfigFile;

@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import { ConnectionError, RemoteFileError, SshConfigError } from './errors';
 import { ForwardRegistry, serveForward } from './forwardServer';
-import { loginShellCommand } from './loginShell';
+import { describeCommand, loginShellCommand } from './loginShell';
 import type { SshPrompt } from './prompt';
 import { KeyCache } from './sshAuth';
 import { resolveSshHost, type SshConfigOptions, type SshHostConfig } from './sshConfig';
@@ -18,6 +18,8 @@ import {
   type ExecOptions,
   type ExecResult,
   type ForwardHandle,
+  type RemoteProcess,
+  type SpawnOptions,
   type StateChange,
   type Transport,
   type TransportLogger,
@@ -180,11 +182,15 @@ export class SshTransport implements Transport {
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     this.assertOpen();
-    const what = `"${command.length > 60 ? `${command.slice(0, 57)}...` : command}" on ${this.host}`;
-    const r = await this.link.run(loginShellCommand(command, opts.timeoutMs), opts, what);
+    const r = await this.link.channels.run(loginShellCommand(command, opts.timeoutMs), opts, describeCommand(command, this.host));
     const result: ExecResult = { code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8') };
     if (r.signal) result.signal = r.signal;
     return result;
+  }
+
+  async spawn(command: string, opts: SpawnOptions = {}): Promise<RemoteProcess> {
+    this.assertOpen();
+    return this.link.channels.spawn(loginShellCommand(command), opts, describeCommand(command, this.host));
   }
 
   async upload(data: Buffer | string, remotePath: string, mode = 0o644): Promise<void> {
@@ -193,7 +199,7 @@ export class SshTransport implements Transport {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const dir = posix.dirname(path);
     const tmp = posix.join(dir, `.${posix.basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-    const renamed = await this.link.withSftp(async (sftp) => {
+    const renamed = await this.link.channels.withSftp(async (sftp) => {
       try {
         await mkdirs(sftp, dir);
         await sftpCall((cb) => sftp.writeFile(tmp, bytes, { mode, flag: 'wx' }, cb));
@@ -213,9 +219,9 @@ export class SshTransport implements Transport {
       }
     });
     if (renamed) return;
-    const mv = await this.link.run(shellJoin(['mv', '-f', '--', tmp, path]));
+    const mv = await this.link.channels.run(shellJoin(['mv', '-f', '--', tmp, path]));
     if (mv.code !== 0) {
-      await this.link.run(shellJoin(['rm', '-f', '--', tmp])).catch(() => undefined);
+      await this.link.channels.run(shellJoin(['rm', '-f', '--', tmp])).catch(() => undefined);
       throw new RemoteFileError(`Cannot replace ${remotePath} on ${this.host}: ${mv.stderr.toString('utf8').trim()}`, remotePath);
     }
   }
@@ -223,7 +229,7 @@ export class SshTransport implements Transport {
   async readFile(remotePath: string): Promise<Buffer> {
     this.assertOpen();
     const path = sftpPath(remotePath);
-    return this.link.withSftp(async (sftp) => {
+    return this.link.channels.withSftp(async (sftp) => {
       try {
         return await sftpCall<Buffer>((cb) => sftp.readFile(path, cb));
       } catch (e) {
@@ -237,7 +243,7 @@ export class SshTransport implements Transport {
     await this.link.ready(); // fail here, not on the first browser request, if the host is unreachable
     const handle = await serveForward(
       localPort,
-      (client) => this.link.openTcp(remoteHost, remotePort, client.remotePort ?? 0),
+      (client) => this.link.channels.openTcp(remoteHost, remotePort, client.remotePort ?? 0),
       `${remoteHost}:${remotePort} via ${this.host}`,
       this.logger,
     );

@@ -1,12 +1,46 @@
 // The one door to the cluster. The ssh implementation (from a laptop) and the local one (when the editor already
 // runs on a login node) behave the same, so everything above this layer is written and tested once.
 
+/** What a command may print (stdout and stderr together) before it is killed: memory stays bounded. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 64 * 2 ** 20;
+
 export interface ExecOptions {
   /** Settle within this many milliseconds (queueing and reconnecting included); the command is killed. */
   timeoutMs?: number;
   /** Written to the command's standard input, which is then closed. Without it, stdin is closed at once. */
   stdin?: string | Buffer;
   signal?: AbortSignal;
+  /** Past this many bytes of stdout plus stderr the command is killed and exec rejects with OutputLimitError. */
+  maxOutputBytes?: number;
+}
+
+export interface SpawnOptions {
+  /** Aborting kills the process (before it started: spawn rejects with AbortedError). */
+  signal?: AbortSignal;
+  /** Past this many bytes delivered (stdout plus stderr) the process is killed; `exited` then carries OutputLimitError. */
+  maxOutputBytes?: number;
+}
+
+export interface ProcessExit {
+  code: number | null;
+  signal?: string;
+  /** Set when the process did not report an exit: the channel or the link died, or it printed too much. */
+  error?: Error;
+}
+
+/** A long-lived command with its stdin open (for a program that serves requests line by line). */
+export interface RemoteProcess {
+  /** To the command's standard input. */
+  write(data: string | Buffer): void;
+  /** Closes the command's standard input. */
+  end(): void;
+  /** Output that arrived before the first listener subscribed is handed to it first. */
+  onStdout(listener: (chunk: Buffer) => void): Disposable;
+  onStderr(listener: (chunk: Buffer) => void): Disposable;
+  /** Settles once: the exit code/signal, or `error` when the channel or link died first. Never rejects. */
+  readonly exited: Promise<ProcessExit>;
+  /** Stops the command (and, on the local transport, its process group); `exited` settles. */
+  kill(): void;
 }
 
 export interface ExecResult {
@@ -59,6 +93,11 @@ export interface Transport {
    */
   upload(data: Buffer | string, remotePath: string, mode?: number): Promise<void>;
   readFile(remotePath: string): Promise<Buffer>;
+  /**
+   * Starts `command` in the same login shell as exec, with stdin left open. Over ssh the process holds one
+   * session channel for as long as it runs; see sessionLimiter.ts for how that leaves room for exec.
+   */
+  spawn(command: string, opts?: SpawnOptions): Promise<RemoteProcess>;
   /** Serves 127.0.0.1:localPort (0 = any free port) and carries each connection to remoteHost:remotePort. */
   forward(remoteHost: string, remotePort: number, localPort?: number): Promise<ForwardHandle>;
   onStateChange(listener: (change: StateChange) => void): Disposable;

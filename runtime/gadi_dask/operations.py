@@ -1,0 +1,510 @@
+"""The agent's operations. Each changes a cluster only under its lock, after reconciling with PBS, and records
+every qsub and qdel in the journal before it answers. Answers are plain dicts (the agent frames them); their shape
+is the protocol's (src/core/cluster/protocol.ts)."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from . import pbs
+from . import __version__
+from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, BEGIN, END, METADATA_FILE,
+                     SCHEDULER_FILE, cluster_dir, read_json, remove_file, root_dir, write_json_atomic)
+from .journal import Journal
+from .lock import ClusterLock, LockBusy
+from .pbsjson import PbsOutputError
+from .protocol import CLUSTER_NAME, JOB_ID, JOB_ID_IN_TEXT
+from .reconcile import qselect, qstat, reconcile, unique_name, user
+
+RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_PY = os.path.join(RUNTIME_DIR, "run.py")
+WORKER_SCRIPT = "worker.pbs"
+SCHEDULER_SCRIPT = "scheduler.pbs"
+LAUNCH_FILE = "launch.json"
+SCHEDULER_JOB_LOG = "scheduler-job.log"
+QSUB_TIMEOUT = 120
+
+
+class Refusal(Exception):
+    """An answer with ok false: the operation stopped before changing anything it has not reported."""
+
+    def __init__(self, code, error, **extra):
+        Exception.__init__(self, error)
+        self.doc = dict(extra, ok=False, code=code, error=error)
+
+
+def _cluster(args):
+    name = str(args.get("cluster", ""))
+    if not CLUSTER_NAME.match(name):
+        raise Refusal("bad-request", "%r is not a cluster name" % name)
+    return name, cluster_dir(name)
+
+
+def _write_atomic(path, text, mode=0o644):
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def runtime_command(args, timeout):
+    """Runs one of this runtime's commands (run.py …) and returns (its document or None, rc, stdout, stderr)."""
+    try:
+        p = subprocess.run([sys.executable, RUN_PY] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=timeout, universal_newlines=True, cwd=os.path.expanduser("~"))
+    except subprocess.TimeoutExpired as e:
+        return None, None, e.stdout or "", "run.py %s did not finish within %ss" % (args[0], timeout)
+    return _document(p.stdout), p.returncode, p.stdout, p.stderr
+
+
+def _document(text):
+    begin = text.rfind(BEGIN + "\n")
+    if begin < 0:
+        return None
+    end = text.find("\n" + END, begin)
+    try:
+        doc = json.loads(text[begin + len(BEGIN) + 1:end])
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _tail(path, lines=40):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError:
+        return ""
+
+
+class Locked(object):
+    """The cluster's lock around an operation; a busy lock is a refusal naming its owner."""
+
+    def __init__(self, cdir, args):
+        self.lock = ClusterLock(cdir, args.get("client", "gadi-dask"), float(args.get("lockTtl", 600)))
+        self.wait = float(args.get("lockWait", 60))
+
+    def __enter__(self):
+        try:
+            self.lock.acquire(self.wait)
+        except LockBusy as e:
+            raise Refusal("locked", "the cluster is being changed by another client", owner=e.owner)
+        except FileNotFoundError:
+            raise Refusal("locked", "the cluster directory disappeared while waiting for its lock", owner="")
+        return self
+
+    def __exit__(self, *exc):
+        self.lock.release()
+
+
+def _reconciled(journal, name, cdir, also=(), write=True):
+    try:
+        return reconcile(journal, name, cdir, also, write)
+    except PbsOutputError as e:
+        raise Refusal("pbs", str(e))
+    except pbs.PbsError as e:
+        raise Refusal("pbs", str(e))
+
+
+# ---- PBS actions, journaled -------------------------------------------------------------------------------------
+
+def submit(journal, cdir, role, script, extra=(), cluster=None):
+    """One qsub under a unique name: the intent first, the id after, both durable before the caller goes on.
+
+    Returns (job id or None, error dict or None). The id is taken wherever PBS's pattern appears in qsub's output;
+    exit 0 without one is looked up by the name, never retried blindly.
+    """
+    name = unique_name(cluster, role)
+    journal.record("intent", name=name, role=role)
+    try:
+        rc, out, err = pbs.run(["qsub", "-N", name] + list(extra) + [script], QSUB_TIMEOUT, cwd=cdir)
+    except pbs.PbsError as e:
+        rc, out, err = None, "", str(e)
+    found = JOB_ID_IN_TEXT.findall(out) if rc == 0 else []
+    if found:
+        journal.record("submitted", id=found[-1], role=role, name=name)
+        return found[-1], None
+    if rc == 0 or rc is None:
+        # It may have been accepted: only PBS can say. (A timeout too: the server may have queued it.)
+        try:
+            ids = qselect(["-x", "-u", user(), "-N", name])
+        except PbsOutputError:
+            ids = []
+        if ids:
+            journal.record("submitted", id=ids[0], role=role, name=name)
+            return ids[0], None
+        if rc is None:
+            return None, {"rc": None, "stdout": out, "stderr": err}
+        journal.record("refused", name=name, reason="qsub exited 0 without a job id and PBS has no such job")
+        return None, {"rc": 0, "stdout": out, "stderr": err or "qsub printed no job id"}
+    journal.record("refused", name=name, reason="qsub exited %d" % rc)
+    return None, {"rc": rc, "stdout": out, "stderr": err}
+
+
+def cancel(journal, ids):
+    """qdel; records each job it accepted or found already gone. Returns [{id, outcome, message?}]."""
+    if not ids:
+        return []
+    try:
+        said = pbs.qdel(ids)
+    except pbs.PbsError as e:
+        return [{"id": i, "outcome": "error", "message": str(e)} for i in ids]
+    results = []
+    for i in ids:
+        s = said.get(i, "error: no answer")
+        if s in ("deleted", "gone"):
+            journal.record("cancelled", id=i)
+            results.append({"id": i, "outcome": s})
+        else:
+            results.append({"id": i, "outcome": "error", "message": s[len("error: "):] if s.startswith("error: ") else s})
+    return results
+
+
+def retire(journal, name, running, count):
+    """Running worker jobs: the scheduler retires the least busy ones' workers (their data moves), then qdel."""
+    doc, rc, out, err = runtime_command(["retire", "--name", name, "--count", str(count), "--qdel"] + running, 150)
+    if not doc or "chosen" not in doc:
+        return None, "Retiring workers failed, so running jobs were cancelled without handing their data over: %s" % (
+            (err or out).strip()[-300:])
+    qdel = doc.get("qdel") or {}
+    results = []
+    for i in doc.get("chosen", []):
+        s = qdel.get(i) if isinstance(qdel, dict) else None
+        outcome = s if s in ("deleted", "gone") else "error"
+        if outcome != "error":
+            journal.record("cancelled", id=i)
+        workers = [w for w in (doc.get("workers") or {}).get(i, []) if w in (doc.get("retired") or [])]
+        entry = {"id": i, "outcome": outcome, "retiredWorkers": workers}
+        if outcome == "error":
+            entry["message"] = s or doc.get("error") or "not cancelled"
+        results.append(entry)
+    return results, None
+
+
+def wait_gone(ids, seconds, progress):
+    """Waits (bounded) until PBS no longer runs these jobs; returns those still exiting."""
+    deadline = time.time() + max(0.0, seconds)
+    left = list(ids)
+    said = None
+    while left:
+        try:
+            jobs = qstat(left)
+        except (PbsOutputError, pbs.PbsError):
+            return left
+        left = [i for i in left if i in jobs and jobs[i].get("job_state") not in ("F", "X", "M")]
+        if not left or time.time() >= deadline:
+            return left
+        message = "Waiting for %d job%s to leave PBS: %s" % (len(left), "" if len(left) == 1 else "s", ", ".join(left))
+        if message != said:
+            progress(message)
+            said = message
+        time.sleep(1.0)
+    return left
+
+
+# ---- operations -------------------------------------------------------------------------------------------------
+
+def op_hello(args, progress, agent):
+    return {"ok": True, "runtimeVersion": __version__, "python": sys.executable,
+            "pythonVersion": sys.version.split()[0]}
+
+
+def _env_check(agent):
+    doc, rc, out, err = runtime_command(["env"], 120)
+    if doc and doc.get("ok"):
+        return None
+    return Refusal("env", (doc or {}).get("error") or "the Python check gave no answer", env=doc, rc=rc,
+                   output=(out + err)[-2000:], prologue=agent.prologue_log())
+
+
+def _ensure_scheduler(args, journal, view, name, cdir, agent):
+    ensure = args["ensureScheduler"]
+    sid = view.scheduler_job()
+    if sid:
+        return {"kind": "job-exists", "jobId": sid, "state": view.state(sid)}
+    if os.path.exists(os.path.join(cdir, SCHEDULER_FILE)):
+        doc, _, _, _ = runtime_command(["status", "--name", name, "--timeout", "5"], 30)
+        if doc and doc.get("ok"):
+            return {"kind": "answers", "status": doc}
+    refusal = _env_check(agent)
+    if refusal:
+        raise refusal
+    if ensure.get("placement") == "job":
+        _write_atomic(os.path.join(cdir, SCHEDULER_SCRIPT), ensure["script"])
+        job_id, error = submit(journal, cdir, "scheduler", SCHEDULER_SCRIPT, cluster=name)
+        if error:
+            raise Refusal("qsub", "the scheduler's job was not submitted", qsub=error)
+        return {"kind": "submitted", "jobId": job_id}
+    # Login node: the launcher's options from a private file, not argv (other users see argv).
+    _write_atomic(os.path.join(cdir, LAUNCH_FILE), json.dumps(ensure.get("launch") or {}), 0o600)
+    doc, rc, out, err = runtime_command(
+        ["scheduler", "--name", name, "--config", os.path.join(cdir, LAUNCH_FILE), "--detach", "--wait", "60"], 120)
+    return {"kind": "started-login", "start": doc, "output": (out + err)[-2000:]}
+
+
+def _adapt_off(journal, view, cdir):
+    had = os.path.exists(os.path.join(cdir, ADAPT_REQUEST_FILE))
+    remove_file(os.path.join(cdir, ADAPT_REQUEST_FILE))
+    for job_id in view.adaptive:
+        if job_id not in journal.jobs and view.active(job_id):
+            journal.record("adopted", id=job_id, role="worker", name=None)
+    return had
+
+
+def _scale(args, journal, view, name, cdir, answer, progress):
+    target = int(args["scaleTo"])
+    workers = [i for i in view.worker_ids() if view.active(i)]
+    queued = [i for i in workers if view.queued(i)]
+    running = [i for i in workers if not view.queued(i)]
+    have = len(workers)
+    answer["scale"] = {"before": have, "queued": len(queued), "running": len(running), "target": target}
+    need = target - have
+    if need > 0:
+        sid = view.scheduler_job()
+        # Workers wait for the scheduler's job to start (-W on the command line; the script stays PBSCluster's).
+        extra = ["-W", "depend=after:%s" % sid] if sid and view.queued(sid) else []
+        for n in range(need):
+            if n and n % 5 == 0:
+                progress("Submitted %d of %d worker jobs" % (n, need))
+            job_id, error = submit(journal, cdir, "worker", WORKER_SCRIPT, extra, cluster=name)
+            if error:
+                answer["submitErrors"].append(error)
+                break  # the next qsub would be refused for the same reason
+            answer["submitted"].append(job_id)
+    elif need < 0:
+        # Queued jobs go first, newest first: they cost nothing and hold no data.
+        drop = list(reversed(queued))[:-need]
+        answer["cancelled"] += cancel(journal, drop)
+        left = -need - len(drop)
+        if left > 0:
+            results, warning = retire(journal, name, running, left)
+            if results is None:
+                answer["warnings"].append(warning)
+                results = cancel(journal, list(reversed(running))[:left])
+            answer["cancelled"] += results
+        if target == 0:
+            # Nothing of the cluster should run any more: say so only once PBS agrees (bounded).
+            gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
+            answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress)
+
+
+def op_apply(args, progress, agent):
+    name, cdir = _cluster(args)
+    try:
+        os.makedirs(cdir, exist_ok=True)
+    except OSError as e:
+        raise Refusal("no-dir", "cannot create %s: %s" % (cdir, e))
+    answer = {"ok": True, "before": [], "submitted": [], "submitErrors": [], "cancelled": [], "warnings": []}
+    with Locked(cdir, args):
+        _write_atomic(os.path.join(cdir, WORKER_SCRIPT), args["workerScript"])
+        journal = Journal(cdir)
+        answer["warnings"] += journal.warnings
+        view = _reconciled(journal, name, cdir)
+        sid = view.scheduler_job()
+        ids = ([sid] if sid else []) + [i for i in view.worker_ids() if view.active(i)]
+        answer["before"] = [{"id": i, "state": view.state(i), "role": "scheduler" if i == sid else "worker"} for i in ids]
+        adapt = args.get("adapt")
+        if args.get("scaleTo") is not None or adapt == "off":
+            answer["adaptWasOn"] = _adapt_off(journal, view, cdir)
+        if args.get("ensureScheduler"):
+            answer["scheduler"] = _ensure_scheduler(args, journal, view, name, cdir, agent)
+        if args.get("scaleTo") is not None:
+            _scale(args, journal, view, name, cdir, answer, progress)
+        if isinstance(adapt, dict):
+            live = [i for i in view.worker_ids() if view.active(i)] + answer["submitted"]
+            write_json_atomic(os.path.join(cdir, ADAPT_REQUEST_FILE), dict(adapt, jobs=live))
+            answer["adaptAdopted"] = len(live)
+        journal.compact()
+    return answer
+
+
+class _Probe(threading.Thread):
+    """The status probe (status.py), in this process beside the PBS queries: a refresh costs the slower of the
+    two, and a session agent pays for Python and its imports once."""
+
+    def __init__(self, name, timeout):
+        threading.Thread.__init__(self, daemon=True)
+        self.name_, self.timeout, self.doc, self.error = name, timeout, None, ""
+
+    def run(self):
+        try:
+            from .status import probe
+
+            self.doc = probe(self.name_, self.timeout)
+        except Exception as e:  # the snapshot still has the jobs
+            self.error = "%s: %s" % (type(e).__name__, e)
+
+    def result(self):
+        self.join(self.timeout + 5)
+        if self.is_alive():
+            return {"ok": False, "code": "timeout", "cluster": self.name_, "metadata": None,
+                    "error": "no snapshot within %gs" % self.timeout}
+        return self.doc
+
+
+def op_snapshot(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "exists": False}
+    probe = _Probe(name, float(args.get("probeTimeout", 5)))
+    probe.start()
+    # A refresh only records what it learns when no client is changing the cluster right now.
+    lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
+    try:
+        lock.acquire(0)
+    except (LockBusy, FileNotFoundError):
+        pass
+    try:
+        journal = Journal(cdir)
+        view = _reconciled(journal, name, cdir, write=lock.held)
+        if lock.held:
+            journal.compact()
+    finally:
+        lock.release()
+    status = probe.result()
+    jobs = [j.to_doc() for j in journal.jobs.values()]
+    known = set(j["id"] for j in jobs)
+    return {"ok": True, "exists": True, "jobs": jobs,
+            "adaptive": [i for i in view.adaptive],
+            "qstat": view.qstat_text(sorted(known | set(view.adaptive))),
+            "status": status, "statusRc": None, "statusStderr": probe.error,
+            "prologue": agent.prologue_log(), "warnings": journal.warnings}
+
+
+def op_down(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "existed": False}
+    answer = {"ok": True, "existed": True, "cancelled": [], "exiting": [], "purged": False, "warnings": []}
+    with Locked(cdir, args):
+        journal = Journal(cdir)
+        answer["warnings"] += journal.warnings
+        # PBS first: when it does not answer in its own format, nothing is stopped, cancelled or forgotten.
+        view = _reconciled(journal, name, cdir)
+        remove_file(os.path.join(cdir, ADAPT_REQUEST_FILE))
+        progress("Stopping the scheduler of %s" % name)
+        doc, rc, out, err = runtime_command(["shutdown", "--name", name, "--timeout",
+                                             str(args.get("shutdownTimeout", 30))], float(args.get("shutdownTimeout", 30)) + 60)
+        answer["shutdown"] = doc
+        if doc is None:
+            answer["shutdownOutput"] = (out + err)[-1000:]
+        ids = [i for i in ([j.id for j in journal.live()] + view.adaptive) if view.active(i)]
+        ids = sorted(set(ids), key=ids.index)
+        if ids:
+            progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
+        answer["cancelled"] = cancel(journal, ids)
+        gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
+        answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress)
+        for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):
+            remove_file(os.path.join(cdir, f))
+        if answer["exiting"] or [c for c in answer["cancelled"] if c["outcome"] == "error"]:
+            purge = False  # the journal still has work to do: keep it
+        else:
+            purge = bool(args.get("purge"))
+        _reconciled(journal, name, cdir)
+        journal.compact()
+    if purge:
+        shutil.rmtree(cdir, ignore_errors=True)
+        answer["purged"] = True
+    return answer
+
+
+def op_cancel(args, progress, agent):
+    name, cdir = _cluster(args)
+    ids = [str(i) for i in args.get("ids") or []]
+    bad = [i for i in ids if not JOB_ID.match(i)]
+    if bad:
+        raise Refusal("bad-request", "not PBS job ids: %s" % ", ".join(bad))
+    if not os.path.isdir(cdir):
+        return {"ok": True, "noCluster": True, "cancelled": []}
+    answer = {"ok": True, "cancelled": [], "warnings": []}
+    with Locked(cdir, args):
+        journal = Journal(cdir)
+        view = _reconciled(journal, name, cdir)
+        sid_jobs = set(j.id for j in journal.jobs.values() if j.role == "scheduler")
+        ours = set(journal.jobs) | set(view.adaptive)
+        queued, running = [], []
+        for i in ids:
+            if i not in ours:
+                answer["cancelled"].append({"id": i, "outcome": "error", "message": "not a job of cluster %s" % name})
+            elif not view.active(i):
+                answer["cancelled"].append({"id": i, "outcome": "gone"})
+            elif i in sid_jobs or view.queued(i):
+                queued.append(i)  # the scheduler has no workers to retire; a queued job has none yet
+            else:
+                running.append(i)
+        answer["cancelled"] += cancel(journal, queued)
+        if running:
+            results, warning = retire(journal, name, running, len(running))
+            if results is None:
+                answer["warnings"].append(warning)
+                results = cancel(journal, running)
+            answer["cancelled"] += results
+        done = [c["id"] for c in answer["cancelled"] if c["outcome"] == "deleted"]
+        if done and (os.path.exists(os.path.join(cdir, ADAPT_REQUEST_FILE)) or view.adaptive):
+            # Adaptivity stops counting them, and does not take their end for a failed start.
+            with open(os.path.join(cdir, ADAPT_CANCELLED_FILE), "a", encoding="utf-8") as f:
+                f.write("".join(i + "\n" for i in done))
+    order = dict((i, n) for n, i in enumerate(ids))
+    answer["cancelled"].sort(key=lambda c: order.get(c["id"], len(ids)))
+    return answer
+
+
+def op_probe(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "exists": False}
+    answer = {"ok": True, "exists": True, "meta": read_json(os.path.join(cdir, METADATA_FILE)),
+              "schedulerFile": os.path.exists(os.path.join(cdir, SCHEDULER_FILE)),
+              "runlog": _tail(os.path.join(cdir, "scheduler.log"))}
+    job_id = args.get("jobId")
+    if job_id:
+        if not JOB_ID.match(str(job_id)):
+            raise Refusal("bad-request", "%r is not a PBS job id" % job_id)
+        try:
+            jobs = qstat([job_id])
+        except (PbsOutputError, pbs.PbsError) as e:
+            raise Refusal("pbs", str(e))
+        answer["qstat"] = json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs})
+        answer["log"] = _tail(os.path.join(cdir, SCHEDULER_JOB_LOG))
+    return answer
+
+
+def op_discover(args, progress, agent):
+    doc, rc, out, err = runtime_command(["list"], 60)
+    if not doc:
+        raise Refusal("list", "listing the clusters failed: %s" % (err or out).strip()[-300:], prologue=agent.prologue_log())
+    jobs = {}
+    base = os.path.join(root_dir(), "clusters")
+    for entry in doc.get("clusters") or []:
+        n = entry.get("name", "")
+        if CLUSTER_NAME.match(n):
+            jobs[n] = [j.to_doc() for j in Journal(os.path.join(base, n)).jobs.values()]
+    return {"ok": True, "list": doc, "jobs": jobs}
+
+
+def op_user_jobs(args, progress, agent):
+    try:
+        ids = qselect(["-u", user()])
+        exclude = set(args.get("exclude") or [])
+        jobs = qstat([i for i in ids if i not in exclude])
+    except (PbsOutputError, pbs.PbsError) as e:
+        raise Refusal("pbs", str(e))
+    return {"ok": True, "qstat": json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs})}
+
+
+OPERATIONS = {
+    "hello": op_hello, "apply": op_apply, "snapshot": op_snapshot, "down": op_down, "cancel": op_cancel,
+    "probe": op_probe, "discover": op_discover, "user-jobs": op_user_jobs,
+}
+
+
+def run(op, args, progress, agent):
+    try:
+        return OPERATIONS[op](args, progress, agent)
+    except Refusal as r:
+        return r.doc

@@ -1,0 +1,16 @@
+"""The agent's side of the protocol with the extension (src/core/cluster/protocol.ts owns it; a test proves this
+copy agrees): one JSON request per line on stdin, one framed JSON answer per line on stdout."""
+import re
+
+PROTOCOL_VERSION = 1
+
+# An answer line is FRAME, a space and one JSON document; anything else on stdout (a login banner) is noise.
+FRAME = "@@GADI_DASK_AGENT@@"
+
+# A PBS Pro job id: sequence number, optional array index ("45[2]", "6[]"), optional ".server".
+JOB_ID = re.compile(r"^\d+(\[\d*\])?(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$")
+# The same, found inside other text (qsub's output on some sites: "Job submitted: 123.gadi-pbs").
+JOB_ID_IN_TEXT = re.compile(r"(?<![\w.\[\]-])(\d+(?:\[\d*\])?\.[A-Za-z0-9][A-Za-z0-9._-]*)(?![\w\[\]-])")
+CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+OPS = ("hello", "apply", "snapshot", "down", "cancel", "probe", "discover", "user-jobs")

@@ -1,0 +1,155 @@
+"""What PBS says about the account's jobs, held against the cluster's journal.
+
+Every operation starts here: the jobs PBS lists for this user that carry one of the cluster's job names and that
+the journal lacks are adopted, an intent whose qsub left no id is looked up by its unique name, and a job PBS no
+longer has is marked finished, the last only when PBS answered in its own format (pbsjson). A PBS answer that is
+not its format raises PbsOutputError before anything is decided, submitted, cancelled or dropped.
+"""
+import getpass
+import json
+import os
+import re
+import secrets
+
+from . import pbs
+from .common import ADAPT_STATE_FILE, read_json
+from .pbsjson import PbsOutputError, parse_qselect, parse_qstat
+from .protocol import JOB_ID
+
+DONE_STATES = set("FXM")  # finished, expired sub-job, moved: holds nothing here any more
+QUEUED_STATES = set("QHWTS")
+QSTAT_QUIET = (0, 35, 153)  # ok, "Job has finished", "Unknown Job Id"
+QUIET_ERRORS = re.compile(r"Unknown Job Id|Job has finished")
+CHUNK = 200  # ids per qstat call: argv stays far below ARG_MAX
+SCHEDULER_PREFIX = "dask-scheduler-"
+
+
+def user():
+    return os.environ.get("USER") or getpass.getuser()
+
+
+def unique_name(cluster, role):
+    """A job name no other job has: the cluster's (so the job is found by name) and 8 random hex digits."""
+    base = SCHEDULER_PREFIX + cluster if role == "scheduler" else cluster
+    return "%s-%s" % (base, secrets.token_hex(4))
+
+
+def role_of_name(cluster, job_name):
+    """The role of a job of this cluster by its unique name, or None when the name is not one of ours."""
+    for role, base in (("scheduler", SCHEDULER_PREFIX + cluster), ("worker", cluster)):
+        if re.match(r"^%s-[0-9a-f]{8}$" % re.escape(base), job_name or ""):
+            return role
+    return None
+
+
+def qselect(args, timeout=60):
+    rc, out, err = pbs.run(["qselect"] + list(args), timeout)
+    if rc != 0:
+        raise PbsOutputError("qselect %s exited %d: %s" % (" ".join(args), rc, (err or out).strip()[:300]))
+    return parse_qselect(out, JOB_ID)
+
+
+def qstat(ids, timeout=60):
+    """{id: attributes} from ``qstat -x -f -F json`` for these ids (unknown ids are simply absent)."""
+    jobs = {}
+    ids = sorted(set(ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        rc, out, err = pbs.run(["qstat", "-x", "-f", "-F", "json"] + chunk, timeout)
+        loud = [ln for ln in err.splitlines() if ln.strip() and not QUIET_ERRORS.search(ln)]
+        if rc not in QSTAT_QUIET or loud:
+            why = "qstat is not on PATH" if rc == 127 else "qstat exited %d" % rc
+            raise PbsOutputError("%s: %s" % (why, ("\n".join(loud) or err or out).strip()[:300]))
+        if not out.strip() and rc == 153 and len(err.strip().splitlines()) >= len(chunk):
+            continue  # every id unknown: PBS prints only the errors
+        jobs.update(parse_qstat(out))
+    return jobs
+
+
+def owned(attrs, who):
+    return str(attrs.get("Job_Owner", "")).split("@")[0] == who
+
+
+def adaptive_job_ids(cdir):
+    state = read_json(os.path.join(cdir, ADAPT_STATE_FILE))
+    jobs = state.get("jobs") if isinstance(state, dict) else None
+    return [j["id"] for j in jobs or [] if isinstance(j, dict) and JOB_ID.match(str(j.get("id", "")))]
+
+
+class View(object):
+    """The cluster's jobs as PBS and the journal see them now."""
+
+    def __init__(self, journal, pbs_jobs, adaptive):
+        self.journal = journal
+        self.pbs = pbs_jobs
+        self.adaptive = adaptive  # ids adaptivity owns (from its state file)
+
+    def state(self, job_id):
+        attrs = self.pbs.get(job_id)
+        return attrs.get("job_state", "") if attrs else ""
+
+    def active(self, job_id):
+        job = self.journal.jobs.get(job_id)
+        if job is not None and job.cancelled:
+            return False  # qdel accepted: it may linger in R for seconds, but it is leaving
+        s = self.state(job_id)
+        return bool(s) and s not in DONE_STATES and s != "E"
+
+    def queued(self, job_id):
+        return self.state(job_id) in QUEUED_STATES
+
+    def scheduler_job(self):
+        """The newest live scheduler job."""
+        live = [j for j in self.journal.live("scheduler") if self.active(j.id)]
+        return live[-1].id if live else None
+
+    def worker_ids(self):
+        ids = [j.id for j in self.journal.live("worker")]
+        return ids + [i for i in self.adaptive if i not in self.journal.jobs]
+
+    def exiting(self, ids):
+        """Of ids, those PBS still runs (a deleted running job stays R until its host reports the exit)."""
+        return [i for i in ids if self.state(i) and self.state(i) not in DONE_STATES]
+
+    def qstat_text(self, ids):
+        """qstat's JSON for these ids, re-serialised for the client's full parser."""
+        jobs = dict((i, self.pbs[i]) for i in ids if i in self.pbs)
+        return json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs}, separators=(",", ":"))
+
+
+def reconcile(journal, cluster, cdir, also=(), write=True):
+    """Brings the journal in line with PBS and returns the View. ``write=False``: decide, record nothing."""
+    who = user()
+    active = qselect(["-u", who])
+    wanted = set(active) | set(j.id for j in journal.jobs.values()) | set(also)
+    adaptive = adaptive_job_ids(cdir)
+    wanted |= set(adaptive)
+    jobs = qstat(wanted)
+    record = journal.record if write else journal.apply_only
+
+    for job_id in active:
+        attrs = jobs.get(job_id)
+        if not attrs or not owned(attrs, who) or job_id in journal.jobs:
+            continue
+        name = attrs.get("Job_Name")
+        if name in journal.intents:
+            record("submitted", id=job_id, role=journal.intents[name]["role"], name=name)
+            continue
+        role = role_of_name(cluster, name)
+        if role:
+            record("adopted", id=job_id, role=role, name=name)
+
+    for name in list(journal.intents):
+        # The qsub of this intent may have gone through and its job finished already: look in the history.
+        found = [i for i in qselect(["-x", "-u", who, "-N", name]) if i not in journal.jobs]
+        if found:
+            jobs.update(qstat(found))
+            record("submitted", id=found[0], role=journal.intents[name]["role"], name=name)
+        else:
+            record("refused", name=name, reason="PBS has no job of this name: the qsub did not happen")
+
+    for job in journal.live():
+        attrs = jobs.get(job.id)
+        if attrs is None or attrs.get("job_state") in DONE_STATES:
+            record("finished", id=job.id, exit=attrs.get("Exit_status") if attrs else None)
+    return View(journal, jobs, adaptive)

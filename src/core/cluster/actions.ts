@@ -1,0 +1,130 @@
+// What the lifecycle's actions take and give back: the options of up, scale, adapt, status and down, and their
+// results as the front ends render them.
+import type { QsubError } from '../pbs/submit';
+import type { AgentClient, AgentMode } from './agent';
+import type { CancelledJob, JobState, SchedulerAction } from './answers';
+import type { DeployResult } from './deploy';
+import type { Deployer } from './deployer';
+import type { RuntimeBundle } from './runtimeBundle';
+
+export interface ActionOptions {
+  signal?: AbortSignal;
+  /** Called with a sentence whenever something worth telling the user happens. */
+  onProgress?: (message: string) => void;
+}
+
+export interface WaitOptions extends ActionOptions {
+  /** How long to wait for a scheduler job to start; default 10 minutes. The job is not cancelled after. */
+  timeoutMs?: number;
+  /** First pause between polls; it grows to `maxPollMs` (NCI asks for gentle polling). Default 1 s. */
+  pollMs?: number;
+  maxPollMs?: number;
+}
+
+export interface StartOptions extends WaitOptions {
+  /** Wait for a scheduler started by this action to run (default true). */
+  wait?: boolean;
+  /** Scale 0: seconds to wait for cancelled jobs to leave PBS (a deleted running job stays R a while); default 60. */
+  waitSeconds?: number;
+}
+
+export type ScaleRequest = { jobs: number } | { workers: number };
+
+export interface AdaptRequest {
+  /** Bounds on the number of worker jobs. */
+  minimum: number;
+  maximum: number;
+}
+
+export interface DownOptions extends ActionOptions {
+  /** Seconds to wait for cancelled jobs to leave PBS (a deleted running job stays R for a while); default 60. */
+  waitSeconds?: number;
+  /** Also remove ~/.gadi-dask/clusters/<name>/ (PBS output files included). */
+  purge?: boolean;
+  /** Seconds the runtime waits for the scheduler to stop cleanly; default 30. */
+  shutdownTimeoutSeconds?: number;
+}
+
+export interface SchedulerInfo {
+  address: string;
+  dashboard?: { host: string; port: number; url: string };
+  /** The scheduler's PBS job (placement job). */
+  jobId?: string;
+  placement?: string;
+  host?: string;
+  /** `~/.gadi-dask/clusters/<name>/scheduler.json`: what `Client(scheduler_file=…)` takes. */
+  schedulerFile: string;
+}
+
+export interface StartedScheduler {
+  /** What this action found or did about the scheduler. */
+  action: SchedulerAction;
+  /** Set once it is known to run (after waiting, or at once for login placement). */
+  info?: SchedulerInfo;
+}
+
+export interface UpResult {
+  deploy: DeployResult;
+  scheduler: StartedScheduler;
+  warnings: string[];
+}
+
+export interface ScaleResult {
+  /** The number of worker jobs asked for. */
+  targetJobs: number;
+  /** Worker jobs in the queue before, by state. */
+  before: JobState[];
+  submitted: string[];
+  cancelled: CancelledJob[];
+  /** qsub refusals (the first one stops the submissions: the next would be refused the same way). */
+  errors: QsubError[];
+  /** Scale 0: cancelled jobs PBS still ran when the wait ended. */
+  exiting: string[];
+  /** The scheduler, when this scale had to start one. */
+  scheduler?: StartedScheduler;
+  adaptWasOn: boolean;
+  warnings: string[];
+}
+
+export interface AdaptResult {
+  enabled: boolean;
+  minimum?: number;
+  maximum?: number;
+  /** Jobs already in the queue that adaptivity now counts and owns. */
+  adopted: number;
+  scheduler?: StartedScheduler;
+  warnings: string[];
+}
+
+export interface DownResult {
+  existed: boolean;
+  /** Cancelled jobs PBS still ran when the wait ended. */
+  exiting: string[];
+  wasRunning: boolean;
+  retiredWorkers: string[];
+  cancelled: CancelledJob[];
+  purged: boolean;
+  warnings: string[];
+}
+
+export interface CancelJobsResult {
+  /** One entry per id asked for, in that order. */
+  cancelled: CancelledJob[];
+  warnings: string[];
+}
+
+export interface ClusterOptions {
+  onProgress?: (message: string) => void;
+  /** The runtime to deploy; default this build's. */
+  runtime?: RuntimeBundle;
+  /** How long to wait for another client's lock on the cluster; default 60 s. */
+  lockWaitSeconds?: number;
+  /** Names this client in another client's "locked" message. */
+  client?: string;
+  /** Shares the deployment between clusters on one connection (ClusterManager passes its own). */
+  deployer?: Deployer;
+  /** Shares the agent (and, in session mode, its long-lived process) between clusters on one connection. */
+  agent?: AgentClient;
+  /** One long-lived agent per connection instead of one per action (the editor's choice; default one-shot). */
+  mode?: AgentMode;
+}

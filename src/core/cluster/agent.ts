@@ -1,0 +1,127 @@
+// Talking to the agent: the bootstrap command (runtime/bootstrap.sh's text as one argv word, with the version,
+// hash and protocol facts), the preamble on stdin (the prologue and the python, base64, never in argv), requests
+// and their answers (agentLink.ts carries them). A missing or outdated runtime is deployed and asked again, once.
+import { shellJoin } from '../remote/shellQuote';
+import { OutputLimitError } from '../remote/errors';
+import type { Transport } from '../remote/transport';
+import { AgentProtocolError, PythonNotFoundError, RemoteOutputError } from './errors';
+import { excerptOf } from './output';
+import { OneShotLink, SessionLink } from './agentLink';
+import { answerSchemas, encodeRequest, FRAME, failureSchema, PROTOCOL_VERSION, type Answer, type Failure, type Op, type RequestArgs } from './protocol';
+import type { RuntimeBundle } from './runtimeBundle';
+
+export interface AgentEnvironment {
+  /** job-script-prologue lines, run in the agent's shell before python (as in a job script). */
+  prologue: readonly string[];
+  /** The python the workers run (`~/` is expanded on the cluster). */
+  python: string;
+}
+
+export interface CallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+}
+
+/** Installs the runtime (again); given by the cluster's deployer. */
+export type Redeploy = () => Promise<unknown>;
+
+/** The answer of a failed operation: it changed nothing it did not report. */
+export class AgentFailure extends Error {
+  constructor(readonly failure: Failure) {
+    super(failure.error);
+    this.name = 'AgentFailure';
+  }
+}
+
+let nextId = 1;
+
+export function bootstrapCommand(bundle: RuntimeBundle): string {
+  return shellJoin(['bash', '-c', bundle.bootstrapScript, 'gadi-dask-agent', bundle.version, bundle.hash, FRAME, String(PROTOCOL_VERSION)]);
+}
+
+export function preamble(env: AgentEnvironment): string {
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  return `${b64(env.prologue.filter(Boolean).join('\n'))}\n${b64(env.python)}\n`;
+}
+
+export type AgentMode = 'one-shot' | 'session';
+
+export class AgentClient {
+  private readonly oneShot: OneShotLink;
+  private readonly sessions = new Map<string, SessionLink>();
+
+  /** `session`: one long-lived agent per environment on this connection (the editor); else one per request. */
+  constructor(
+    private readonly transport: Transport,
+    private readonly bundle: RuntimeBundle,
+    private readonly redeploy: Redeploy,
+    readonly mode: AgentMode = 'one-shot',
+  ) {
+    this.oneShot = new OneShotLink(transport);
+  }
+
+  /** Resolves with the answer; a refusal is AgentFailure. A missing or outdated runtime is installed and asked again. */
+  async call<O extends Op>(op: O, args: RequestArgs[O], env: AgentEnvironment, options: CallOptions, what: string): Promise<Answer<O>> {
+    for (let attempt = 0; ; attempt++) {
+      const raw = await this.once(op, args, env, options, what);
+      if (raw.ok === false) {
+        const failure = failureSchema.safeParse(raw);
+        const f: Failure = failure.success ? failure.data : { ok: false, code: 'bad-answer', error: `the agent answered ${excerptOf(JSON.stringify(raw))}` };
+        if ((f.code === 'no-runtime' || f.code === 'protocol') && attempt === 0) {
+          this.closeSessions(); // a session of the old agent would keep answering the old way
+          await this.redeploy();
+          continue;
+        }
+        if (f.code === 'protocol') {
+          throw new AgentProtocolError(`The gadi-dask agent on ${this.transport.host} speaks protocol ${f.agentProtocol ?? '?'}, this client ${PROTOCOL_VERSION}, even after reinstalling it: ${f.error}`);
+        }
+        throw new AgentFailure(f);
+      }
+      const parsed = answerSchemas[op].safeParse(raw);
+      if (!parsed.success) {
+        throw new RemoteOutputError(`The agent's answer for ${what} is not what this client understands: ${parsed.error.issues[0]?.message ?? ''} in ${excerptOf(JSON.stringify(raw))}`, excerptOf(JSON.stringify(raw)));
+      }
+      return parsed.data as Answer<O>;
+    }
+  }
+
+  /** Ends the session agents (each finishes what it is doing first). */
+  closeSessions(): void {
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+  }
+
+  private link(env: AgentEnvironment): OneShotLink | SessionLink {
+    if (this.mode === 'one-shot') return this.oneShot;
+    const key = JSON.stringify([env.prologue, env.python]);
+    let s = this.sessions.get(key);
+    if (!s) this.sessions.set(key, (s = new SessionLink(this.transport)));
+    return s;
+  }
+
+  private async once(op: Op, args: unknown, env: AgentEnvironment, options: CallOptions, what: string): Promise<Record<string, unknown>> {
+    for (let retried = false; ; retried = true) {
+      const id = nextId++;
+      const r = await this.link(env).send(bootstrapCommand(this.bundle), preamble(env), id, encodeRequest(id, op, args as never), options);
+      if (r.answer) return r.answer;
+      // A session that died under a request (a dropped link) is started again and asked again, once: every
+      // operation reconciles with PBS and the journal first, so asking twice never does a thing twice.
+      if (this.mode === 'session' && r.lost && !retried && !options.signal?.aborted) {
+        options.onProgress?.(`The connection to ${this.transport.host} dropped; asking again`);
+        continue;
+      }
+      if (r.exit.code === 127 && /cannot be run here/.test(r.stderr)) {
+        throw new PythonNotFoundError(`${r.stderr.trim().split('\n')[0].replace(/^gadi-dask: /, '')} ${excerptOf(r.stderr.split('\n').slice(1).join('\n'), 400)}`, env.python, r.stderr);
+      }
+      if (r.exit.error instanceof OutputLimitError) throw r.exit.error;
+      const stderr = r.stderr.trim() ? ` It printed on stderr: ${excerptOf(r.stderr)}.` : '';
+      const how = r.exit.error ? r.exit.error.message : `exit status ${r.exit.code ?? r.exit.signal ?? 'unknown'}`;
+      throw new RemoteOutputError(
+        `The gadi-dask agent on ${this.transport.host} gave no answer for ${what} (${how}; killed, the connection dropped, or a ` +
+          `job-script-prologue or login script that exits?).${stderr} What it did is in its journal: run status to see where the cluster stands.`,
+        '',
+      );
+    }
+  }
+}

@@ -1,0 +1,140 @@
+// The agent's answers turned into what the lifecycle returns: the jobs found, submitted and cancelled, the
+// scheduler found or started, and each failure as the typed error that says what to do.
+import { qsubError, type QsubError } from '../pbs/submit';
+import { AgentFailure } from './agent';
+import {
+  ClusterLockedError, DaskNotFoundError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError,
+  SchedulerStartError,
+} from './errors';
+import { excerptOf } from './output';
+import type { Answer, Failure, QsubFailure } from './protocol';
+import { checkDoc, envDocSchema, startDocSchema, statusDocSchema, type RuntimeMetadata } from './runtimeDocs';
+
+export interface JobState {
+  id: string;
+  /** The job_state letter. */
+  state: string;
+}
+
+export type CancelOutcome = 'deleted' | 'gone' | 'error';
+
+export interface CancelledJob {
+  id: string;
+  /** deleted: qdel accepted; gone: it had already finished or PBS did not know it; error: see message. */
+  outcome: CancelOutcome;
+  message?: string;
+  /** For a running job: its workers that handed their data over before it was cancelled. */
+  retiredWorkers?: string[];
+}
+
+export type SchedulerAction =
+  | { kind: 'job-exists'; jobId: string; state: string }
+  | { kind: 'answers'; address?: string }
+  | { kind: 'submitted'; jobId: string }
+  | { kind: 'started-login'; metadata: RuntimeMetadata };
+
+export interface AnswerContext {
+  cluster: string;
+  host: string;
+  python: string;
+}
+
+function lockedError(f: Failure, ctx: AnswerContext): ClusterLockedError {
+  const owner = (f.owner ?? '').trim();
+  if (!owner && /disappeared/.test(f.error)) {
+    return new ClusterLockedError(`The directory of cluster ${ctx.cluster} on ${ctx.host} disappeared while waiting for its lock; try again.`, owner);
+  }
+  const [pid, ownerHost, until, ...rest] = owner.split(/\s+/);
+  const who = owner ? `${rest.join(' ') || 'another client'} (pid ${pid} on ${ownerHost}, until ${new Date(Number(until) * 1000).toISOString()})` : 'another client';
+  return new ClusterLockedError(
+    `Cluster ${ctx.cluster} on ${ctx.host} is being changed by ${who}. Try again when it is done; a lock left by a client that ` +
+      `died expires by itself.`,
+    owner,
+  );
+}
+
+const ENV_FIX =
+  'Put the lines that load your Python environment in jobqueue.pbs.job-script-prologue (e.g. `module load ' +
+  'python3/3.11.7` and `source /g/data/<project>/<venv>/bin/activate`), or set jobqueue.pbs.python to an ' +
+  'interpreter that has dask and distributed.';
+
+function envError(f: Failure, ctx: AnswerContext): Error {
+  const prologue = (f.prologue ?? '').trim();
+  const prologueNote = prologue ? ` The job-script-prologue printed: ${excerptOf(prologue, 400)}.` : '';
+  if (f.env) {
+    const e = checkDoc(envDocSchema, f.env, 'the Python check (run.py env)');
+    if (!e.ok && e.code === 'no-dask') {
+      return new DaskNotFoundError(`${ctx.python} on ${ctx.host} cannot import Dask: ${e.error}. ${ENV_FIX}${prologueNote}`, ctx.python, prologue);
+    }
+    if (!e.ok) return new RemoteCommandError(`Checking ${ctx.python} on ${ctx.host} failed (${e.code}): ${e.error}`, e.code);
+  }
+  return new PythonNotFoundError(
+    `The Python for the cluster, "${ctx.python}", gave no answer on ${ctx.host} after the prologue (${excerptOf(f.output ?? '', 200)}). ${ENV_FIX}${prologueNote}`,
+    ctx.python, prologue);
+}
+
+export function qsubFailureError(q: QsubFailure): QsubError {
+  return qsubError(q.rc ?? Number.NaN, q.stdout, q.stderr || (q.rc === null ? 'qsub gave no answer in time; the agent will find the job by its name if PBS took it' : ''));
+}
+
+/** The typed error for an operation the agent refused. */
+export function failureError(e: unknown, ctx: AnswerContext): unknown {
+  if (!(e instanceof AgentFailure)) return e;
+  const f = e.failure;
+  switch (f.code) {
+    case 'locked':
+      return lockedError(f, ctx);
+    case 'pbs':
+      return new PbsUnavailableError(
+        `PBS did not answer in its own format on ${ctx.host}, so nothing was changed: ${f.error}. Is qstat on PATH in a login ` +
+          `shell there? Try again later if the PBS server is busy.`, f.error);
+    case 'env':
+      return envError(f, ctx);
+    case 'no-python':
+      return new PythonNotFoundError(`The Python for the cluster, "${ctx.python}", cannot be run on ${ctx.host}. ${ENV_FIX}`, ctx.python, f.prologue ?? '');
+    case 'qsub':
+      return f.qsub ? qsubFailureError(f.qsub) : new RemoteCommandError(f.error, f.code);
+    case 'no-dir':
+      return new RemoteCommandError(`Cannot create ~/.gadi-dask/clusters/${ctx.cluster} on ${ctx.host}: is the home directory writable and under its quota? (${f.error})`, f.code);
+    default:
+      return new RemoteCommandError(`The gadi-dask agent on ${ctx.host} refused (${f.code}): ${f.error}`, f.code);
+  }
+}
+
+export function schedulerAction(a: NonNullable<Answer<'apply'>['scheduler']>, ctx: AnswerContext): SchedulerAction {
+  switch (a.kind) {
+    case 'job-exists':
+      return { kind: 'job-exists', jobId: a.jobId, state: a.state };
+    case 'submitted':
+      return { kind: 'submitted', jobId: a.jobId };
+    case 'answers': {
+      const status = checkDoc(statusDocSchema, a.status, 'the status probe (run.py status)');
+      return { kind: 'answers', address: status.ok ? status.scheduler.address : undefined };
+    }
+    case 'started-login': {
+      if (!a.start) {
+        throw new SchedulerStartError(`The scheduler did not start on ${ctx.host}: ${excerptOf(a.output, 400)}`, undefined, a.output);
+      }
+      const started = checkDoc(startDocSchema, a.start, 'starting the scheduler (run.py scheduler --detach)');
+      if (started.ok) return { kind: 'started-login', metadata: started };
+      if (started.code === 'already-running') return { kind: 'answers', address: started.address ?? undefined };
+      const log = Array.isArray(started.log) ? started.log.join('\n') : started.log ?? '';
+      throw new SchedulerStartError(
+        `The scheduler did not start on ${ctx.host} (${started.code}): ${started.error}.${log ? ` Its log ends with: ${excerptOf(log, 600)}` : ''}`,
+        undefined, log);
+    }
+  }
+}
+
+export function shutdownWarnings(a: Extract<Answer<'down'>, { existed: true }>): { wasRunning: boolean; retired: string[]; warnings: string[] } {
+  const warnings = [...a.warnings];
+  if (!a.shutdown) {
+    warnings.push(`The scheduler could not be asked to stop (${excerptOf(a.shutdownOutput ?? '', 300)}); its job is cancelled instead.`);
+    return { wasRunning: false, retired: [], warnings };
+  }
+  const raw = a.shutdown as { ok?: boolean; wasRunning?: boolean; retired?: string[]; warnings?: string[]; error?: string };
+  if (raw.ok !== true) warnings.push(`Stopping the scheduler: ${raw.error ?? 'failed'}`);
+  warnings.push(...(raw.warnings ?? []));
+  return { wasRunning: raw.wasRunning === true, retired: raw.retired ?? [], warnings };
+}
+

@@ -1,0 +1,170 @@
+// The protocol between this client and the agent on the cluster (runtime/gadi_dask/agent.py): one JSON request a
+// line on the agent's stdin, one framed JSON answer a line on its stdout (`<FRAME> <json>`). Progress lines carry
+// the request's id and `progress`; the answer carries the id and `ok`. Everything else on stdout (a login banner,
+// a module message) is noise. This module owns the protocol's facts; runtime/gadi_dask/protocol.py holds a copy
+// that test/unit/agentProtocol.test.ts proves equal.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+export const FRAME = '@@GADI_DASK_AGENT@@';
+export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs'] as const;
+export type Op = (typeof OPS)[number];
+
+export interface LockArgs {
+  /** Names this client in another client's "locked" answer. */
+  client: string;
+  lockWait: number;
+  /** Seconds after which others may break the lock (this call's own deadline). */
+  lockTtl: number;
+}
+
+/** The launcher's options for a login-node scheduler (run.py scheduler --config). */
+export type LaunchOptions = Record<string, string | number>;
+
+export interface ApplyArgs extends LockArgs {
+  cluster: string;
+  workerScript: string;
+  ensureScheduler?: { placement: 'job'; script: string } | { placement: 'login'; launch: LaunchOptions };
+  scaleTo?: number;
+  /** With scaleTo 0: how long to wait for cancelled jobs to leave PBS. */
+  waitSeconds?: number;
+  /** adapt.json without its `jobs` (the agent adds the live worker jobs), or 'off'. */
+  adapt?: Record<string, unknown> | 'off';
+}
+
+export interface RequestArgs {
+  hello: Record<string, never>;
+  apply: ApplyArgs;
+  snapshot: { cluster: string; probeTimeout: number; client: string };
+  down: LockArgs & { cluster: string; shutdownTimeout: number; purge: boolean; waitSeconds: number };
+  cancel: LockArgs & { cluster: string; ids: string[] };
+  probe: { cluster: string; jobId?: string };
+  discover: Record<string, never>;
+  'user-jobs': { exclude: string[] };
+}
+
+export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
+  return `${JSON.stringify({ v: PROTOCOL_VERSION, id, op, args })}\n`;
+}
+
+// ---- answers ----------------------------------------------------------------------------------------------------
+
+const doc = z.record(z.string(), z.unknown());
+const str = z.string().nullish();
+
+export const failureSchema = z.looseObject({
+  ok: z.literal(false),
+  code: z.string(),
+  error: z.string(),
+  owner: str,
+  agentProtocol: z.number().nullish(),
+  qsub: z.looseObject({ rc: z.number().nullable(), stdout: z.string(), stderr: z.string() }).nullish(),
+  env: doc.nullish(),
+  rc: z.number().nullish(),
+  output: str,
+  prologue: str,
+});
+export type Failure = z.output<typeof failureSchema>;
+
+const qsubFailure = z.looseObject({ rc: z.number().nullable(), stdout: z.string(), stderr: z.string() });
+export type QsubFailure = z.output<typeof qsubFailure>;
+
+export const cancelledSchema = z.looseObject({
+  id: z.string(),
+  outcome: z.enum(['deleted', 'gone', 'error']),
+  message: z.string().optional(),
+  retiredWorkers: z.array(z.string()).optional(),
+});
+
+const schedulerAction = z.discriminatedUnion('kind', [
+  z.looseObject({ kind: z.literal('job-exists'), jobId: z.string(), state: z.string() }),
+  z.looseObject({ kind: z.literal('answers'), status: doc }),
+  z.looseObject({ kind: z.literal('submitted'), jobId: z.string() }),
+  z.looseObject({ kind: z.literal('started-login'), start: doc.nullable(), output: z.string() }),
+]);
+
+const journalJob = z.looseObject({
+  id: z.string(),
+  role: z.enum(['scheduler', 'worker']),
+  name: str,
+  submitted: z.number().nullish(),
+  finished: z.number().nullish(),
+  cancelled: z.number().nullish(),
+  adopted: z.boolean().optional(),
+});
+export type JournalJob = z.output<typeof journalJob>;
+
+const ok = z.literal(true);
+const warnings = z.array(z.string()).default([]);
+
+export const answerSchemas = {
+  hello: z.looseObject({ ok, runtimeVersion: z.string(), python: z.string(), pythonVersion: z.string() }),
+  apply: z.looseObject({
+    ok,
+    before: z.array(z.object({ id: z.string(), state: z.string(), role: z.enum(['scheduler', 'worker']) })),
+    adaptWasOn: z.boolean().optional(),
+    adaptAdopted: z.number().optional(),
+    scheduler: schedulerAction.optional(),
+    scale: z.object({ before: z.number(), queued: z.number(), running: z.number(), target: z.number() }).optional(),
+    submitted: z.array(z.string()),
+    submitErrors: z.array(qsubFailure),
+    cancelled: z.array(cancelledSchema),
+    exiting: z.array(z.string()).default([]),
+    warnings,
+  }),
+  snapshot: z.union([
+    z.looseObject({ ok, exists: z.literal(false) }),
+    z.looseObject({
+      ok,
+      exists: z.literal(true),
+      jobs: z.array(journalJob),
+      adaptive: z.array(z.string()),
+      qstat: z.string(),
+      status: doc.nullable(),
+      statusRc: z.number().nullable(),
+      statusStderr: z.string(),
+      prologue: z.string(),
+      warnings,
+    }),
+  ]),
+  down: z.union([
+    z.looseObject({ ok, existed: z.literal(false) }),
+    z.looseObject({
+      ok,
+      existed: z.literal(true),
+      shutdown: doc.nullable(),
+      shutdownOutput: z.string().optional(),
+      cancelled: z.array(cancelledSchema),
+      exiting: z.array(z.string()),
+      purged: z.boolean(),
+      warnings,
+    }),
+  ]),
+  cancel: z.looseObject({ ok, noCluster: z.boolean().optional(), cancelled: z.array(cancelledSchema), warnings }),
+  probe: z.union([
+    z.looseObject({ ok, exists: z.literal(false) }),
+    z.looseObject({
+      ok, exists: z.literal(true), meta: z.unknown(), schedulerFile: z.boolean(), runlog: z.string(),
+      qstat: z.string().optional(), log: z.string().optional(),
+    }),
+  ]),
+  discover: z.looseObject({ ok, list: doc, jobs: z.record(z.string(), z.array(journalJob)) }),
+  'user-jobs': z.looseObject({ ok, qstat: z.string() }),
+} satisfies Record<Op, z.ZodType>;
+
+export type Answer<O extends Op> = z.output<(typeof answerSchemas)[O]>;
+
+/** One line of the agent's stdout: a frame (progress or answer, not yet checked), or undefined for noise. */
+export function readFrame(line: string): { id: unknown; progress?: string; body: Record<string, unknown> } | undefined {
+  const text = line.endsWith('\r') ? line.slice(0, -1) : line;
+  if (!text.startsWith(`${FRAME} `)) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text.slice(FRAME.length + 1));
+  } catch {
+    return undefined; // a frame cut by the end of the output; the caller reports the missing answer
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
+  const b = body as Record<string, unknown>;
+  return { id: b.id, progress: typeof b.progress === 'string' ? b.progress : undefined, body: b };
+}

@@ -1,0 +1,59 @@
+// The agent's copy of the protocol (runtime/gadi_dask/protocol.py) and of PBS's JSON repair (pbsjson.py) agree
+// with this side's (protocol.ts, pbs/submit.ts, cluster/names.ts, pbs/jsonRepair.ts): asked of Python itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { CLUSTER_NAME } from '../../src/core/cluster/names';
+import { FRAME, OPS, PROTOCOL_VERSION } from '../../src/core/cluster/protocol';
+import { repairJson } from '../../src/core/pbs/jsonRepair';
+import { JOB_ID } from '../../src/core/pbs/submit';
+
+const RUNTIME = resolve(__dirname, '..', '..', 'runtime');
+const SAMPLES = resolve(__dirname, '..', '..', '..', 'shared', 'pbs-samples');
+
+function python(script: string, input = ''): string {
+  return execFileSync('python3', ['-c', script], { cwd: RUNTIME, input, encoding: 'utf8' });
+}
+
+test('protocol.py holds the same version, frame, operations and patterns as this side', () => {
+  const py = JSON.parse(python(
+    'import json; from gadi_dask import protocol as p; print(json.dumps({"v": p.PROTOCOL_VERSION, "frame": p.FRAME, ' +
+      '"ops": list(p.OPS), "job": p.JOB_ID.pattern, "name": p.CLUSTER_NAME.pattern}))'));
+  assert.deepEqual(py, { v: PROTOCOL_VERSION, frame: FRAME, ops: [...OPS], job: JOB_ID.source, name: CLUSTER_NAME.source });
+});
+
+test('the job id found inside qsub chatter is the id PBS printed, and only a whole id', () => {
+  const cases = ['123.gadi-pbs', 'Job submitted: 123.gadi-pbs', '6[].gadi-pbs\n', 'id=45[2].gadi-pbs (queued)', 'no id here', 'x123.gadi-pbs', '1.2.3'];
+  const py = JSON.parse(python('import json,sys; from gadi_dask.protocol import JOB_ID_IN_TEXT as R; print(json.dumps([R.findall(s) for s in json.load(sys.stdin)]))', JSON.stringify(cases)));
+  assert.deepEqual(py, [['123.gadi-pbs'], ['123.gadi-pbs'], ['6[].gadi-pbs'], ['45[2].gadi-pbs'], [], [], ['1.2.3']]);
+  for (const found of py.flat()) assert.match(found, JOB_ID);
+});
+
+test('pbsjson repairs what PBS prints exactly as jsonRepair.ts does, on every sample and on seeded garbage', () => {
+  const texts = readdirSync(SAMPLES).filter((f) => f.endsWith('.json')).map((f) => readFileSync(join(SAMPLES, f), 'utf8'));
+  let seed = 20261202;
+  const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const alphabet = ['"', '\\', ',', ':', '{', '}', '[', ']', ' ', '\t', '\n', 'a', '0', '8', '-', '.', 'e', 'u', 'true', 'null', '\\,', 'é'];
+  for (let i = 0; i < 400; i++) {
+    let s = '';
+    const n = Math.floor(next() * 40);
+    for (let j = 0; j < n; j++) s += alphabet[Math.floor(next() * alphabet.length)];
+    texts.push(s);
+  }
+  texts.push('{"Variable_List": "PATH=/bin\\,/usr/bin,\tX="a"b", "n": 08}');
+  const py = JSON.parse(python('import json,sys; from gadi_dask.pbsjson import repair_json; print(json.dumps([repair_json(t) for t in json.load(sys.stdin)]))', JSON.stringify(texts)));
+  texts.forEach((t, i) => assert.equal(py[i], repairJson(t), `text ${i}: ${JSON.stringify(t)}`));
+});
+
+test('anything but PBS\'s JSON shape is refused by the agent\'s reader; the samples are accepted', () => {
+  const garbage = ['', 'qstat: site maintenance', '{"Jobs": {"1.gadi-pbs": [not json', '[]', '{"pbs_version": "23"}',
+    '{"pbs_version": "23", "pbs_server": "s", "Jobs": []}', '{"pbs_version": "23", "pbs_server": "s", "Jobs": {"1.x": {"Job_Name": "n"}}}'];
+  const samples = readdirSync(SAMPLES).filter((f) => /^qstat_.*json/.test(f)).map((f) => readFileSync(join(SAMPLES, f), 'utf8'));
+  const script = 'import json,sys\nfrom gadi_dask.pbsjson import parse_qstat, PbsOutputError\nout=[]\nfor t in json.load(sys.stdin):\n' +
+    '    try:\n        out.append(len(parse_qstat(t)))\n    except PbsOutputError as e:\n        out.append(str(e))\nprint(json.dumps(out))';
+  const py = JSON.parse(python(script, JSON.stringify([...garbage, ...samples])));
+  garbage.forEach((g, i) => assert.equal(typeof py[i], 'string', `accepted garbage ${JSON.stringify(g)}`));
+  samples.forEach((_, i) => assert.equal(typeof py[garbage.length + i], 'number', `refused sample ${i}: ${py[garbage.length + i]}`));
+});
