@@ -7,6 +7,7 @@ import { copySchedulerAddress, insertClientSnippet, openDashboard, shutDownClust
 import { cancelJob, openJobOutput, showJobScript } from './jobs';
 import { connect, disconnect } from './connection';
 import { createClusterConfig } from './createConfig';
+import { copyAsPbsCluster, createConfigFromCall, importDaskConfig } from './convert';
 import type { Context } from './context';
 
 export const WALKTHROUGH = 'gadi-dask.gadi-dask#gadiDask.gettingStarted';
@@ -27,6 +28,9 @@ const COMMANDS: Record<string, [title: string, handler: Handler]> = {
   'gadiDask.copySchedulerAddress': ['Copy Scheduler Address', copySchedulerAddress],
   'gadiDask.insertClientSnippet': ['Insert Dask Client Snippet', insertClientSnippet],
   'gadiDask.createClusterConfig': ['Create Cluster Config', createClusterConfig],
+  'gadiDask.createConfigFromCall': ['Create Cluster Config from This Call', createConfigFromCall],
+  'gadiDask.copyAsPBSCluster': ['Copy as PBSCluster(...)', copyAsPbsCluster],
+  'gadiDask.importDaskConfig': ['Import Dask Config…', importDaskConfig],
   'gadiDask.refresh': ['Refresh', async (ctx) => {
     ctx.configs.invalidate();
     await ctx.model.sync();
