@@ -1,5 +1,6 @@
 // Values read from a parsed config (its nodes, so an int and a float stay apart) and written back as YAML text
 // that PyYAML reads as the same values.
+import { PyDate, PyFloat } from '../python';
 import { isAlias, isMap, isScalar, isSeq, type Document, type Scalar } from 'yaml';
 import { yamlScalar } from '../config/edits';
 import { py, type PyValue } from './value';
@@ -32,6 +33,9 @@ function scalarValue(node: Scalar): PyValue {
     if (!Number.isSafeInteger(v)) throw new Unrepresentable(`the integer ${node.source ?? v} is too large`);
     return py.int(v);
   }
+  // The config reader (config/pyyaml.ts) keeps PyYAML's floats apart from ints.
+  if (v instanceof PyFloat) return py.float(v.value);
+  if (v instanceof PyDate) throw new Unrepresentable(`${node.source ?? 'this value'} is a date to PyYAML`);
   if (v instanceof Date) throw new Unrepresentable(`${node.source ?? 'this value'} is a date to PyYAML`);
   throw new Unrepresentable(`${node.source ?? 'this value'} is not text, a number, a list or a mapping`);
 }
