@@ -102,13 +102,18 @@ class Locked(object):
         self.lock.release()
 
 
+def _roles(journal, view):
+    roles = dict((i, "worker") for i in view.adaptive)
+    roles.update((j.id, j.role) for j in journal.jobs.values())
+    return roles
+
+
 def _record_history(cdir, journal, view, status=None, compact=False):
-    """What PBS (and the scheduler) said about the cluster's jobs into history.jsonl; never fails the operation."""
+    """What PBS (and the scheduler) said about the cluster's jobs into history.jsonl; never fails the operation.
+    Compacts only when the caller holds the cluster's lock."""
     try:
         history = History(cdir)
-        roles = dict((i, "worker") for i in view.adaptive)
-        roles.update((j.id, j.role) for j in journal.jobs.values())
-        history.observe(roles, view.pbs, status)
+        history.observe(_roles(journal, view), view.pbs, status)
         if compact:
             history.compact()
         return history.warnings
@@ -361,13 +366,8 @@ class _Probe(threading.Thread):
         return self.doc
 
 
-def op_snapshot(args, progress, agent):
-    name, cdir = _cluster(args)
-    if not os.path.isdir(cdir):
-        return {"ok": True, "exists": False}
-    probe = _Probe(name, float(args.get("probeTimeout", 5)))
-    probe.start()
-    # A refresh only records what it learns when no client is changing the cluster right now.
+def _refresh(name, cdir, args):
+    """Reconciles and records the history; the journal only when no client is changing the cluster right now."""
     lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
     try:
         lock.acquire(0)
@@ -378,10 +378,22 @@ def op_snapshot(args, progress, agent):
         view = _reconciled(journal, name, cdir, write=lock.held)
         if lock.held:
             journal.compact()
+        warnings = journal.warnings + _record_history(cdir, journal, view, compact=lock.held)
     finally:
         lock.release()
+    return journal, view, warnings
+
+
+def op_snapshot(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "exists": False}
+    probe = _Probe(name, float(args.get("probeTimeout", 5)))
+    probe.start()
+    journal, view, warnings = _refresh(name, cdir, args)
     status = probe.result()
-    warnings = journal.warnings + _record_history(cdir, journal, view, status, compact=lock.held)
+    if status:  # the workers' memory, as the scheduler reports it
+        warnings += [w for w in _record_history(cdir, journal, view, status) if w not in warnings]
     jobs = [j.to_doc() for j in journal.jobs.values()]
     known = set(j["id"] for j in jobs)
     return {"ok": True, "exists": True, "jobs": jobs,
@@ -517,8 +529,10 @@ def op_history(args, progress, agent):
     name, cdir = _cluster(args)
     if not os.path.isdir(cdir):
         return {"ok": True, "exists": False}
+    # What PBS says now goes in first, so the report has the running jobs' figures and the ends nobody polled.
+    _, _, warnings = _refresh(name, cdir, args)
     history = History(cdir)
-    return {"ok": True, "exists": True, "jobs": history.to_docs(), "warnings": history.warnings}
+    return {"ok": True, "exists": True, "jobs": history.to_docs(), "warnings": warnings + history.warnings}
 
 
 OPERATIONS = {

@@ -4,10 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CodeActionKind, createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult,
+  CodeActionKind, createConnection, DiagnosticSeverity, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type Diagnostic,
+  type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { adviseFromHistory, HISTORY_NOTIFICATION, type HistoryFacts } from '../core/cluster/advice';
 import { codeActions, completion, diagnostics, docBaseFromRepository, hover } from './service';
+import { SOURCE, textHash, type FixData } from './service/diagnostics';
 
 /** Quiet time after the last keystroke before a changed document is linted again. */
 const DEBOUNCE_MS = 150;
@@ -51,9 +54,26 @@ function cancelPending(uri: string): void {
   timers.delete(uri);
 }
 
+/** The newest history of each cluster, as the extension sent it (only while connected). */
+const histories = new Map<string, HistoryFacts>();
+
+/** Right-sizing advice from the clusters' histories: information diagnostics with their fix in `data`. */
+function advice(text: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const facts of histories.values()) {
+    for (const a of adviseFromHistory(text, facts)) {
+      out.push({
+        range: a.range, severity: DiagnosticSeverity.Information, code: a.code, source: SOURCE, message: a.message,
+        data: { textHash: textHash(text), fixes: a.fixes } satisfies FixData,
+      });
+    }
+  }
+  return out;
+}
+
 function publish(doc: TextDocument): void {
   cancelPending(doc.uri);
-  const found = guard(`Linting ${doc.uri}`, [], () => diagnostics(doc.getText(), docBase));
+  const found = guard(`Linting ${doc.uri}`, [], () => [...diagnostics(doc.getText(), docBase), ...advice(doc.getText())]);
   published.set(doc.uri, doc.version);
   connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: found })
     .catch((err: unknown) => connection.console.error(`Publishing diagnostics failed: ${describe(err)}`));
@@ -111,6 +131,14 @@ connection.onCodeAction((params) => guard('Code actions', [], () => {
   const only = params.context.only;
   if (!doc || (only && !only.some((kind) => CodeActionKind.QuickFix.startsWith(kind)))) return [];
   return codeActions(doc.getText(), params.range, params.context.diagnostics, doc.uri);
+}));
+
+// A cluster's history arrived (or went, with no jobs): re-lint the open configs, which may name that cluster.
+connection.onNotification(HISTORY_NOTIFICATION, (facts: HistoryFacts) => guard('History', undefined, () => {
+  if (typeof facts?.cluster !== 'string' || !Array.isArray(facts.jobs)) return;
+  if (facts.jobs.length) histories.set(facts.cluster, facts);
+  else histories.delete(facts.cluster);
+  for (const doc of documents.all()) schedule(doc.uri);
 }));
 
 documents.listen(connection);

@@ -204,7 +204,7 @@ export class Cluster {
 
   /** What every job of the cluster asked for, used and cost, from the history the agent keeps on the cluster. */
   async report(options: ActionOptions = {}): Promise<ClusterReport> {
-    const answer = await this.call('history', { cluster: this.name }, `the history of cluster ${this.name}`,
+    const answer = await this.call('history', { cluster: this.name, client: this.client }, `the history of cluster ${this.name}`,
       { timeoutMs: STATUS_TIMEOUT_MS, ...options });
     return buildReport(this.name, this.transport.host, answer);
   }

@@ -41,7 +41,7 @@ export interface RequestArgs {
   probe: { cluster: string; jobId?: string };
   discover: Record<string, never>;
   'user-jobs': { exclude: string[] };
-  history: { cluster: string };
+  history: { cluster: string; client: string };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {

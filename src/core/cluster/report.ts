@@ -1,7 +1,8 @@
 // The cluster report: every job the cluster's history (history.jsonl, kept by the agent) knows, with its figures
 // (pbs/efficiency.ts), grouped into runs: jobs whose lives (submitted to ended) overlap belong to one run, so a
 // scale-up, its workers and their scheduler are one run and the next day's start is another.
-import { jobEfficiency, type JobEfficiency } from '../pbs/efficiency';
+import { formatPercent, formatSizePair, formatSu, jobEfficiency, type JobEfficiency } from '../pbs/efficiency';
+import { formatWalltime } from '../units';
 import { parsePbsSize } from '../units';
 import type { Answer, HistoryJob } from './protocol';
 import { readQstat } from './snapshot';
@@ -115,4 +116,53 @@ export function buildReport(cluster: string, host: string, answer: Answer<'histo
 /** The report as plain JSON (dates as ISO strings), for `gadi-dask report --json` and the webview. */
 export function reportJson(report: ClusterReport): unknown {
   return JSON.parse(JSON.stringify(report));
+}
+
+const pct = (f: number | undefined) => (f === undefined ? '--' : formatPercent(f));
+const su = (n: number | undefined) => (n === undefined ? '--' : formatSu(n));
+
+export const REPORT_COLUMNS = ['Job', 'Role', 'State', 'Queue', 'CPU', 'Peak memory', 'Of request', 'Walltime', 'SU', 'At full walltime'];
+
+/** One table row per job, as text: the CLI's table and the report view's. */
+export function reportRow(j: ReportJob): string[] {
+  const e = j.efficiency;
+  return [
+    j.id, j.role, j.exitStatus !== undefined ? `${j.state} (exit ${j.exitStatus})` : j.state, j.queue, pct(e.cpu),
+    e.memPeakBytes !== undefined && e.memRequestBytes ? formatSizePair(e.memPeakBytes, e.memRequestBytes) : '--', pct(e.mem),
+    e.walltimeSeconds !== undefined ? `${formatWalltime(e.walltimeSeconds)}/${e.walltimeLimitSeconds !== undefined ? formatWalltime(e.walltimeLimitSeconds) : '--'}` : '--',
+    su(e.suSpent), su(e.suEstimate),
+  ];
+}
+
+/** A run's one-line summary. */
+export function runTitle(run: ReportRun, n: number): string {
+  const when = `${run.start?.toISOString().replace('.000', '') ?? '?'} to ${run.end?.toISOString().replace('.000', '') ?? 'now'}`;
+  return `Run ${n + 1}: ${when}: ${formatSu(run.suSpent)} spent of ${formatSu(run.suEstimate)} estimated, CPU ${pct(run.cpu)}`;
+}
+
+/** What the report view draws: series for its charts and the tables, everything already in words and numbers. */
+export interface ReportModel {
+  title: string;
+  runs: { label: string; suSpent: number; suEstimate: number }[];
+  jobs: { label: string; cpuPercent: number | null; memPeakGiB: number | null; memRequestGiB: number | null }[];
+  tables: { title: string; columns: string[]; rows: string[][] }[];
+  notes: string[];
+}
+
+export function reportModel(r: ClusterReport): ReportModel {
+  const GiB = 2 ** 30;
+  const gib = (b: number | undefined) => (b === undefined ? null : Number((b / GiB).toPrecision(3)));
+  const notes = [...r.warnings];
+  if (!r.exists) notes.unshift(`No cluster named ${r.cluster} on ${r.host}: it was never started there, or was purged.`);
+  else if (!r.runs.length) notes.unshift('No job of this cluster is recorded yet.');
+  return {
+    title: `Cluster ${r.cluster} on ${r.host}`,
+    runs: r.runs.map((run, n) => ({ label: `Run ${n + 1}`, suSpent: run.suSpent, suEstimate: run.suEstimate })),
+    jobs: r.runs.flatMap((run) => run.jobs).map((j) => ({
+      label: j.id.split('.')[0], cpuPercent: j.efficiency.cpu === undefined ? null : Math.round(j.efficiency.cpu * 1000) / 10,
+      memPeakGiB: gib(j.efficiency.memPeakBytes), memRequestGiB: gib(j.efficiency.memRequestBytes),
+    })),
+    tables: r.runs.map((run, n) => ({ title: runTitle(run, n), columns: REPORT_COLUMNS, rows: run.jobs.map(reportRow) })),
+    notes,
+  };
 }

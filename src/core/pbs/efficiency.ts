@@ -77,3 +77,14 @@ export function efficiencySummary(e: JobEfficiency): string {
 export function formatSu(su: number): string {
   return `${Number(su.toPrecision(3)).toLocaleString('en-US')} SU`;
 }
+
+/** The figures as label and text, for a tooltip or a table: only those PBS reported. */
+export function efficiencyRows(e: JobEfficiency): [string, string | undefined][] {
+  const of = (part: number | undefined, fraction: number | undefined) => (part === undefined || fraction === undefined ? undefined : formatPercent(fraction));
+  return [
+    ['CPU efficiency', e.cpu !== undefined ? `${formatPercent(e.cpu)} of ${e.ncpus} core${e.ncpus === 1 ? '' : 's'} (CPU time ÷ walltime × cores)` : undefined],
+    ['Peak memory', e.memPeakBytes !== undefined && e.memRequestBytes ? `${formatSizePair(e.memPeakBytes, e.memRequestBytes)} (${of(e.memPeakBytes, e.mem)} of the request)` : undefined],
+    ['Walltime used', of(e.walltimeSeconds, e.walltime) && `${of(e.walltimeSeconds, e.walltime)} of the limit`],
+    ['SU spent', e.suSpent !== undefined ? `${formatSu(e.suSpent)}${e.suEstimate !== undefined ? ` of ${formatSu(e.suEstimate)} at full walltime` : ''}` : undefined],
+  ];
+}
