@@ -137,7 +137,9 @@ export function reportRow(j: ReportJob): string[] {
 /** A run's one-line summary. */
 export function runTitle(run: ReportRun, n: number): string {
   const when = `${run.start?.toISOString().replace('.000', '') ?? '?'} to ${run.end?.toISOString().replace('.000', '') ?? 'now'}`;
-  return `Run ${n + 1}: ${when}: ${formatSu(run.suSpent)} spent of ${formatSu(run.suEstimate)} estimated, CPU ${pct(run.cpu)}`;
+  const priced = run.jobs.some((j) => j.efficiency.suSpent !== undefined);
+  const cost = priced ? `${formatSu(run.suSpent)} spent of ${formatSu(run.suEstimate)} estimated` : 'no SU figure (not a Gadi queue)';
+  return `Run ${n + 1}: ${when}: ${cost}, CPU ${pct(run.cpu)}`;
 }
 
 /** What the report view draws: series for its charts and the tables, everything already in words and numbers. */

@@ -137,5 +137,6 @@ export async function clusterReport(ctx: Context, arg?: unknown): Promise<Report
   const title = `Reading the history of ${entry.cluster.name} on ${entry.connection.label}`;
   const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, () => entry.cluster.report());
   for (const w of report.warnings) ctx.log.warn(w);
+  ctx.history.take(entry.id, report);
   return showReport(ctx.extension.extensionUri, entry.id, report);
 }
