@@ -89,7 +89,7 @@ export function groupRuns(jobs: readonly ReportJob[], now = new Date()): ReportR
     }
     current.jobs.push(job);
     reach = Math.max(reach, end);
-    current.end = job.finished || current.jobs.every((j) => j.finished) ? new Date(reach) : undefined;
+    current.end = new Date(reach);
   }
   for (const run of runs) {
     let cput = 0;
@@ -103,7 +103,7 @@ export function groupRuns(jobs: readonly ReportJob[], now = new Date()): ReportR
       }
     }
     run.cpu = capacity ? cput / capacity : undefined;
-    if (!run.jobs.every((j) => j.finished)) run.end = undefined;
+    if (!run.jobs.every((j) => j.finished)) run.end = undefined; // still going
   }
   return runs;
 }

@@ -52,11 +52,18 @@ export function jobEfficiency(job: PbsJob, peakMemBytes?: number): JobEfficiency
 // PBS's own unit names (its GB is 2^30 bytes), so a figure reads like the request it is held against.
 const PBS_UNITS: [string, number][] = [['TB', 2 ** 40], ['GB', 2 ** 30], ['MB', 2 ** 20], ['KB', 2 ** 10]];
 
-/** `21/192 GB`: both sizes in the unit of the larger, three significant digits at most. */
+function pbsUnit(bytes: number): [string, number] {
+  return PBS_UNITS.find(([, s]) => bytes >= s) ?? ['B', 1];
+}
+
+function inUnit(bytes: number, size: number): string {
+  return String(Number((bytes / size).toPrecision(bytes / size >= 100 ? 3 : 2)));
+}
+
+/** `21/192 GB`: both sizes in the unit of the larger, two or three significant digits. */
 export function formatSizePair(used: number, of: number): string {
-  const [unit, size] = PBS_UNITS.find(([, s]) => Math.max(used, of) >= s) ?? ['B', 1];
-  const n = (b: number) => String(Number((b / size).toPrecision(b / size >= 100 ? 3 : 2)));
-  return `${n(used)}/${n(of)} ${unit}`;
+  const [unit, size] = pbsUnit(Math.max(used, of));
+  return `${inUnit(used, size)}/${inUnit(of, size)} ${unit}`;
 }
 
 export function formatPercent(fraction: number): string {
@@ -68,7 +75,8 @@ export function efficiencySummary(e: JobEfficiency): string {
   const parts: string[] = [];
   if (e.cpu !== undefined) parts.push(`CPU ${formatPercent(e.cpu)}`);
   if (e.memPeakBytes !== undefined) {
-    parts.push(e.memRequestBytes ? `mem ${formatSizePair(e.memPeakBytes, e.memRequestBytes)}` : `mem ${formatSizePair(e.memPeakBytes, e.memPeakBytes).split('/')[1]}`);
+    const [unit, size] = pbsUnit(e.memPeakBytes);
+    parts.push(e.memRequestBytes ? `mem ${formatSizePair(e.memPeakBytes, e.memRequestBytes)}` : `mem ${inUnit(e.memPeakBytes, size)} ${unit}`);
   }
   return parts.join(' · ');
 }
