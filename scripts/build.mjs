@@ -24,6 +24,11 @@ await Promise.all([
     outfile: 'dist/cli.js',
     banner: { js: '#!/usr/bin/env node' },
   }),
+  // The Cluster Report's webview script: for the browser, with its chart library, so nothing loads from the network.
+  esbuild.build({
+    entryPoints: ['src/webview/report.ts'], outfile: 'dist/report.js', bundle: true, platform: 'browser', format: 'iife',
+    target: 'es2022', sourcemap: false, minify: production, logLevel: 'warning',
+  }),
 ]);
 
 // JSON Schema for other editors, generated from the zod schema (bundled in memory, then imported).

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 const tsx = ['node', '--import', 'tsx'];
 const nodeTest = (glob) => ['bash', '-c', `node --import tsx --test --test-concurrency=1 --test-reporter=spec ${glob}`];
 const layers = [
-  { name: 'typecheck', cmd: ['npx', 'tsc', '--noEmit', '-p', '.'], counted: false },
+  { name: 'typecheck', cmd: ['npm', 'run', '--silent', 'typecheck'], counted: false },
   { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'], counted: false },
   { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false },
   { name: 'unit', cmd: nodeTest('test/unit/*.test.ts') },

@@ -13,6 +13,7 @@ from . import pbs
 from . import __version__
 from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, BEGIN, END, METADATA_FILE,
                      SCHEDULER_FILE, cluster_dir, read_json, remove_file, root_dir, write_json_atomic)
+from .history import History
 from .journal import Journal
 from .lock import ClusterLock, LockBusy
 from .pbsjson import PbsOutputError
@@ -99,6 +100,25 @@ class Locked(object):
 
     def __exit__(self, *exc):
         self.lock.release()
+
+
+def _roles(journal, view):
+    roles = dict((i, "worker") for i in view.adaptive)
+    roles.update((j.id, j.role) for j in journal.jobs.values())
+    return roles
+
+
+def _record_history(cdir, journal, view, status=None, compact=False):
+    """What PBS (and the scheduler) said about the cluster's jobs into history.jsonl; never fails the operation.
+    Compacts only when the caller holds the cluster's lock."""
+    try:
+        history = History(cdir)
+        history.observe(_roles(journal, view), view.pbs, status)
+        if compact:
+            history.compact()
+        return history.warnings
+    except OSError as e:
+        return ["the history was not recorded: %s" % e]
 
 
 def _reconciled(journal, name, cdir, also=(), write=True):
@@ -346,13 +366,8 @@ class _Probe(threading.Thread):
         return self.doc
 
 
-def op_snapshot(args, progress, agent):
-    name, cdir = _cluster(args)
-    if not os.path.isdir(cdir):
-        return {"ok": True, "exists": False}
-    probe = _Probe(name, float(args.get("probeTimeout", 5)))
-    probe.start()
-    # A refresh only records what it learns when no client is changing the cluster right now.
+def _refresh(name, cdir, args):
+    """Reconciles and records the history; the journal only when no client is changing the cluster right now."""
     lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
     try:
         lock.acquire(0)
@@ -363,16 +378,29 @@ def op_snapshot(args, progress, agent):
         view = _reconciled(journal, name, cdir, write=lock.held)
         if lock.held:
             journal.compact()
+        warnings = journal.warnings + _record_history(cdir, journal, view, compact=lock.held)
     finally:
         lock.release()
+    return journal, view, warnings
+
+
+def op_snapshot(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "exists": False}
+    probe = _Probe(name, float(args.get("probeTimeout", 5)))
+    probe.start()
+    journal, view, warnings = _refresh(name, cdir, args)
     status = probe.result()
+    if status:  # the workers' memory, as the scheduler reports it
+        warnings += [w for w in _record_history(cdir, journal, view, status) if w not in warnings]
     jobs = [j.to_doc() for j in journal.jobs.values()]
     known = set(j["id"] for j in jobs)
     return {"ok": True, "exists": True, "jobs": jobs,
             "adaptive": [i for i in view.adaptive],
             "qstat": view.qstat_text(sorted(known | set(view.adaptive))),
             "status": status, "statusRc": None, "statusStderr": probe.error,
-            "prologue": agent.prologue_log(), "warnings": journal.warnings}
+            "prologue": agent.prologue_log(), "warnings": warnings}
 
 
 def op_down(args, progress, agent):
@@ -405,7 +433,7 @@ def op_down(args, progress, agent):
             purge = False  # the journal still has work to do: keep it
         else:
             purge = bool(args.get("purge"))
-        _reconciled(journal, name, cdir)
+        answer["warnings"] += _record_history(cdir, journal, _reconciled(journal, name, cdir), compact=True)
         journal.compact()
     if purge:
         shutil.rmtree(cdir, ignore_errors=True)
@@ -497,9 +525,19 @@ def op_user_jobs(args, progress, agent):
     return {"ok": True, "qstat": json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs})}
 
 
+def op_history(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "exists": False}
+    # What PBS says now goes in first, so the report has the running jobs' figures and the ends nobody polled.
+    _, _, warnings = _refresh(name, cdir, args)
+    history = History(cdir)
+    return {"ok": True, "exists": True, "jobs": history.to_docs(), "warnings": warnings + history.warnings}
+
+
 OPERATIONS = {
     "hello": op_hello, "apply": op_apply, "snapshot": op_snapshot, "down": op_down, "cancel": op_cancel,
-    "probe": op_probe, "discover": op_discover, "user-jobs": op_user_jobs,
+    "probe": op_probe, "discover": op_discover, "user-jobs": op_user_jobs, "history": op_history,
 }
 
 

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Cluster, ConfigFileError, loadClusterConfig, type ClusterSnapshot } from '../core/cluster';
+import { Cluster, ConfigFileError, loadClusterConfig, reportJson, type ClusterSnapshot } from '../core/cluster';
 import { clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import { GADI_MAX_JOBS_PER_USER } from '../core/config/queues';
@@ -17,10 +17,10 @@ import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
 import type { Transport } from '../core/remote/transport';
 import { EXIT, exitCodeOf, UsageError } from './exitCodes';
-import { renderAdapt, renderDown, renderScale, renderStatus, renderUp, toJson } from './render';
+import { renderAdapt, renderDown, renderReport, renderScale, renderStatus, renderUp, toJson } from './render';
 import { isInteractive, TerminalPrompt } from './terminal';
 
-export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'down'] as const;
+export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'report', 'down'] as const;
 export type ClusterCommand = (typeof CLUSTER_COMMANDS)[number];
 
 export interface CliIO {
@@ -38,6 +38,7 @@ export const CLUSTER_HELP = `Cluster commands:
                                  limit of jobs per user
   adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself, or stop that
   status [--json]                the cluster's jobs, workers and scheduler
+  report [--json]                per run and job: SU spent against the estimate, CPU efficiency, peak memory
   down [--purge]                 retire the workers, stop the scheduler, cancel every job of the cluster
 
 Options for every cluster command:
@@ -73,6 +74,7 @@ const ALLOWED: Record<ClusterCommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   scale: ['workers', 'no-wait', 'wait'],
   adapt: ['no-wait', 'wait'],
   status: [],
+  report: [],
   down: ['purge'],
 };
 const COMMON: ReadonlyArray<keyof typeof OPTIONS> = ['config', 'transport', 'ssh-config', 'known-hosts', 'json', 'quiet'];
@@ -234,6 +236,15 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
         const s: ClusterSnapshot = await c.status({ signal });
         out(values.json ? toJson(s) : renderStatus(s));
         return s.scheduler.state === 'running' ? EXIT.ok : EXIT.notRunning;
+      };
+      break;
+    }
+    case 'report': {
+      if (positionals.length) throw new UsageError('report takes no arguments');
+      action = async (c) => {
+        const r = await c.report({ signal });
+        out(values.json ? toJson(reportJson(r)) : renderReport(r));
+        return EXIT.ok;
       };
       break;
     }

@@ -1,7 +1,8 @@
 // Text and JSON renderings of lifecycle results for stdout. JSON leaves out qstat's raw attributes (kept in the
 // snapshot for the editor's tooltips) so that `status --json` stays readable.
 import type { ClusterJob, ClusterSnapshot, DownResult, ScaleResult, UpResult } from '../core/cluster';
-import type { AdaptResult, SchedulerInfo } from '../core/cluster';
+import type { AdaptResult, ClusterReport, SchedulerInfo } from '../core/cluster';
+import { reportModel } from '../core/cluster/report';
 import { describeExitStatus } from '../core/pbs/states';
 import { neutralizeLine } from '../core/serverText';
 import { formatWalltime } from '../core/units';
@@ -103,4 +104,13 @@ export function renderDown(r: DownResult): string {
   if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
   if (r.purged) lines.push('Cluster directory removed');
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
+}
+
+export function renderReport(r: ClusterReport): string {
+  const model = reportModel(r);
+  if (!r.runs.length) return `${model.notes.join('\n')}\n`;
+  const out: string[] = [];
+  for (const t of model.tables) out.push(t.title, table([t.columns.map((c) => c.toUpperCase()), ...t.rows]).replace(/^/gm, '  '));
+  for (const w of r.warnings) out.push(`warning: ${w}`);
+  return `${out.join('\n')}\n`;
 }

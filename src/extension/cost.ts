@@ -4,6 +4,7 @@
 import { SCHEDULER_MEMORY, SCHEDULER_NCPUS, schedulerDirectives, schedulerQueue } from '../core/cluster/schedulerJob';
 import { estimateJobCost, type JobCost } from '../core/config/cost';
 import type { ClusterConfig } from '../core/config/schema';
+import { formatSu } from '../core/pbs/efficiency';
 import { formatWalltime } from '../core/units';
 import { formatSize } from './format';
 
@@ -14,9 +15,6 @@ export interface CostPrompt {
   totalSu?: number;
 }
 
-export function formatSu(su: number): string {
-  return `${Number(su.toPrecision(3)).toLocaleString('en-US')} SU`;
-}
 
 function describe(cost: JobCost): string {
   const mem = cost.memBytes !== undefined ? `, ${formatSize(cost.memBytes)}` : '';

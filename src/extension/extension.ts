@@ -10,7 +10,8 @@ import { ReadOnlyDocuments } from './documents';
 import type { ReportedError } from './errors';
 import { inertLog } from './inert';
 import { JobsTreeProvider, type Node } from './jobsTree';
-import { startLanguageClient, stopLanguageClient } from './languageClient';
+import { HistoryFeed } from './historyFeed';
+import { sendHistory, startLanguageClient, stopLanguageClient } from './languageClient';
 import { EditorPrompt } from './prompts';
 import { Refresher } from './refresher';
 import { Session } from './session';
@@ -50,11 +51,12 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const documents = new ReadOnlyDocuments();
   const tunnels = new Tunnels(log);
   const statusBar = new StatusBar(session, model);
-  const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, statusBar, errors: [] };
+  const history = new HistoryFeed(model, sendHistory, log);
+  const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, statusBar, history, errors: [] };
 
   const setConnected = () => void vscode.commands.executeCommand('setContext', 'gadiDask.connected', session!.all().length > 0);
   context.subscriptions.push(
-    log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar,
+    log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar, history,
     session.onDidChange(setConnected),
     ...registerCommands(ctx),
   );

@@ -5,7 +5,14 @@ import {
   LanguageClient, RevealOutputChannelOn, TransportKind, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 
+import { HISTORY_NOTIFICATION, type HistoryFacts } from '../core/cluster/advice';
+
 let client: LanguageClient | undefined;
+
+/** A cluster's history for the server's advice (dropped while the server is not running). */
+export function sendHistory(facts: HistoryFacts): void {
+  if (client?.isRunning()) void client.sendNotification(HISTORY_NOTIFICATION, facts).catch(() => undefined);
+}
 
 export function startLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
   const module = context.asAbsolutePath('dist/server.js');

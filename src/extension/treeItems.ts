@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import type { ClusterSnapshot, DiscoveredCluster, SchedulerState, WorkerStatus } from '../core/cluster';
 import { jobDisplayName } from '../core/cluster/names';
 import type { PbsJob } from '../core/pbs/qstat';
+import { efficiencyRows, efficiencySummary, jobEfficiency } from '../core/pbs/efficiency';
 import { describeExitStatus } from '../core/pbs/states';
 import { formatWalltime } from '../core/units';
 import type { ClusterEntry } from './clusters';
@@ -61,7 +62,7 @@ const md = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 export function jobItem(job: PbsJob, role: JobRole, workers: readonly WorkerStatus[], id: string): vscode.TreeItem {
   const item = new vscode.TreeItem(`${shortJobId(job.id)} ${jobDisplayName(job.name)}`, workers.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = id;
-  item.description = [job.stateInfo.label, job.queue, walltime(job), nodesText(job)].filter(Boolean).join(' · ');
+  item.description = [job.stateInfo.label, job.queue, walltime(job), efficiencySummary(jobEfficiency(job)), nodesText(job)].filter(Boolean).join(' · ');
   item.iconPath = jobIcon(job);
   item.contextValue = `job.${role}.${job.stateInfo.phase}`;
   item.tooltip = jobTooltip(job, role, workers.length);
@@ -80,6 +81,7 @@ function jobTooltip(job: PbsJob, role: JobRole, workers: number): vscode.Markdow
     ['Walltime', walltime(job)],
     ['CPU time', job.used?.cputSeconds !== undefined ? formatWalltime(job.used.cputSeconds) : undefined],
     ['Memory used', job.used?.memBytes !== undefined ? formatSize(job.used.memBytes) : undefined],
+    ...efficiencyRows(jobEfficiency(job)),
     ['Nodes', job.nodes.join(', ') || undefined],
     ['Submitted', job.times.created?.toLocaleString()],
     ['Started', job.times.started?.toLocaleString()],

@@ -4,13 +4,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  CodeActionKind, createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult,
+  CodeActionKind, createConnection, DiagnosticSeverity, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type Diagnostic,
+  type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { adviseFromHistory, HISTORY_NOTIFICATION, type HistoryFacts } from '../core/cluster/advice';
 import {
   callCodeActions, codeActions, CONFIG_FROM_CALL_KIND, completion, diagnostics, docBaseFromRepository, forgetDocument,
   hover,
 } from './service';
+import { SOURCE, textHash, type FixData } from './service/diagnostics';
 
 /** Quiet time after the last keystroke before a changed document is linted again. */
 const DEBOUNCE_MS = 150;
@@ -62,10 +65,27 @@ function cancelPending(uri: string): void {
   timers.delete(uri);
 }
 
+/** The newest history of each cluster, as the extension sent it (only while connected). */
+const histories = new Map<string, HistoryFacts>();
+
+/** Right-sizing advice from the clusters' histories: information diagnostics with their fix in `data`. */
+function advice(text: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const facts of histories.values()) {
+    for (const a of adviseFromHistory(text, facts)) {
+      out.push({
+        range: a.range, severity: DiagnosticSeverity.Information, code: a.code, source: SOURCE, message: a.message,
+        data: { textHash: textHash(text), fixes: a.fixes } satisfies FixData,
+      });
+    }
+  }
+  return out;
+}
+
 function publish(doc: TextDocument): void {
   cancelPending(doc.uri);
   if (!isConfig(doc)) return;
-  const found = guard(`Linting ${doc.uri}`, [], () => diagnostics(doc.getText(), docBase));
+  const found = guard(`Linting ${doc.uri}`, [], () => [...diagnostics(doc.getText(), docBase), ...advice(doc.getText())]);
   published.set(doc.uri, doc.version);
   connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: found })
     .catch((err: unknown) => connection.console.error(`Publishing diagnostics failed: ${describe(err)}`));
@@ -127,6 +147,14 @@ connection.onCodeAction((params) => guard('Code actions', [], () => {
   if (!isConfig(doc)) return wanted(only, CONFIG_FROM_CALL_KIND) ? callCodeActions(doc.getText(), params.range, doc.uri) : [];
   if (!wanted(only, CodeActionKind.QuickFix)) return [];
   return codeActions(doc.getText(), params.range, params.context.diagnostics, doc.uri);
+}));
+
+// A cluster's history arrived (or went, with no jobs): re-lint the open configs, which may name that cluster.
+connection.onNotification(HISTORY_NOTIFICATION, (facts: HistoryFacts) => guard('History', undefined, () => {
+  if (typeof facts?.cluster !== 'string' || !Array.isArray(facts.jobs)) return;
+  if (facts.jobs.length) histories.set(facts.cluster, facts);
+  else histories.delete(facts.cluster);
+  for (const doc of documents.all()) schedule(doc.uri);
 }));
 
 documents.listen(connection);

@@ -4,7 +4,7 @@
 import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Locator, Page } from 'playwright-core';
+import type { ConsoleMessage, Frame, Locator, Page, Request } from 'playwright-core';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from '../vscode/codeServer';
 import { finishLayer, launchChromium, log, PeakMemory, run, runLayer, Teardown, withDeadline } from '../vscode/harness';
@@ -246,6 +246,54 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
         await visible(treeRows(page, /1 thread/), 'the worker\'s threads, memory and tasks');
         await page.mouse.move(0, 0);
         await page.screenshot({ path: join(RESULTS, 'tree.png') });
+      },
+    },
+    {
+      name: 'Gadi Dask: Cluster Report opens its charts and table, with no console error and no request off this machine',
+      body: async (page) => {
+        const errors: string[] = [];
+        const outside: Request[] = [];
+        // The report's page and what it loads: a webview frame, its script and stylesheet.
+        const onConsole = (m: ConsoleMessage) => {
+          if (m.type() === 'error' && /webview|report\.(js|css)|Content Security Policy/i.test(`${m.location().url} ${m.text()}`)) errors.push(m.text());
+        };
+        const onRequest = (r: Request) => {
+          const url = r.url();
+          if (/^https?:/.test(url) && !['127.0.0.1', 'localhost'].includes(new URL(url).hostname)) outside.push(r);
+        };
+        page.on('console', onConsole);
+        page.context().on('request', onRequest);
+        try {
+          await findInPalette(page, 'Gadi Dask: Cluster Report');
+          await page.keyboard.press('Enter');
+          await visible(page.locator('.part.editor .tab').filter({ hasText: 'Report: sandbox' }), 'the report tab');
+          const deadline = Date.now() + 30_000;
+          let drawn: Frame | undefined;
+          while (!drawn && Date.now() < deadline) {
+            for (const frame of page.frames()) {
+              if (await frame.locator('body[data-rendered] canvas').count().catch(() => 0)) drawn = frame;
+            }
+            if (!drawn) await page.waitForTimeout(500);
+          }
+          if (!drawn) throw new Error('the report view drew no chart within 30 s');
+          const charts = await drawn.locator('canvas').count();
+          const rows = await drawn.locator('table tr').count();
+          if (charts !== 3 || rows < 3) throw new Error(`the report shows ${charts} charts and ${rows} table rows`);
+          const text = await drawn.locator('body').innerText();
+          if (!/Run 1: .*(SU spent of .* SU estimated|no SU figure)/.test(text)) throw new Error(`no run summary in the report: ${text.slice(0, 300)}`);
+          await page.waitForTimeout(500);
+          await page.screenshot({ path: join(RESULTS, 'cluster-report.png') });
+        } finally {
+          page.off('console', onConsole);
+          page.context().off('request', onRequest);
+        }
+        if (errors.length) throw new Error(`console errors in the report view: ${errors.join(' | ')}`);
+        // The webview's own resources have https URLs on a CDN host that its service worker answers from the
+        // extension's files: those never leave the machine. Anything else did.
+        const network: string[] = [];
+        for (const r of outside) if (!(await r.response())?.fromServiceWorker()) network.push(r.url());
+        if (network.length) throw new Error(`requests off this machine: ${network.join(', ')}`);
+        await page.keyboard.press('Control+W');
       },
     },
     {

@@ -9,6 +9,7 @@ import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type
 import type {
   CodeAction, CompletionList, Diagnostic, Hover, InitializeResult, MarkupContent, PublishDiagnosticsParams, TextEdit,
 } from 'vscode-languageserver/node';
+import { HISTORY_NOTIFICATION } from '../../src/core/cluster/advice';
 import { applyTextEdits } from '../../src/core/config';
 import { ACCOUNT_CONFIG } from '../fixtures/configs';
 
@@ -281,4 +282,33 @@ test('the JSON Schema ships for other editors but is not contributed through yam
   const schema = JSON.parse(readFileSync(join(ROOT, 'schemas', 'dask-cluster.schema.json'), 'utf8')) as { properties?: Record<string, unknown> };
   assert.ok(schema.properties?.jobqueue, 'the generated schema has no jobqueue section');
   assert.match(readFileSync(join(ROOT, '.vscodeignore'), 'utf8'), /^!schemas\/\*\*$/m);
+});
+
+test('a cluster\'s history sent by the extension brings advice on its config, with a fix that edits only memory', { timeout: 30_000 }, async () => {
+  const s = start();
+  try {
+    ensureBuilt();
+    await initialize(s);
+    const text = 'jobqueue:\n  pbs:\n    name: demo\n    cores: 48\n    memory: 192GB\n    walltime: \'01:00:00\'\n    queue: normal\n';
+    const first = s.published.next(URI);
+    await open(s, URI, text);
+    assert.ok(!(await first).diagnostics.some((d) => String(d.code).startsWith('history/')), 'no advice without a history');
+    const job = { queue: 'normal', ncpus: 48, memPeakBytes: 20 * 2 ** 30, memRequestBytes: 192 * 2 ** 30, walltimeSeconds: 3000, walltimeLimitSeconds: 3600 };
+    const advised = s.published.next(URI);
+    await s.rpc.sendNotification(HISTORY_NOTIFICATION, { cluster: 'demo', jobs: [job, job, job] });
+    const memory = (await advised).diagnostics.find((d) => d.code === 'history/memory');
+    assert.ok(memory, 'the memory advice');
+    assert.equal(memory.severity, 3); // information
+    assert.match(String(memory.message), /peaked at 20\/192 GB/);
+    const actions = await s.rpc.sendRequest<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri: URI }, range: memory.range, context: { diagnostics: [memory] },
+    });
+    assert.equal(applyTextEdits(text, actions[0].edit?.changes?.[URI] as TextEdit[]), text.replace('192GB', '30GB'));
+    const withdrawn = s.published.next(URI);
+    await s.rpc.sendNotification(HISTORY_NOTIFICATION, { cluster: 'demo', jobs: [] });
+    assert.ok(!(await withdrawn).diagnostics.some((d) => String(d.code).startsWith('history/')), 'disconnected: no advice');
+    assert.equal(await stop(s), 0);
+  } finally {
+    s.child.kill();
+  }
 });

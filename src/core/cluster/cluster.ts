@@ -21,6 +21,7 @@ import { SchedulerTimeoutError } from './errors';
 import { assertClusterName, clusterPaths, type ClusterPaths } from './names';
 import type { Answer, ApplyArgs, LockArgs, Op, RequestArgs } from './protocol';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
+import { buildReport, type ClusterReport } from './report';
 import { renderSchedulerJobScript, schedulerLaunch } from './schedulerJob';
 import { readProbe } from './schedulerProbe';
 import { buildSnapshot, type ClusterSnapshot } from './snapshot';
@@ -199,6 +200,13 @@ export class Cluster {
     const done = outcome.cancelled.filter((c) => c.outcome === 'deleted');
     if (done.length) progress(`Cancelled ${done.length} job(s): ${done.map((c) => c.id).join(', ')}`);
     return outcome;
+  }
+
+  /** What every job of the cluster asked for, used and cost, from the history the agent keeps on the cluster. */
+  async report(options: ActionOptions = {}): Promise<ClusterReport> {
+    const answer = await this.call('history', { cluster: this.name, client: this.client }, `the history of cluster ${this.name}`,
+      { timeoutMs: STATUS_TIMEOUT_MS, ...options });
+    return buildReport(this.name, this.transport.host, answer);
   }
 
   /**

@@ -21,3 +21,4 @@ export type { AdaptiveStatus, RuntimeMetadata, WorkerStatus } from './runtimeDoc
 export {
   type ClusterJob, type ClusterSnapshot, type JobRecord, type JobRole, type SchedulerSnapshot, type SchedulerState,
 } from './snapshot';
+export { buildReport, groupRuns, reportJobs, reportJson, type ClusterReport, type ReportJob, type ReportRun } from './report';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME = '@@GADI_DASK_AGENT@@';
-export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs'] as const;
+export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface LockArgs {
@@ -41,6 +41,7 @@ export interface RequestArgs {
   probe: { cluster: string; jobId?: string };
   discover: Record<string, never>;
   'user-jobs': { exclude: string[] };
+  history: { cluster: string; client: string };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
@@ -93,6 +94,20 @@ const journalJob = z.looseObject({
   adopted: z.boolean().optional(),
 });
 export type JournalJob = z.output<typeof journalJob>;
+
+/** One job of history.jsonl: its newest qstat attributes (qstat's own shape), peaks over every sample. */
+const historyJob = z.looseObject({
+  id: z.string(),
+  role: z.enum(['scheduler', 'worker']),
+  attrs: doc,
+  peak: z.record(z.string(), z.string()).default({}),
+  /** Highest memory (bytes) each Dask worker of the job reported to the scheduler. */
+  workers: z.record(z.string(), z.number()).default({}),
+  firstSeen: z.number().nullish(),
+  lastSeen: z.number().nullish(),
+  samples: z.number(),
+});
+export type HistoryJob = z.output<typeof historyJob>;
 
 const ok = z.literal(true);
 const warnings = z.array(z.string()).default([]);
@@ -150,6 +165,10 @@ export const answerSchemas = {
   ]),
   discover: z.looseObject({ ok, list: doc, jobs: z.record(z.string(), z.array(journalJob)) }),
   'user-jobs': z.looseObject({ ok, qstat: z.string() }),
+  history: z.union([
+    z.looseObject({ ok, exists: z.literal(false) }),
+    z.looseObject({ ok, exists: z.literal(true), jobs: z.array(historyJob), warnings }),
+  ]),
 } satisfies Record<Op, z.ZodType>;
 
 export type Answer<O extends Op> = z.output<(typeof answerSchemas)[O]>;

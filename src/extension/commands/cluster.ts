@@ -1,8 +1,10 @@
 // Commands on a whole cluster: Shut Down, Open Dashboard (SSH tunnel + Simple Browser), Copy Scheduler Address,
-// Insert Dask Client Snippet.
+// Insert Dask Client Snippet, Cluster Report.
 import * as vscode from 'vscode';
 import { clusterPaths, type DownResult } from '../../core/cluster';
+import type { ReportModel } from '../../core/cluster/report';
 import { Cancelled, NoSchedulerError } from '../errors';
+import { showReport } from '../reportView';
 import { inertMessage } from '../inert';
 import { clusterFor, configUri, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 
@@ -127,4 +129,14 @@ export async function insertClientSnippet(ctx: Context, arg?: unknown): Promise<
     await vscode.window.showTextDocument(doc);
   }
   return text;
+}
+
+/** Cluster Report: reads the cluster's history (one round trip) and shows it in a webview. */
+export async function clusterReport(ctx: Context, arg?: unknown): Promise<ReportModel> {
+  const entry = await clusterFor(ctx, arg, 'to show a cluster report', true);
+  const title = `Reading the history of ${entry.cluster.name} on ${entry.connection.label}`;
+  const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title }, () => entry.cluster.report());
+  for (const w of report.warnings) ctx.log.warn(w);
+  ctx.history.take(entry.id, report);
+  return showReport(ctx.extension.extensionUri, entry.id, report);
 }

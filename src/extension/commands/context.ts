@@ -10,6 +10,7 @@ import type { EditorPrompt } from '../prompts';
 import type { Refresher } from '../refresher';
 import { targetOf, type Connection, type Session, type Target } from '../session';
 import { readSettings } from '../settings';
+import type { HistoryFeed } from '../historyFeed';
 import type { StatusBar } from '../statusBar';
 import type { Tunnels } from '../tunnels';
 import { inertMessage } from '../inert';
@@ -26,6 +27,7 @@ export interface Context {
   prompt: EditorPrompt;
   tree: JobsTreeProvider;
   statusBar: StatusBar;
+  history: HistoryFeed;
   /** What commands reported, newest last (for tests and diagnostics). */
   errors: ReportedError[];
 }

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import { reportError } from '../errors';
 import { adaptCluster, scaleCluster } from './scale';
-import { copySchedulerAddress, insertClientSnippet, openDashboard, shutDownCluster } from './cluster';
+import { clusterReport, copySchedulerAddress, insertClientSnippet, openDashboard, shutDownCluster } from './cluster';
 import { cancelJob, openJobOutput, showJobScript } from './jobs';
 import { connect, disconnect } from './connection';
 import { createClusterConfig } from './createConfig';
@@ -27,6 +27,7 @@ const COMMANDS: Record<string, [title: string, handler: Handler]> = {
   'gadiDask.openDashboard': ['Open Dashboard', openDashboard],
   'gadiDask.copySchedulerAddress': ['Copy Scheduler Address', copySchedulerAddress],
   'gadiDask.insertClientSnippet': ['Insert Dask Client Snippet', insertClientSnippet],
+  'gadiDask.clusterReport': ['Cluster Report', clusterReport],
   'gadiDask.createClusterConfig': ['Create Cluster Config', createClusterConfig],
   'gadiDask.createConfigFromCall': ['Create Cluster Config from This Call', createConfigFromCall],
   'gadiDask.copyAsPBSCluster': ['Copy as PBSCluster(...)', copyAsPbsCluster],
