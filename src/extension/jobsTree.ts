@@ -62,6 +62,11 @@ export interface FoundClusterNode {
 
 export type Node = ClusterNode | JobNode | WorkerNode | MessageNode | FinishedNode | OtherJobsNode | FoundClusterNode;
 
+/** Every kind of node, so a command can tell a tree node from its own arguments; typed to miss none. */
+export const NODE_KINDS = ['cluster', 'job', 'worker', 'message', 'finished', 'otherJobs', 'foundCluster'] as const satisfies readonly Node['kind'][];
+const _allKinds: Node['kind'] extends (typeof NODE_KINDS)[number] ? true : never = true;
+void _allKinds;
+
 const SHOW_LOG: vscode.Command = { title: 'Show Log', command: 'gadiDask.showLog' };
 
 function errorText(e: unknown): string {

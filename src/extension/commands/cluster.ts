@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { clusterPaths, type DownResult } from '../../core/cluster';
 import { Cancelled, NoSchedulerError } from '../errors';
 import { inertMessage } from '../inert';
+import { withCancellableProgress } from '../progress';
 import { clusterFor, configUri, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 
 interface ConfirmArgs extends TargetArgs {
@@ -27,8 +28,8 @@ export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<Down
     if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, detail, 'Shut Down'))) throw new Cancelled();
   }
   const title = `Shutting down ${entry.cluster.name} on ${entry.connection.label}`;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const r = await entry.cluster.down({ onProgress: (message) => progress.report({ message: inertMessage(message) }) });
+  return withCancellableProgress(title, async ({ report, signal }) => {
+    const r = await entry.cluster.down({ onProgress: report, signal });
     await ctx.tunnels.close(entry.id);
     for (const w of r.warnings) ctx.log.warn(w);
     ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
@@ -77,7 +78,8 @@ export async function openDashboard(ctx: Context, arg?: unknown): Promise<Dashbo
   }
   const dashboard = s?.scheduler.dashboard;
   if (!s || !dashboard) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
-  const localPort = await ctx.tunnels.open(entry, dashboard.host, dashboard.port);
+  const localPort = await withCancellableProgress(`Opening the dashboard of ${entry.cluster.name}`, ({ signal }) =>
+    ctx.tunnels.open(entry, dashboard.host, dashboard.port, signal));
   let path = '/status';
   try {
     path = new URL(dashboard.url).pathname || '/';

@@ -10,6 +10,7 @@ import { plural } from '../format';
 import { Cancelled, UserFacingError } from '../errors';
 import { inertMessage } from '../inert';
 import { gateSubmission } from '../lintGate';
+import { withCancellableProgress } from '../progress';
 import { readSettings } from '../settings';
 import { clusterFor, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 import { parseBounds, parseSize } from './sizes';
@@ -86,9 +87,8 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
   }
 
   const title = `Scaling ${entry.cluster.name} on ${entry.connection.label} to ${plural(target, 'worker job')}`;
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const onProgress = (message: string) => progress.report({ message: inertMessage(message) });
-    const r = await entry.cluster.scale({ jobs: target }, { wait: false, onProgress });
+  const result = await withCancellableProgress(title, async ({ report: onProgress, signal }) => {
+    const r = await entry.cluster.scale({ jobs: target }, { wait: false, onProgress, signal });
     // The notification stays until the tree shows what was submitted.
     onProgress('updating the PBS Jobs view…');
     await ctx.refresher.now('action');
@@ -102,8 +102,11 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
     result.submitted.length ? `submitted ${plural(result.submitted.length, 'job')} (${result.submitted.join(', ')})` : '',
     result.cancelled.length ? `cancelled ${plural(result.cancelled.length, 'job')}` : '',
   ].filter(Boolean).join(', ') || `already at ${plural(target, 'worker job')}`;
-  ctx.log.info(`Scale ${entry.cluster.name}: ${done}.`);
-  if (result.errors.length) {
+  ctx.log.info(`Scale ${entry.cluster.name}: ${done}${result.stopped ? ' (cancelled)' : ''}.`);
+  if (result.stopped) {
+    const what = result.submitted.length ? `${done} before it stopped; every one is tracked and shown in the PBS Jobs view` : 'nothing was submitted';
+    void vscode.window.showInformationMessage(inertMessage(`Scale of cluster ${entry.cluster.name} cancelled: ${what}.`));
+  } else if (result.errors.length) {
     void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`), 'Show Log')
       .then((b) => b && ctx.log.show());
   } else if (result.adaptWasOn) {
@@ -144,8 +147,8 @@ export async function adaptCluster(ctx: Context, arg?: unknown): Promise<AdaptRe
     if (!(await confirm(message, `At the most:\n${cost.detail}`, 'Turn On Adaptive Scaling'))) throw new Cancelled();
   }
   const title = bounds === 'off' ? `Turning adaptive scaling of ${entry.cluster.name} off` : `Making ${entry.cluster.name} adaptive (${bounds.minimum}–${bounds.maximum} jobs)`;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const r = await entry.cluster.adapt(bounds, { wait: false, onProgress: (message) => progress.report({ message: inertMessage(message) }) });
+  return withCancellableProgress(title, async ({ report, signal }) => {
+    const r = await entry.cluster.adapt(bounds, { wait: false, onProgress: report, signal });
     for (const w of r.warnings) ctx.log.warn(w);
     await ctx.refresher.now('action');
     return r;

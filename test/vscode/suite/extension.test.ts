@@ -1,6 +1,7 @@
 // What a user gets from installing the extension, checked inside a real VS Code extension host.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { REGISTERED_COMMANDS } from '../../../src/extension/commands';
 
 const EXTENSION_ID = 'gadi-dask.gadi-dask';
 
@@ -8,6 +9,8 @@ interface Manifest {
   contributes: {
     viewsContainers: { activitybar: { id: string; title: string }[] };
     views: Record<string, { id: string; name: string }[]>;
+    commands: { command: string }[];
+    menus: Record<string, { command: string }[]>;
   };
 }
 
@@ -35,6 +38,20 @@ suite('Dask on Gadi in VS Code', () => {
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes('gadiDask.scaleCluster'), 'gadiDask.scaleCluster is missing');
     assert.ok(commands.includes('gadiDask.refresh'), 'gadiDask.refresh is missing');
+  });
+
+  test('every registered command is in the manifest, every manifest command is registered, menus name only those', async () => {
+    await extension().activate();
+    const manifest = extension().packageJSON as Manifest;
+    const declared = manifest.contributes.commands.map((c) => c.command).sort();
+    assert.deepEqual([...REGISTERED_COMMANDS].sort(), declared, 'the command table and package.json disagree');
+    // What the host knows, less what VS Code makes for the view itself (gadiDask.jobs.focus and the like).
+    const views = Object.values(manifest.contributes.views).flat().map((v) => `${v.id}.`);
+    const live = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('gadiDask.') && !views.some((v) => c.startsWith(v))).sort();
+    assert.deepEqual(live, declared, 'a command is registered without a manifest entry, or the reverse');
+    for (const [menu, items] of Object.entries(manifest.contributes.menus)) {
+      for (const item of items) assert.ok(declared.includes(item.command), `menu ${menu} names ${item.command}, which is not a command`);
+    }
   });
 
   test('the PBS Jobs view is contributed in its own container and can be focused', async () => {
