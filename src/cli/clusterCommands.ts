@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cancelOtherJobs, Cluster, ConfigFileError, loadClusterConfig, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
+import { cancelOtherJobs, ClusterManager, ConfigFileError, loadClusterConfig, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
 import { clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import { GADI_MAX_JOBS_PER_USER } from '../core/config/queues';
@@ -223,7 +223,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
   // Arguments are checked before anything connects.
   const wait = waitOptions(values);
   const gate = () => checkBeforeSubmit(readFileSync(configPath, 'utf8'), configPath);
-  let action: (cluster: Cluster) => Promise<number>;
+  let action: (cluster: ReturnType<ClusterManager['cluster']>) => Promise<number>;
   switch (command) {
     case 'up': {
       if (positionals.length) throw new UsageError('up takes no arguments');
@@ -311,13 +311,16 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
   }
 
   const opened = openTransport(values, config, io, (m) => say(`warning: ${m}`));
+  // A wait asks many times: one agent for all of them (session), ended before the transport closes.
+  const manager = new ClusterManager(opened.transport, values.wait ? { mode: 'session' } : {});
   try {
-    return await action!(new Cluster(opened.transport, config, values.wait ? { mode: 'session' } : {}));
+    return await action!(manager.cluster(config));
   } catch (e) {
     if (!(e instanceof Error)) throw e;
     say(`gadi-dask ${command}: ${explain(e, isInteractive({ input: io.stdin, output: io.stderr }))}`);
     return exitCodeOf(e);
   } finally {
+    manager.close();
     await opened.close();
   }
 }

@@ -122,8 +122,16 @@ export async function insertClientSnippet(ctx: Context, arg?: unknown): Promise<
   const name = entry.config.jobqueue.pbs.name;
   const text = clientSnippet(name, entry.config.connection?.host ?? 'the cluster');
   const editor = vscode.window.activeTextEditor;
+  const notebook = vscode.window.activeNotebookEditor;
   if (editor && editor.document.uri.scheme !== 'output' && !editor.document.isClosed && editor.document.languageId !== 'dask-cluster') {
+    // A .py file, or a notebook cell being edited (its document is the cell's).
     await editor.insertSnippet(new vscode.SnippetString(text.replace(/[$}\\]/g, '\\$&')));
+  } else if (notebook) {
+    // A notebook without a cell in focus: the snippet becomes a new code cell after the selection.
+    const at = notebook.selection.end;
+    const edit = new vscode.WorkspaceEdit();
+    edit.set(notebook.notebook.uri, [vscode.NotebookEdit.insertCells(at, [new vscode.NotebookCellData(vscode.NotebookCellKind.Code, text, 'python')])]);
+    await vscode.workspace.applyEdit(edit);
   } else {
     const doc = await vscode.workspace.openTextDocument({ language: 'python', content: text });
     await vscode.window.showTextDocument(doc);

@@ -1,8 +1,11 @@
 // Scale Cluster and Adapt Cluster: ask for the size (the current one as default), show the SU cost of what will be
-// submitted, then submit in one round trip under a progress notification that lasts until the tree shows the jobs.
+// submitted, then submit in one round trip under a cancellable progress notification that lasts until the workers
+// are connected (`3/8 workers connected`, with PBS's reason for jobs still queued), the user dismisses it (the
+// cluster goes on), or a bounded wait ends.
 // Both also take their answers as arguments (executeCommand), so scripts and tests can drive them.
 import * as vscode from 'vscode';
-import type { AdaptResult, ScaleRequest, ScaleResult } from '../../core/cluster';
+import { describeCount, type AdaptResult, type ScaleRequest, type ScaleResult, type WorkersWaitResult } from '../../core/cluster';
+import { AbortedError } from '../../core/remote/errors';
 import { GADI_MAX_JOBS_PER_USER } from '../../core/config/queues';
 import type { ClusterEntry } from '../clusters';
 import { costPrompt } from '../cost';
@@ -20,7 +23,17 @@ export interface ScaleArgs extends TargetArgs {
   workers?: number;
   /** false skips the cost prompt (as the confirmScale setting does). */
   confirm?: boolean;
+  /** false returns once the jobs are submitted, without waiting for their workers. */
+  waitForWorkers?: boolean;
 }
+
+/** What Scale Cluster gives back: the scale, and the workers as the wait left them (none when not waited). */
+export interface ScaleCommandResult extends ScaleResult {
+  workers?: WorkersWaitResult;
+}
+
+/** How long Scale waits for the workers before it leaves them to the tree. */
+const WORKERS_WAIT_MS = 10 * 60_000;
 
 export interface AdaptArgs extends TargetArgs {
   minimum?: number;
@@ -60,7 +73,7 @@ function checkJobCount(n: number, what: string): void {
   );
 }
 
-export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleResult> {
+export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCommandResult> {
   const args = scaleArgs(arg);
   const entry = await clusterFor(ctx, arg, 'to scale', true);
   const snapshot = await snapshotOf(ctx, entry).catch(() => undefined); // the size prompt can go without it
@@ -87,7 +100,7 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
   }
 
   const title = `Scaling ${entry.cluster.name} on ${entry.connection.label} to ${plural(target, 'worker job')}`;
-  const result = await withCancellableProgress(title, async ({ report: onProgress, signal }) => {
+  const result = await withCancellableProgress(title, async ({ report: onProgress, signal }): Promise<ScaleCommandResult> => {
     const r = await entry.cluster.scale({ jobs: target }, { wait: false, onProgress, signal });
     // The notification stays until the tree shows what was submitted.
     onProgress('updating the PBS Jobs view…');
@@ -95,7 +108,16 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
     const shown = new Set(entry.snapshot?.jobs.map((j) => j.id) ?? []);
     const missing = r.submitted.filter((id) => !shown.has(id));
     if (missing.length) ctx.log.warn(`Submitted jobs not yet listed by PBS: ${missing.join(', ')}`);
-    return r;
+    if (r.stopped || target === 0 || args.waitForWorkers === false) return r;
+    try {
+      const workers = await entry.cluster.waitForWorkers(target, { signal, onProgress, timeoutMs: WORKERS_WAIT_MS });
+      return { ...r, workers };
+    } catch (e) {
+      if (e instanceof AbortedError) return r; // dismissed: the cluster goes on, the tree follows it
+      throw e;
+    } finally {
+      void ctx.refresher.now('action');
+    }
   });
   for (const w of result.warnings) ctx.log.warn(w);
   const done = [
@@ -109,6 +131,8 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
   } else if (result.errors.length) {
     void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`), 'Show Log')
       .then((b) => b && ctx.log.show());
+  } else if (result.workers?.timedOut) {
+    void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${describeCount(result.workers)} after ${Math.round(result.workers.waitedMs / 60_000)} min; the jobs keep their place in the queue.`));
   } else if (result.adaptWasOn) {
     void vscode.window.showInformationMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}. Adaptive scaling is now off.`));
   }

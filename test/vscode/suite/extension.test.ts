@@ -29,8 +29,10 @@ function workspaceFile(name: string): vscode.Uri {
 suite('Dask on Gadi in VS Code', () => {
   test('the extension is present and activates', async () => {
     const ext = extension();
-    await ext.activate();
+    const api = (await ext.activate()) as { activationMs: number };
     assert.equal(ext.isActive, true);
+    assert.ok(api.activationMs > 0 && api.activationMs < 60_000, `activation took ${api.activationMs} ms`);
+    process.stderr.write(`activation (activate() to the PBS Jobs view registered): ${api.activationMs.toFixed(1)} ms\n`);
   });
 
   test('Scale Cluster and Refresh are registered commands', async () => {
