@@ -3,7 +3,7 @@
 // the extension-host tests (and other extensions) use to read the tree as the user sees it.
 import * as vscode from 'vscode';
 import { ClusterModel } from './clusters';
-import { registerCommands } from './commands';
+import { REGISTERED_COMMANDS, registerCommands } from './commands';
 import type { Context } from './commands/context';
 import { ConfigStore } from './configs';
 import { ReadOnlyDocuments } from './documents';
@@ -33,6 +33,8 @@ export interface GadiDaskApi {
   connections(): { key: string; label: string; state: string }[];
   /** Failures the commands reported to the user, newest last. */
   readonly errors: readonly ReportedError[];
+  /** The ids of the commands this extension registers (the suite holds them against package.json). */
+  readonly registeredCommands: readonly string[];
   /** Milliseconds from the activate() call to the PBS Jobs view registered (the code-server suite prints it). */
   readonly activationMs: number;
 }
@@ -73,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     connections: () => session!.all().map((c) => ({ key: c.key, label: c.label, state: c.transport.state })),
     errors: ctx.errors,
     activationMs,
+    registeredCommands: REGISTERED_COMMANDS,
   };
 }
 
