@@ -4,6 +4,7 @@ import { neutralize } from '../core/serverText';
 import { VERSION } from '../core/version';
 import { CLUSTER_COMMANDS, CLUSTER_HELP, runClusterCommand, type ClusterCommand, type CliIO } from './clusterCommands';
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from './exitCodes';
+import { runConvert } from './convert';
 import { runLint } from './lint';
 
 const HELP = `gadi-dask ${VERSION} — run a Dask cluster on NCI Gadi through PBS Pro
@@ -16,6 +17,8 @@ Options:
 
 Commands:
   lint [--format text|json] FILE...   check cluster config files (*.dask-cluster.yaml); no connection needed
+  convert [--to python] FILE          PBSCluster(...) in a .py/.ipynb file or a dask jobqueue.yaml → cluster
+                                      config; a cluster config → PBSCluster(...) with --to python
 
 ${CLUSTER_HELP}
 Progress goes to stderr, results to stdout.
@@ -41,6 +44,7 @@ export async function main(argv: string[], io: CliIO = defaultIO(), signal?: Abo
   }
   const rest = argv.slice(1);
   if (command === 'lint') return runLint(rest);
+  if (command === 'convert') return runConvert(rest);
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout.write(HELP);
     return EXIT.ok;

@@ -88,6 +88,35 @@ export function parseWalltime(input: string | number): number {
   return Math.trunc(seconds);
 }
 
+// dask.utils.timedelta_sizes: the units parse_timedelta reads, in seconds.
+const TIMEDELTA_UNITS: Record<string, number> = {};
+for (const [names, seconds] of [
+  [['s', 'second', 'seconds'], 1], [['ms', 'millisecond', 'milliseconds'], 1e-3], [['us', 'microsecond', 'microseconds'], 1e-6],
+  [['ns', 'nanosecond', 'nanoseconds'], 1e-9], [['m', 'minute', 'minutes'], 60], [['h', 'hour', 'hours'], 3600],
+  [['d', 'day', 'days'], 86400], [['w', 'week', 'weeks'], 604800],
+] as const) for (const n of names) TIMEDELTA_UNITS[n] = seconds;
+
+const PY_DIGITS = '[0-9](?:_?[0-9])*';
+const PY_FLOAT = new RegExp(`^[-+]?(?:${PY_DIGITS}\\.?(?:${PY_DIGITS})?|\\.${PY_DIGITS})(?:[eE][-+]?${PY_DIGITS})?$`);
+
+/**
+ * dask.utils.parse_timedelta of a string, as a worker reads `--death-timeout`: a number (`10`, `1e1`, `1.5`) and an
+ * optional unit (`90s`, `2m`, `1h`), seconds by default; returns seconds.
+ */
+export function parseTimedelta(input: string): number {
+  let s = input.replace(/ /g, '');
+  if (s && !/^[0-9]/.test(s)) s = `1${s}`;
+  const unitAt = s.search(/[A-Za-z]*$/); // the unit is the trailing run of letters, so `1e1` has none
+  const prefix = s.slice(0, unitAt);
+  const unit = s.slice(unitAt);
+  const size = TIMEDELTA_UNITS[(unit || 's').toLowerCase()];
+  // Python's float() syntax (underscores between digits too); JavaScript's Number() would also take `0x10`.
+  if (!PY_FLOAT.test(prefix) || size === undefined) {
+    throw new UnitError(`'${input}' is not a duration dask reads: write seconds (60) or a number with a unit (90s, 2m, 1h)`);
+  }
+  return Number(prefix.replace(/_/g, '')) * size;
+}
+
 /** Seconds as PBS prints a walltime: HH:MM:SS (hours may exceed 24). */
 export function formatWalltime(seconds: number): string {
   const s = Math.max(0, Math.trunc(seconds));

@@ -1,4 +1,5 @@
-// Starts the config-file language server (dist/server.js) over IPC for `dask-cluster` documents.
+// Starts the config-file language server (dist/server.js) over IPC for `dask-cluster` documents, and for Python
+// (files and notebook cells alike), where it offers only the PBSCluster(...) code action.
 import * as vscode from 'vscode';
 import {
   LanguageClient, RevealOutputChannelOn, TransportKind, type LanguageClientOptions, type ServerOptions,
@@ -13,7 +14,7 @@ export function startLanguageClient(context: vscode.ExtensionContext, log: vscod
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: [{ language: 'dask-cluster' }],
+    documentSelector: [{ language: 'dask-cluster' }, { language: 'python' }],
     outputChannel: log,
     // The server logs a handler's internal error and answers with nothing: worth a log line, not a popped panel.
     revealOutputChannelOn: RevealOutputChannelOn.Never,

@@ -7,7 +7,10 @@ import {
   CodeActionKind, createConnection, ProposedFeatures, TextDocuments, TextDocumentSyncKind, type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { codeActions, completion, diagnostics, docBaseFromRepository, hover } from './service';
+import {
+  callCodeActions, codeActions, CONFIG_FROM_CALL_KIND, completion, diagnostics, docBaseFromRepository, forgetDocument,
+  hover,
+} from './service';
 
 /** Quiet time after the last keystroke before a changed document is linted again. */
 const DEBOUNCE_MS = 150;
@@ -31,6 +34,14 @@ function packagedDocBase(): string | undefined {
 
 let docBase = packagedDocBase();
 
+// Python files and notebook cells come only for the PBSCluster code action: they are never linted as configs.
+const isConfig = (doc: TextDocument) => doc.languageId !== 'python';
+
+/** True when a code action request limited to `only` kinds wants actions of `kind`. */
+function wanted(only: readonly string[] | undefined, kind: string): boolean {
+  return !only || only.some((k) => !k || kind === k || kind.startsWith(`${k}.`));
+}
+
 function describe(err: unknown): string {
   return err instanceof Error ? (err.stack ?? err.message) : String(err);
 }
@@ -53,6 +64,7 @@ function cancelPending(uri: string): void {
 
 function publish(doc: TextDocument): void {
   cancelPending(doc.uri);
+  if (!isConfig(doc)) return;
   const found = guard(`Linting ${doc.uri}`, [], () => diagnostics(doc.getText(), docBase));
   published.set(doc.uri, doc.version);
   connection.sendDiagnostics({ uri: doc.uri, version: doc.version, diagnostics: found })
@@ -76,7 +88,7 @@ connection.onInitialize((params): InitializeResult => {
       textDocumentSync: TextDocumentSyncKind.Incremental,
       completionProvider: { triggerCharacters: [':', ' ', '-', '"'], resolveProvider: false },
       hoverProvider: true,
-      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
+      codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CONFIG_FROM_CALL_KIND] },
     },
     serverInfo: { name: 'gadi-dask config linter' },
   };
@@ -86,30 +98,34 @@ connection.onInitialize((params): InitializeResult => {
 documents.onDidOpen((e) => publish(e.document));
 documents.onDidChangeContent((e) => {
   // Also fired on open, right after onDidOpen published this very version.
-  if (published.get(e.document.uri) === e.document.version) return;
+  if (published.get(e.document.uri) === e.document.version || !isConfig(e.document)) return;
   schedule(e.document.uri);
 });
 documents.onDidClose((e) => {
   cancelPending(e.document.uri);
   published.delete(e.document.uri);
+  forgetDocument(e.document.uri);
+  if (!isConfig(e.document)) return;
   connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] })
     .catch((err: unknown) => connection.console.error(`Clearing diagnostics failed: ${describe(err)}`));
 });
 
 connection.onCompletion((params) => guard('Completion', null, () => {
   const doc = documents.get(params.textDocument.uri);
-  return doc ? completion(doc.getText(), params.position) : null;
+  return doc && isConfig(doc) ? completion(doc.getText(), params.position) : null;
 }));
 
 connection.onHover((params) => guard('Hover', null, () => {
   const doc = documents.get(params.textDocument.uri);
-  return doc ? hover(doc.getText(), params.position) : null;
+  return doc && isConfig(doc) ? hover(doc.getText(), params.position) : null;
 }));
 
 connection.onCodeAction((params) => guard('Code actions', [], () => {
   const doc = documents.get(params.textDocument.uri);
   const only = params.context.only;
-  if (!doc || (only && !only.some((kind) => CodeActionKind.QuickFix.startsWith(kind)))) return [];
+  if (!doc) return [];
+  if (!isConfig(doc)) return wanted(only, CONFIG_FROM_CALL_KIND) ? callCodeActions(doc.getText(), params.range, doc.uri) : [];
+  if (!wanted(only, CodeActionKind.QuickFix)) return [];
   return codeActions(doc.getText(), params.range, params.context.diagnostics, doc.uri);
 }));
 

@@ -26,7 +26,7 @@ let sb: Sandbox;
 let pool: SshTransportPool;
 
 before(async () => {
-  sb = await startSandbox({ user: USER });
+  sb = await startSandbox({ user: USER, qdelLingerSeconds: 4 });
   pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
 });
 

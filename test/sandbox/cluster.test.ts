@@ -16,7 +16,7 @@ import type { ClusterSnapshot } from '../../src/core/cluster/snapshot';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import { CountingTransport, processesOf, smallClusterYaml } from './clusterFixture';
-import { startSandbox, type Sandbox } from './sandbox';
+import { isLoopback, SANDBOX_DASHBOARD_ADDRESS, startSandbox, type Sandbox } from './sandbox';
 import { until as poll } from '../fixtures/poll';
 
 const USER = 'gdcluster';
@@ -32,7 +32,8 @@ let pool: SshTransportPool;
 const started = Date.now();
 
 before(async () => {
-  sb = await startSandbox({ user: USER, loginBanner: BANNER });
+  // Deleted running jobs linger in R as on real PBS: the lifecycle must count them as exiting, not as workers.
+  sb = await startSandbox({ user: USER, loginBanner: BANNER, qdelLingerSeconds: 4 });
   work = mkdtempSync(join(tmpdir(), 'cluster-acceptance-'));
   chmodSync(work, 0o755); // the cluster account reads its config from here
   pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
@@ -115,6 +116,9 @@ describe('through the ssh transport', { concurrency: false }, () => {
     assert.deepEqual(s.jobs.filter((j) => j.role === 'worker').map((j) => j.id).sort(), [...r.submitted].sort());
     assertWorkersNamedForJobs(s, name, 2);
     assert.equal(s.jobs[0].role, 'scheduler');
+    const open = sb.listeningSockets();
+    assert.ok(open.length >= 3, 'the scheduler and two workers listen');
+    assert.deepEqual(open.filter((o) => !isLoopback(o.address)), [], 'every listener of the cluster is on loopback');
   });
 
   test('the running cluster is discovered from the account, in one exec', async () => {
@@ -242,7 +246,7 @@ describe('hostile values and garbage', { concurrency: false }, () => {
     const python = parseClusterConfig(smallClusterYaml('hostile', sb.alias).replace('/usr/bin/python3', '"/usr/bin/python3; touch ~/pwned-python"'));
     await assert.rejects(new Cluster(t, python).up(), (e: unknown) => e instanceof PythonNotFoundError && e.message.includes('touch ~/pwned-python'));
     const iface = parseClusterConfig(`${smallClusterYaml('hostile', sb.alias)}scheduler: {placement: login}\n`
-      .replace("{dashboard_address: ':0'}", `{dashboard_address: ':0', interface: "lo'; touch ~/pwned-iface; echo '"}`));
+      .replace(`{dashboard_address: '${SANDBOX_DASHBOARD_ADDRESS}'}`, `{dashboard_address: '${SANDBOX_DASHBOARD_ADDRESS}', interface: "lo'; touch ~/pwned-iface; echo '"}`));
     await assert.rejects(new Cluster(t, iface).up(), (e: unknown) => e instanceof SchedulerStartError && /interface/i.test(e.message));
     const ls = await t.exec('ls -a ~');
     assert.doesNotMatch(ls.stdout, /pwned/);

@@ -2,6 +2,7 @@
 // the small cluster config they run, and a look at the processes a user has left.
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ExecOptions, ExecResult, SpawnOptions, Transport } from '../../src/core/remote/transport';
+import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE } from './sandbox';
 
 /** Delegates to `inner` and counts what crosses the link. */
 export class CountingTransport implements Transport {
@@ -49,7 +50,7 @@ export class CountingTransport implements Transport {
   }
 }
 
-/** A cluster as small as Dask allows: one core, 1 GB, Debian's python with distributed. */
+/** A cluster as small as Dask allows: one core, 1 GB, Debian's python with distributed, on loopback only. */
 export function smallClusterYaml(name: string, host: string, extra = ''): string {
   return `connection:
   host: ${host}
@@ -61,7 +62,9 @@ jobqueue:
     python: /usr/bin/python3
     walltime: '00:20:00'
     death-timeout: 30
-    scheduler-options: {dashboard_address: ':0'}
+    interface: ${SANDBOX_DASK_INTERFACE}
+    worker-extra-args: ['--dashboard-address', '${SANDBOX_DASHBOARD_ADDRESS}']
+    scheduler-options: {dashboard_address: '${SANDBOX_DASHBOARD_ADDRESS}'}
 ${extra}`;
 }
 

@@ -9,7 +9,11 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import { startSandbox, type Sandbox } from './sandbox';
+import YAML from 'yaml';
+import { clusterConfigSchema } from '../../src/core/config/schema';
+import { renderJobScript } from '../../src/core/pbs/jobScript';
+import { smallClusterYaml } from './clusterFixture';
+import { isLoopback, listeningSockets, SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, startSandbox, type Sandbox } from './sandbox';
 
 const execFileAsync = promisify(execFile);
 const BANNER = 'Welcome to the gadi-dask sandbox';
@@ -60,7 +64,7 @@ const fingerprintOf = (blob: Buffer) => 'SHA256:' + createHash('sha256').update(
 
 before(async () => {
   const t0 = Date.now();
-  sb = await startSandbox({ loginBanner: BANNER, loginProfile: PROFILE });
+  sb = await startSandbox({ loginBanner: BANNER, loginProfile: PROFILE, qdelLingerSeconds: 2 });
   firstStartMs = Date.now() - t0;
   client = await connect(sb.connectOptions());
 });
@@ -245,6 +249,58 @@ test('pbs: a job submitted over ssh runs as the user and shows in qstat -f -F js
   assert.ok(job.Job_Owner.startsWith(`${sb.user}@`), job.Job_Owner);
 });
 
+test('loopback only: a scheduler and a worker job started as the test config says listen on 127.0.0.1, like sshd', async () => {
+  // The scheduler with the tests' cluster config's interface and the sandbox's dashboard address, and a worker job
+  // rendered from that config by the product's job-script renderer.
+  const pbs = clusterConfigSchema.parse(YAML.parse(smallClusterYaml('loopback', sb.alias))).jobqueue.pbs;
+  assert.equal(pbs.interface, SANDBOX_DASK_INTERFACE);
+  const dir = `${sb.home}/loopback`;
+  const schedulerFile = `${dir}/scheduler.json`;
+  const start = await login(
+    client,
+    `mkdir -p ${dir}; cd ${dir}; nohup /usr/bin/python3 -m distributed.cli.dask_scheduler --scheduler-file ${schedulerFile} ` +
+      `--interface ${pbs.interface} --port 0 --dashboard-address ${SANDBOX_DASHBOARD_ADDRESS} >scheduler.log 2>&1 </dev/null &`,
+  );
+  assert.equal(start.code, 0, start.stderr);
+  const sftp = await sftpOf(client);
+  await promisify(sftp.writeFile.bind(sftp))(`${dir}/worker.pbs`, renderJobScript(pbs, { schedulerFile }));
+  sftp.end();
+  for (let i = 0; i < 100 && !fs.existsSync(schedulerFile); i++) await new Promise((r) => setTimeout(r, 100));
+  const sub = await login(client, `cd ${dir} && qsub worker.pbs`);
+  assert.equal(sub.code, 0, sub.stderr);
+  const joined = await login(
+    client,
+    `/usr/bin/python3 -c 'from distributed import Client; c = Client(scheduler_file="${schedulerFile}", timeout=30); ` +
+      `c.wait_for_workers(1, timeout=30); print(len(c.scheduler_info()["workers"]))'`,
+  );
+  assert.equal(joined.stdout.trim().split('\n').pop(), '1', joined.stderr);
+
+  const sockets = sb.listeningSockets();
+  // Scheduler, its dashboard, the nanny and the worker at least (and the scheduler of the forward test).
+  assert.ok(sockets.length >= 4, JSON.stringify(sockets));
+  assert.deepEqual(sockets.filter((s) => !isLoopback(s.address)), [], 'every listening socket of the user is on loopback');
+  const sshd = listeningSockets(0).filter((s) => s.port === sb.port);
+  assert.deepEqual(sshd, [{ address: '127.0.0.1', port: sb.port }]);
+
+  // The check sees a listener on every interface for what it is.
+  const wide = await run(
+    client,
+    `nohup /usr/bin/python3 -c 'import socket, time; s = socket.socket(); s.bind(("0.0.0.0", 0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(60)' ` +
+      `>${dir}/wide.port 2>&1 </dev/null & echo $!`,
+  );
+  const widePid = Number(wide.stdout.trim());
+  try {
+    let port = 0;
+    for (let i = 0; i < 100 && !port; i++) {
+      port = Number(fs.readFileSync(`${dir}/wide.port`, 'utf8').trim()) || 0;
+      if (!port) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(sb.listeningSockets().filter((s) => !isLoopback(s.address)), [{ address: '0.0.0.0', port }]);
+  } finally {
+    process.kill(widePid, 'SIGKILL');
+  }
+});
+
 test('wrapCommand: a wrapper first on the login PATH stands in for a PBS command and can call the real one', async () => {
   assert.throws(() => sb.wrapCommand('../qsub', 'exit 0'), /bad command name/);
   assert.equal(sb.realCommand('qstat'), path.join(sb.pbsBinDir!, 'qstat'));
@@ -266,6 +322,14 @@ test('wrapCommand: a wrapper first on the login PATH stands in for a PBS command
 
   sb.unwrapCommand('qstat');
   sb.unwrapCommand('qsub');
+  // qdelLingerSeconds reaches the emulator: a deleted running job stays R for those 2 s.
+  const long = await login(client, 'cd ~ && echo "sleep 60" | qsub -N lingers');
+  const longId = long.stdout.trim().split('\n').pop()!;
+  const deleted = await login(client, `qdel ${longId}; sleep 0.5; qstat ${longId} | tail -1`);
+  assert.match(deleted.stdout, /\s+R\s+\S+\s*$/, deleted.stdout);
+  const t0 = Date.now();
+  while ((await login(client, `qstat ${longId}`)).code === 0 && Date.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 200));
+  assert.equal((await login(client, `qstat ${longId}`)).code, 35, 'gone from the live list after the linger');
   sb.unwrapCommand('qsub'); // idempotent
   const real = await login(client, `command -v qsub qstat; qstat -x -f -F json ${id}`);
   assert.equal(real.code, 0, real.stderr);
@@ -283,6 +347,7 @@ test('setLoginProfile: a snippet runs in every new login shell (a slow module pr
   assert.equal(slow.stdout, `${BANNER}\nslow\n`);
   assert.ok(ms >= 1000, `login took ${ms} ms`);
   sb.setLoginProfile(null);
+  await assert.rejects(startSandbox({ user: 'gdbadlinger', qdelLingerSeconds: -1 }), /qdelLingerSeconds/);
   const plain = await login(client, 'echo "[$SANDBOX_PROFILE]"');
   assert.equal(plain.stdout, `${BANNER}\n[]\n`);
 });

@@ -29,6 +29,14 @@ const PROFILE_SNIPPET = path.join('.local', 'sandbox', 'profile.sh');
 // distributed.
 const SYSTEM_PATH = ['/usr/bin', '/usr/local/bin', '/bin'];
 
+/**
+ * Where every Dask process the tests start listens: loopback, as tests talk to 127.0.0.1 only. The interface is a
+ * cluster config's `interface` (the scheduler takes it too). Dashboards do not follow it: distributed binds an
+ * address with no host part (`:0`, the default `:8787`) on every interface, so they are named explicitly.
+ */
+export const SANDBOX_DASK_INTERFACE = 'lo';
+export const SANDBOX_DASHBOARD_ADDRESS = '127.0.0.1:0';
+
 export interface SandboxOptions {
   /** Local user that plays the cluster account; created if missing. Default `gadidask`. */
   user?: string;
@@ -47,6 +55,11 @@ export interface SandboxOptions {
    * `module` profile. Can be changed later with setLoginProfile().
    */
   loginProfile?: string;
+  /**
+   * Seconds a deleted running job stays `R` in the emulator (`PBS_EMULATOR_QDEL_LINGER`, exported by the login
+   * profile). Real servers take 8-11 s. Default 0 until the cluster code waits for deleted jobs to leave.
+   */
+  qdelLingerSeconds?: number;
   /** Keep the user's home as the previous run left it instead of starting from an empty one. */
   keepHome?: boolean;
   /** How long to wait for another live sandbox that holds the same user. Default 120 s. */
@@ -113,8 +126,46 @@ export interface Sandbox {
   stopSshd(): Promise<void>;
   /** Starts the listener again on the same port with the same host key and config. Idempotent. */
   startSshd(): Promise<void>;
+  /** The TCP sockets the user listens on (see listeningSockets()). */
+  listeningSockets(): ListeningSocket[];
   /** Kills every process of the user and the sshd, removes the state dir. Idempotent. */
   stop(): Promise<void>;
+}
+
+export interface ListeningSocket {
+  /** As the kernel holds it: `127.0.0.1`, `0.0.0.0`, `::1`, `::ffff:127.0.0.1`, … */
+  address: string;
+  port: number;
+}
+
+// /proc/net/tcp{,6} print addresses as 32-bit words in host (little-endian) byte order.
+function procNetAddress(hex: string): string {
+  const bytes = (hex.match(/.{8}/g) ?? []).flatMap((word) => (word.match(/../g) ?? []).reverse().map((b) => parseInt(b, 16)));
+  if (bytes.length === 4) return bytes.join('.');
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return `::ffff:${bytes.slice(12).join('.')}`;
+  const groups = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
+  return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
+}
+
+/** TCP sockets in LISTEN state owned by `uid`, IPv4 and IPv6 (as this process's network namespace sees them). */
+export function listeningSockets(uid: number): ListeningSocket[] {
+  const found: ListeningSocket[] = [];
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    if (!fs.existsSync(file)) continue;
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid ...
+      const f = line.trim().split(/\s+/);
+      if (f.length < 8 || f[3] !== '0A' || Number(f[7]) !== uid) continue;
+      const [addr, port] = f[1]!.split(':');
+      found.push({ address: procNetAddress(addr!), port: parseInt(port!, 16) });
+    }
+  }
+  return found;
+}
+
+export function isLoopback(address: string): boolean {
+  return /^127\./.test(address) || address === '::1' || /^::ffff:127\./.test(address);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -488,6 +539,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const home = opts.home ?? `/home/${user}`;
   const alias = opts.alias ?? 'gadi-sandbox';
   const emulatorDir = opts.pbsEmulatorDir === undefined ? DEFAULT_EMULATOR_DIR : opts.pbsEmulatorDir;
+  const linger = opts.qdelLingerSeconds ?? 0;
+  if (!(Number.isFinite(linger) && linger >= 0)) throw new Error(`qdelLingerSeconds must be a number of seconds >= 0, not ${linger}`);
   if (emulatorDir !== null && !fs.existsSync(path.join(emulatorDir, 'qsub'))) {
     throw new Error(`no PBS emulator at ${emulatorDir} (pass pbsEmulatorDir: null to go without)`);
   }
@@ -551,6 +604,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const profile = [
       '# Login environment of the gadi-dask test sandbox.',
       `export PATH="${loginPath}"`,
+      `export PBS_EMULATOR_QDEL_LINGER=${linger}`,
       `if [ -r "$HOME/${PROFILE_SNIPPET}" ]; then . "$HOME/${PROFILE_SNIPPET}"; fi`,
       ...(opts.loginBanner !== undefined ? [`printf '%s\\n' ${shellSingleQuote(opts.loginBanner)}`] : []),
       '',
@@ -788,6 +842,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       unwrapCommand: (name: string) => fs.rmSync(path.join(wrapBinDir, checkName(name)), { force: true }),
       realCommand,
       setLoginProfile,
+      listeningSockets: () => listeningSockets(uid),
       killSessions,
       stopSshd,
       startSshd,

@@ -168,10 +168,13 @@ function contract(name: string, open: () => { transport: Transport; home: string
     test('a reader never sees a half-written upload', async () => {
       const size = 512 * 1024;
       await t.upload(Buffer.alloc(size, 'a'), 'atomic.bin');
+      await t.exec('rm -f atomic.done atomic.watching');
       const watcher = t.exec(
-        `end=$((SECONDS+4)); n=0; bad=0; while [ $SECONDS -lt $end ] && [ ! -e atomic.done ]; do ` +
+        `touch atomic.watching; end=$((SECONDS+20)); n=0; bad=0; while [ $SECONDS -lt $end ] && [ ! -e atomic.done ]; do ` +
           `s=$(stat -c %s atomic.bin); [ "$s" = ${size} ] || bad=$((bad+1)); n=$((n+1)); done; echo "$n $bad"`,
       );
+      // On a loaded machine the watcher's login shell may start late: upload only once it reads.
+      await poll('the watcher to start', async () => ((await t.exec('test -e atomic.watching')).code === 0 ? true : undefined), { timeoutMs: 20_000, everyMs: 50 });
       for (let i = 0; i < 8; i++) await t.upload(Buffer.alloc(size, i % 2 ? 'a' : 'b'), 'atomic.bin');
       await t.upload('', 'atomic.done');
       const [reads, bad] = (await watcher).stdout.trim().split('\n').at(-1)!.split(' ').map(Number);

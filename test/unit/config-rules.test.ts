@@ -284,8 +284,8 @@ test('Gadi rules apply to Gadi hosts; other sites get schema and generic rules o
 });
 
 test('rules still run when another key fails the schema', () => {
-  const r = lint((p) => { p.corse = 2; p.account = 'ab12'; });
-  one(r, 'schema/unknown-key');
+  const r = lint((p) => { p['job-script-epilogue'] = 'echo done'; p.account = 'ab12'; });
+  one(r, 'schema/invalid-type');
   one(r, 'gadi/account-directive');
   assert.equal(r.config, undefined);
 });

@@ -34,15 +34,16 @@ test('walltimes are parsed as PBS reads them', () => {
   assert.deepEqual(codes(pbs(['cores: 1', 'memory: 4GB', 'walltime: 2h'])), ['schema/invalid-value']);
 });
 
-test('unknown keys are errors with a "did you mean" fix', () => {
+test('unknown keys in jobqueue.pbs are warnings (dask-jobqueue ignores them) with a "did you mean" fix', () => {
   const text = pbs(['cores: 1', 'memroy: 4GB']);
   const [d] = only(text, 'schema/unknown-key');
-  assert.equal(d.severity, 'error');
-  assert.match(d.message, /Unknown key 'memroy' in jobqueue\.pbs\. Did you mean 'memory'\?/);
+  assert.equal(d.severity, 'warning');
+  assert.match(d.message, /dask-jobqueue does not read 'memroy' from jobqueue\.pbs and ignores it\. Did you mean 'memory'\?/);
   assert.deepEqual(codes(applyTextEdits(text, d.fixes![0].edits)), []);
-  const [far] = only(pbs(['cores: 1', 'memory: 4GB', 'gpu: 1']), 'schema/unknown-key');
-  assert.equal(far.fixes, undefined);
-  assert.match(far.message, /has no such setting/);
+  const [far] = only(pbs(['cores: 1', 'memory: 4GB', 'nanny: false']), 'schema/unknown-key');
+  assert.equal(far.severity, 'warning');
+  assert.equal(far.fixes?.[0].title, "Remove 'nanny'");
+  assert.match(far.message, /only in Python/);
   const [conn] = only(`connection:\n  hots: gadi\n${pbs(['cores: 1', 'memory: 4GB'])}`, 'schema/unknown-key');
   assert.match(conn.message, /Did you mean 'host'/);
 });

@@ -82,3 +82,19 @@ test('a diagnostic whose data was dropped by the client still finds its fixes by
   assert.equal(actions.length, 1);
   assert.doesNotMatch(applyTextEdits(edited, editsOf(actions[0])), /account:/);
 });
+
+test('values dask reads differently get their quick fixes: quote `on`, write 48 for 48.0, rename a deprecated key', () => {
+  const text = 'jobqueue:\n  pbs:\n    cores: 48.0\n    memory: 192GB\n    queue: on\n    project: ab12\n';
+  const ds = diagnostics(text, DOCS).filter((x) => x.code === 'dask/value-type' || x.code === 'schema/deprecated-key');
+  assert.equal(ds.length, 3);
+  let fixed = text;
+  for (const d of ds) {
+    const [action] = codeActions(text, d.range, [d], URI);
+    assert.ok(action, `an action for ${d.code}`);
+    fixed = applyTextEdits(fixed, editsOf(action));
+  }
+  assert.match(fixed, /cores: 48\n/);
+  assert.match(fixed, /queue: 'on'\n/);
+  assert.match(fixed, /account: ab12\n/);
+  assert.deepEqual(diagnostics(fixed, DOCS).map((x) => String(x.code)).filter((c) => c.startsWith('dask/') || c.startsWith('schema/')), []);
+});

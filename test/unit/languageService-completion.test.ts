@@ -163,3 +163,9 @@ test('CRLF line ends and a BOM do not shift the replaced range', () => {
   const { text, items } = complete('\ufeffjobqueue:\r\n  pbs:\r\n    cores: 4\r\n    que|\r\n');
   assert.equal(accept(text, item(items, 'queue')), '\ufeffjobqueue:\r\n  pbs:\r\n    cores: 4\r\n    queue: \r\n');
 });
+
+test('a key already written in snake_case is not offered again in kebab-case', () => {
+  const { items } = complete('jobqueue:\n  pbs:\n    cores: 1\n    death_timeout: 5\n    |\n');
+  assert.ok(items.some((i) => i.label === 'memory'));
+  assert.ok(!items.some((i) => i.label === 'death-timeout'));
+});

@@ -82,3 +82,11 @@ test('after a syntax error, later problems still sit on their own lines, inside 
   const onAccount = found.find((d) => typeof d.message === 'string' && /account/.test(d.message));
   assert.equal(onAccount?.range.end.line, 5);
 });
+
+test('a key dask-jobqueue ignores is a faded warning; a key written twice as _ and - an error', () => {
+  const found = diagnostics('jobqueue:\n  pbs:\n    cores: 1\n    memory: 4GB\n    nanny: false\n    death_timeout: 5\n    death-timeout: 6\n');
+  const unknown = found.find((x) => x.code === 'schema/unknown-key');
+  assert.equal(unknown?.severity, DiagnosticSeverity.Warning);
+  assert.deepEqual(unknown?.tags, [DiagnosticTag.Unnecessary]);
+  assert.equal(found.find((x) => x.code === 'dask/key-spelling')?.severity, DiagnosticSeverity.Error);
+});

@@ -73,3 +73,9 @@ test('nothing to say in blank space, in comments, or beyond the size limit', () 
   assert.equal(hoverAt(`${PBS}    cores: 48  # one no|de\n`).hover, null);
   assert.equal(hover(`${'#'.repeat(1100 * 1024)}\n`, { line: 0, character: 3 }), null);
 });
+
+test('hover on a snake_case key documents it, as dask reads it as the kebab-case key', () => {
+  const text = 'jobqueue:\n  pbs:\n    death_timeout: 5\n';
+  const h = hover(text, new ConfigDocument(text).position(text.indexOf('death_timeout') + 2));
+  assert.match((h?.contents as MarkupContent).value, /Seconds a worker waits/);
+});

@@ -120,7 +120,7 @@ test('dist/server.js answers an editor: diagnostics with codes and links, comple
     const caps = init.capabilities;
     assert.deepEqual(caps.completionProvider?.triggerCharacters, [':', ' ', '-', '"']);
     assert.equal(caps.hoverProvider, true);
-    assert.deepEqual(caps.codeActionProvider, { codeActionKinds: ['quickfix'] });
+    assert.deepEqual(caps.codeActionProvider, { codeActionKinds: ['quickfix', 'refactor.extract'] });
 
     const opened = s.published.next(URI);
     await open(s, URI, ACCOUNT);
@@ -166,6 +166,47 @@ test('dist/server.js answers an editor: diagnostics with codes and links, comple
     const closed = s.published.next(URI);
     await s.rpc.sendNotification('textDocument/didClose', { textDocument: { uri: URI } });
     assert.deepEqual((await closed).diagnostics, []);
+    assert.equal(await stop(s), 0);
+  } finally {
+    s.child.kill();
+  }
+});
+
+test('Python files and notebook cells: the PBSCluster code action, and nothing else (no lint, completion, hover)', { timeout: 60_000 }, async () => {
+  ensureBuilt();
+  const s = start();
+  try {
+    await initialize(s);
+    const file = 'file:///home/abc123/project/analysis.py';
+    const cell = 'vscode-notebook-cell:/home/abc123/project/analysis.ipynb#W1sZmlsZQ%3D%3D';
+    const code = 'import sys\ncluster = PBSCluster(cores=48, memory="192GB",\n    python=sys.executable)\n';
+    const open = (uri: string, text: string) => s.rpc.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text } });
+    await open(file, code);
+    await open(cell, `%%time\n${code}`);
+    const request = (uri: string, line: number, only?: string[]) => s.rpc.sendRequest<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri }, range: { start: { line, character: 12 }, end: { line, character: 12 } }, context: { diagnostics: [], ...(only ? { only } : {}) },
+    });
+    const [action] = await request(file, 1);
+    assert.equal(action.title, 'Create cluster config from this call');
+    assert.equal(action.kind, 'refactor.extract');
+    assert.equal(action.command?.command, 'gadiDask.createConfigFromCall');
+    const args = action.command?.arguments?.[0] as { source: string; line: number; draft: { pbs: [string, unknown][]; notConverted: { argument: string }[] } };
+    assert.equal(args.source, file);
+    assert.equal(args.line, 1);
+    assert.deepEqual(args.draft.pbs.map(([k]) => k), ['cores', 'memory']);
+    assert.deepEqual(args.draft.notConverted.map((n) => n.argument), ['python=sys.executable']);
+    // In a cell, past an IPython magic; not on the import line; not when only quick fixes are asked for.
+    assert.equal((await request(cell, 2)).length, 1);
+    assert.deepEqual(await request(file, 0), []);
+    assert.deepEqual(await request(file, 1, ['quickfix']), []);
+    assert.equal((await request(file, 1, ['refactor'])).length, 1);
+    assert.equal(await s.rpc.sendRequest('textDocument/hover', { textDocument: { uri: file }, position: { line: 1, character: 12 } }), null);
+    assert.equal(await s.rpc.sendRequest('textDocument/completion', { textDocument: { uri: file }, position: { line: 1, character: 12 } }), null);
+    // A config opened after them is linted; the Python documents never were.
+    const config = s.published.next(URI);
+    await s.rpc.sendNotification('textDocument/didOpen', { textDocument: { uri: URI, languageId: 'dask-cluster', version: 1, text: ACCOUNT } });
+    await config;
+    assert.deepEqual(s.published.all.map((p) => p.uri), [URI]);
     assert.equal(await stop(s), 0);
   } finally {
     s.child.kill();

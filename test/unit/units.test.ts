@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
-  formatBytes, formatWalltime, parseBytes, parsePbsSize, parseWalltime, pbsFormatBytesCeil, UnitError,
+  formatBytes, formatWalltime, parseBytes, parsePbsSize, parseTimedelta, parseWalltime, pbsFormatBytesCeil, UnitError,
 } from '../../src/core/units';
 
 test('parseBytes follows dask.utils.parse_bytes', () => {
@@ -58,4 +59,24 @@ test('walltimes parse as PBS reads them and print as HH:MM:SS', () => {
   assert.throws(() => parseWalltime('1:2:3:4'), UnitError);
   assert.equal(formatWalltime(172800), '48:00:00');
   assert.equal(formatWalltime(330), '00:05:30');
+});
+
+test("parseTimedelta reads --death-timeout text as Debian's dask.utils.parse_timedelta does", () => {
+  const inputs = [
+    '10', '1e1', '1.5', '.5', '1.', '90s', '2m', '1h', '3 minutes', '1 Hour', '2d', '1w', '5ms', '10us', '10ns', '1.5e+2',
+    'ms', 'm', 'abc', '', '1e', '5x', '0x10', '1_0', '-5', '+5s', 'inf', '10 s', '1:30', '1e1s', '2M',
+  ];
+  const script = 'import json, sys\nfrom dask.utils import parse_timedelta\nout = []\nfor s in json.load(sys.stdin):\n    try: out.append(float(parse_timedelta(s)))\n    except Exception: out.append(None)\njson.dump(out, sys.stdout)';
+  const run = spawnSync('/usr/bin/python3', ['-c', script], { input: JSON.stringify(inputs) });
+  assert.equal(run.status, 0, String(run.stderr));
+  const dask: (number | null)[] = JSON.parse(String(run.stdout));
+  const ours = inputs.map((s) => {
+    try {
+      return parseTimedelta(s);
+    } catch (e) {
+      assert.ok(e instanceof UnitError);
+      return null;
+    }
+  });
+  assert.deepEqual(ours, dask);
 });

@@ -2,7 +2,7 @@
 // user settings naming the sandbox's ssh config and known_hosts, and a small cluster config for the workspace.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Sandbox } from '../sandbox/sandbox';
+import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, type Sandbox } from '../sandbox/sandbox';
 
 export const SANDBOX_CONFIG_FILE = 'sandbox.dask-cluster.yaml';
 
@@ -15,7 +15,7 @@ export function sandboxSettings(sandbox: Sandbox): Record<string, unknown> {
   };
 }
 
-/** The smallest cluster Dask runs: one core and 1 GB per job, Debian's python, a dashboard on any free port. */
+/** The smallest cluster Dask runs: one core and 1 GB per job, Debian's python, on loopback (dashboards on any free port). */
 export function sandboxClusterYaml(sandbox: Sandbox, name = 'sandbox', placement: 'job' | 'login' = 'job'): string {
   return [
     '# A small cluster on the local sandbox: one core and 1 GB per PBS job.',
@@ -31,7 +31,9 @@ export function sandboxClusterYaml(sandbox: Sandbox, name = 'sandbox', placement
     "    walltime: '00:30:00'",
     '    python: /usr/bin/python3',
     '    death-timeout: 30',
-    "    scheduler-options: {dashboard_address: ':0'}",
+    `    interface: ${SANDBOX_DASK_INTERFACE}`,
+    `    worker-extra-args: ['--dashboard-address', '${SANDBOX_DASHBOARD_ADDRESS}']`,
+    `    scheduler-options: {dashboard_address: '${SANDBOX_DASHBOARD_ADDRESS}'}`,
     '',
   ].join('\n');
 }

@@ -105,7 +105,7 @@ export function renderSchedulerJobScript(config: ClusterConfig, cluster: string,
     `#PBS -N ${schedulerJobName(cluster)}`,
     ...(queue !== undefined ? [`#PBS -q ${queue}`] : []),
     ...resources,
-    `#PBS -l walltime=${String(walltime)}`,
+    ...(walltime !== null ? [`#PBS -l walltime=${String(walltime)}`] : []), // null: the queue's default, as for the workers
     '#PBS -j oe',
     `#PBS -o ${SCHEDULER_JOB_LOG}`,
     ...schedulerDirectives(config).map((d) => `#PBS ${d}`),

@@ -3,8 +3,10 @@
 // PyYAML does (`yes` is true, `12:00:00` is 43200), because dask reads this same file with PyYAML.
 import {
   isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument,
-  type Document, type Node as YamlNode, type Pair, type Scalar, type ScalarTag, type Tags, type YAMLMap, type YAMLSeq,
+  type Document, type Node as YamlNode, type Pair, type Scalar, type YAMLMap, type YAMLSeq,
 } from 'yaml';
+import { pythonStr } from '../python';
+import { construct, ConstructError, PYYAML_OPTIONS, VALUE_KEY } from './pyyaml';
 
 export type PathSegment = string | number;
 export type YamlPath = readonly PathSegment[];
@@ -42,25 +44,45 @@ export interface PathAtOffset {
 
 /** Bigger texts are not parsed: no sane cluster config comes near, and it keeps every keystroke cheap. */
 export const MAX_DOCUMENT_CHARS = 1024 * 1024;
-const MAX_ALIAS_COUNT = 100;
-
-// PyYAML reads `1:30:00` as base-60 5400 but leaves `01:30:00` a string; the yaml package's 1.1 schema takes both.
-const PYYAML_SEXAGESIMAL_INT = /^[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+$/;
-function pyyamlTags(tags: Tags): Tags {
-  return tags.map((tag) =>
-    typeof tag === 'object' && 'format' in tag && tag.format === 'TIME' && tag.tag === 'tag:yaml.org,2002:int'
-      ? ({ ...(tag as ScalarTag), test: PYYAML_SEXAGESIMAL_INT } as ScalarTag)
-      : tag);
-}
+/** Nodes that aliases may expand to: far beyond any real config, far below a "billion laughs". */
+const MAX_ALIAS_NODES = 10_000;
 
 const nodeRange = (node: YamlNode): OffsetRange | undefined =>
   node.range ? { start: node.range[0], end: node.range[1] } : undefined;
 
-/** A mapping key as dask sees it: keys become strings in the JSON-like config. */
+/** A mapping key as dask sees it: keys become strings in the config, as Python's str() prints them. */
 function keyName(pair: Pair): string | undefined {
   const key = pair.key;
-  if (isScalar(key)) return String(key.value);
+  if (isScalar(key)) return typeof key.value === 'symbol' ? (key.value === VALUE_KEY ? '=' : '<<') : pythonStr(key.value);
   return typeof key === 'string' || typeof key === 'number' ? String(key) : undefined;
+}
+
+/** safe_load's value with every mapping a plain object keyed by str(key), as dask's config holds it. */
+function toConfigValue(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(toConfigValue);
+  if (v instanceof Map) {
+    const out: Record<string, unknown> = {};
+    for (const [k, item] of v) {
+      Object.defineProperty(out, typeof k === 'string' ? k : pythonStr(k), { value: toConfigValue(item), enumerable: true, writable: true, configurable: true });
+    }
+    return out;
+  }
+  return v;
+}
+
+/**
+ * The pair for key `name`, the last one when duplicated (the one that counts); failing an exact match, a key spelled
+ * with `_` for `-` or the reverse, which dask's config takes as the same key.
+ */
+function findPair(map: YAMLMap, name: string): Pair | undefined {
+  const canonical = name.replace(/_/g, '-');
+  let loose: Pair | undefined;
+  for (let i = map.items.length - 1; i >= 0; i--) {
+    const key = keyName(map.items[i]);
+    if (key === name) return map.items[i];
+    if (!loose && key?.replace(/_/g, '-') === canonical) loose = map.items[i];
+  }
+  return loose;
 }
 
 function isEmptyScalar(node: unknown): boolean {
@@ -71,7 +93,10 @@ export class ConfigDocument {
   readonly lineCounter = new LineCounter();
   readonly doc: Document.Parsed | undefined;
   readonly problems: SyntaxProblem[] = [];
-  /** The file as dask would load it (last duplicate key wins, as in PyYAML); undefined when it cannot be built. */
+  /**
+   * The file as dask would load it with PyYAML (last duplicate key wins, merge keys applied, floats as PyFloat,
+   * dates as PyDate); undefined when it cannot be built.
+   */
   readonly value: unknown;
   readonly eol: '\n' | '\r\n';
 
@@ -88,7 +113,7 @@ export class ConfigDocument {
     try {
       // Duplicate keys are found below in linear time: the parser's own check is quadratic in the size of a mapping.
       this.doc = parseDocument(text, {
-        lineCounter: this.lineCounter, version: '1.1', customTags: pyyamlTags, uniqueKeys: false, prettyErrors: false,
+        ...PYYAML_OPTIONS, lineCounter: this.lineCounter, prettyErrors: false,
       });
     } catch (e) {
       this.problems.push({ range: { start: 0, end: 0 }, code: 'yaml/syntax', severity: 'error', message: `Could not parse this file: ${(e as Error).message}` });
@@ -109,9 +134,10 @@ export class ConfigDocument {
     this.findDuplicateKeys();
     if (this.hasSyntaxErrors) return;
     try {
-      this.value = this.doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      this.value = toConfigValue(construct(this.doc, MAX_ALIAS_NODES));
     } catch (e) {
-      this.problems.push({ range: this.rootRange(), code: 'yaml/syntax', severity: 'error', message: (e as Error).message });
+      const at = e instanceof ConstructError && e.node ? nodeRange(e.node) : undefined;
+      this.problems.push({ range: at ?? this.rootRange(), code: 'yaml/syntax', severity: 'error', message: (e as Error).message });
     }
   }
 
@@ -206,11 +232,7 @@ export class ConfigDocument {
     if (!path.length) return undefined;
     const parent = this.nodeAt(path.slice(0, -1));
     if (!isMap(parent)) return undefined;
-    const name = String(path[path.length - 1]);
-    for (let i = parent.items.length - 1; i >= 0; i--) {
-      if (keyName(parent.items[i]) === name) return parent.items[i];
-    }
-    return undefined;
+    return findPair(parent, String(path[path.length - 1]));
   }
 
   /** The node at `path` (an object key or a list index at each step), or undefined when there is none. */
@@ -219,14 +241,7 @@ export class ConfigDocument {
     for (const seg of path) {
       node = this.resolve(node);
       if (isMap(node)) {
-        let found: unknown;
-        for (let i = node.items.length - 1; i >= 0; i--) {
-          if (keyName(node.items[i]) === String(seg)) {
-            found = node.items[i].value ?? undefined;
-            break;
-          }
-        }
-        node = found;
+        node = findPair(node, String(seg))?.value ?? undefined;
       } else if (isSeq(node) && typeof seg === 'number') {
         node = node.items[seg];
       } else {

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { RULES, ruleDocUrl, type Severity } from './codes';
 import { controlCharacterFindings } from './controlCharacters';
 import type { Finding, LintDiagnostic } from './diagnostics';
+import { readAsDask } from './daskValues';
 import { ConfigDocument, type YamlPath } from './document';
 import { mergeEdits } from './edits';
 import { GADI_DEFAULT_QUEUE, gadiQueue } from './queues';
@@ -67,14 +68,17 @@ export function lintText(text: string, options: LintOptions = {}): LintResult {
   let site: SiteKind = 'generic';
   if (!cd.hasSyntaxErrors) {
     try {
-      const root = cd.value;
+      const reading = readAsDask(cd);
+      findings.push(...reading.findings);
+      const root = reading.value;
       const top = isRecord(root) ? root : {};
       const rawPbs = isRecord(top.jobqueue) ? top.jobqueue.pbs : undefined;
       site = detectSite(top.site, isRecord(top.connection) ? top.connection.host : undefined);
       const schema = checkSchema(cd, root, missingValue(site, rawPbs));
       findings.push(...schema.findings, ...controlCharacterFindings(cd));
       // A duplicate key is an error even though the schema is satisfied: no config from a file with errors in it.
-      config = cd.problems.some((p) => p.severity === 'error') ? undefined : schema.config;
+      const refused = cd.problems.some((p) => p.severity === 'error') || reading.findings.some((f) => (f.severity ?? RULES[f.code].severity) === 'error');
+      config = refused ? undefined : schema.config;
       if (isRecord(rawPbs)) {
         findings.push(...runRules({
           cd, site,

@@ -2,7 +2,7 @@
 // ours; `jobqueue.pbs` holds exactly dask-jobqueue's PBSCluster keys, with its defaults and meanings, so that the
 // worker job script we render equals `PBSCluster(...).job_script()` for the same file.
 import { z } from 'zod';
-import { parseBytes, parseWalltime } from '../units';
+import { parseBytes, parseTimedelta, parseWalltime } from '../units';
 import { GADI_QUEUE_NAMES } from './queues';
 
 const stringList = z.array(z.string());
@@ -28,8 +28,18 @@ const walltime = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
   }
 });
 
+/** `--death-timeout` as text: the worker reads it with dask's parse_timedelta (`60`, `1e1`, `90s`, `2m`). */
+const timedeltaText = z.string().superRefine((value, ctx) => {
+  try {
+    parseTimedelta(value);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
 /** dask-jobqueue still reads these; each has a replacement. */
 export const DEPRECATED_PBS_KEYS: Readonly<Record<string, string>> = {
+  project: 'account',
   'env-extra': 'job-script-prologue',
   extra: 'worker-extra-args',
   'job-extra': 'job-extra-directives',
@@ -49,8 +59,8 @@ export const pbsSchema = z.strictObject({
     .describe('Python executable on the compute nodes that runs the worker. Default: `python3`.'),
   interface: z.string().optional().meta({ examples: ['ib0'] })
     .describe('Network interface the workers listen on; on Gadi compute nodes this is InfiniBand, `ib0`.'),
-  'death-timeout': z.number().nonnegative().default(60)
-    .describe('Seconds a worker waits for the scheduler before giving up (`--death-timeout`).'),
+  'death-timeout': z.union([z.number().nonnegative(), timedeltaText]).nullable().default(60)
+    .describe('Seconds a worker waits for the scheduler before giving up (`--death-timeout`); null leaves the flag out.'),
   'local-directory': z.string().optional().meta({ examples: ['$TMPDIR'] })
     .describe('Directory for worker spill files (`--local-directory`). `$TMPDIR` uses the job-local SSD (jobfs).'),
   'shared-temp-directory': z.string().optional()
@@ -65,8 +75,8 @@ export const pbsSchema = z.strictObject({
     .describe('PBS queue (`#PBS -q`). On Gadi: normal, express, hugemem, gpuvolta, normalsr, …'),
   account: z.string().optional()
     .describe('Accounting string (`#PBS -A`). Gadi does not use `-A`: give the project as `-P <project>` in job-extra-directives.'),
-  walltime: walltime.default('00:30:00').meta({ examples: ['01:00:00'] })
-    .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds.'),
+  walltime: walltime.nullable().default('00:30:00').meta({ examples: ['01:00:00'] })
+    .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds; null leaves the line out (the queue\'s default).'),
   'job-script-prologue': stringList.default([])
     .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`.'),
   'job-script-epilogue': stringList.default([])
@@ -81,6 +91,8 @@ export const pbsSchema = z.strictObject({
     .describe('Directory for job output and error files (`#PBS -o`/`-e`).'),
   'scheduler-options': z.record(z.string(), z.unknown()).default({})
     .describe('Options for the scheduler (dask-jobqueue passes them to the Scheduler): e.g. `dashboard_address`.'),
+  project: z.string().optional().meta({ deprecated: true })
+    .describe('Deprecated: use `account`.'),
   'env-extra': stringList.optional().meta({ deprecated: true })
     .describe('Deprecated: use `job-script-prologue`.'),
   extra: stringList.optional().meta({ deprecated: true })

@@ -83,6 +83,12 @@ function typeFinding(cd: ConfigDocument, root: unknown, path: YamlPath, expected
     message: `${path.length ? `'${key}'` : 'The file'} must be ${want}, not ${describeValue(actual)}.`,
   };
   // Quoted numbers and single strings where a list belongs have one obvious correction.
+  const inPbs = path[0] === 'jobqueue' && path[1] === 'pbs' && path.length === 3;
+  if (inPbs && typeof actual === 'string' && (expected === 'number' || expected === 'int')) {
+    found.message += ' dask-jobqueue computes with this value and fails on text (TypeError).';
+  } else if (inPbs && typeof actual === 'string' && expected === 'array') {
+    found.message += ' dask-jobqueue would take each character as an item.';
+  }
   if (typeof actual === 'string' && (expected === 'number' || expected === 'int') && /^\s*\d+(\.\d+)?\s*$/.test(actual)) {
     found.fixes = fixes(makeFix(`Write ${actual.trim()} as a number`, [replaceScalar(cd, path, Number(actual))], true));
   } else if (typeof actual === 'string' && expected === 'array' && isScalar(node) && node.range) {

@@ -112,7 +112,8 @@ function schemaAt(path: YamlPath): { schema: z.ZodType; parentIsPbs: boolean } |
     const d = defOf(core);
     const seg = path[i];
     let next: z.ZodType | undefined;
-    if (d.type === 'object') next = d.shape?.[String(seg)];
+    // dask's config takes `_` and `-` in a key alike: `death_timeout` is `death-timeout`.
+    if (d.type === 'object') next = d.shape?.[String(seg)] ?? (i === 2 && path[0] === 'jobqueue' && path[1] === 'pbs' ? d.shape?.[String(seg).replace(/_/g, '-')] : undefined);
     else if (d.type === 'array') next = d.element;
     else if (d.type === 'record') next = d.valueType;
     if (!next) return undefined;
@@ -149,7 +150,8 @@ export function schemaInfo(path: YamlPath): SchemaInfo | undefined {
   if (u.hasDefault) info.default = u.default;
   if (u.examples) info.examples = u.examples;
   if (d.type === 'enum' && d.entries) info.allowedValues = Object.values(d.entries).map(String);
-  if (found.parentIsPbs && DEPRECATED_PBS_KEYS[String(path[2])]) info.deprecatedBy = DEPRECATED_PBS_KEYS[String(path[2])];
+  const pbsKey = found.parentIsPbs ? String(path[2]).replace(/_/g, '-') : undefined;
+  if (pbsKey && DEPRECATED_PBS_KEYS[pbsKey]) info.deprecatedBy = DEPRECATED_PBS_KEYS[pbsKey];
   const isPbs = path.length === 2 && path[0] === 'jobqueue' && path[1] === 'pbs';
   const keys = keysOf(u.core, isPbs);
   if (keys) {

@@ -10,6 +10,7 @@
 // we add are shell-quoted.
 import { refuseControlCharacters } from '../config/controlCharacters';
 import type { PbsOptions } from '../config/schema';
+import { pythonFloat } from '../python';
 import { shellQuote } from '../remote/shellQuote';
 import { formatBytes, parseBytes, parseWalltime, pbsFormatBytesCeil } from '../units';
 
@@ -67,7 +68,7 @@ export function workerLayout(opts: PbsOptions): WorkerLayout {
 // dask-jobqueue formats memory / processes, a Python float: below 0.9 kiB format_bytes prints it as `512.0 B`.
 function memoryLimitText(bytes: number): string {
   if (bytes >= 0.9 * 1024) return formatBytes(bytes);
-  return `${Number.isInteger(bytes) ? bytes.toFixed(1) : String(bytes)}B`;
+  return `${pythonFloat(bytes)}B`;
 }
 
 /** The option each generated header line comes from; `select` is built from `cores` and `memory`. */
@@ -91,13 +92,15 @@ export function generatedHeader(opts: Partial<PbsOptions>): HeaderLine[] {
   if (opts.queue !== undefined) add('queue', '-q ', opts.queue);
   // PBSJob falls back to $PBS_ACCOUNT when account is empty; that variable belongs to the machine running
   // PBSCluster, which here is none, so an empty account means no -A line.
-  if (opts.account) add('account', '-A ', opts.account);
+  // The deprecated project stands in while account is empty, as in PBSJob.
+  const account = opts.account || opts.project;
+  if (account) add('account', '-A ', account);
   if (opts['resource-spec'] !== undefined) add('resource-spec', '-l ', opts['resource-spec']);
   else if (opts.cores !== undefined && opts.memory !== undefined) {
     const mem = memoryBytesOf(opts.memory);
     if (mem !== undefined) add('select', '-l ', `select=1:ncpus=${opts.cores}:mem=${pbsFormatBytesCeil(mem)}`);
   }
-  if (opts.walltime !== undefined) add('walltime', '-l walltime=', opts.walltime);
+  if (opts.walltime !== undefined && opts.walltime !== null) add('walltime', '-l walltime=', opts.walltime);
   const logDir = opts['log-directory'];
   if (logDir !== undefined) {
     add('log-directory', '-e ', `${logDir}/`);
@@ -189,6 +192,7 @@ function resolveLifetime(opts: PbsOptions, option: LifetimeOption, extraArgs: re
   if (option !== 'auto') return { lifetimeSeconds: option.lifetimeSeconds, staggerSeconds: option.staggerSeconds ?? 0 };
   if (opts['worker-command'] !== DASK_WORKER_MODULE) return undefined; // other worker CLIs may lack the flag
   let walltime: number;
+  if (opts.walltime === null) return undefined; // PBS gives the queue's default walltime, unknown here
   try {
     walltime = parseWalltime(opts.walltime);
   } catch {
@@ -219,7 +223,8 @@ export function workerCommand(opts: PbsOptions, ctx: JobScriptContext): string {
     if (layout.processes > 1) args.push('--nworkers', String(layout.processes));
     args.push('--nanny');
   }
-  args.push('--death-timeout', String(opts['death-timeout']));
+  // Printed as dask-jobqueue prints it: floats and text arrive as Python's text from the config reader.
+  if (opts['death-timeout'] !== null) args.push('--death-timeout', String(opts['death-timeout']));
   if (opts['local-directory'] !== undefined) args.push('--local-directory', opts['local-directory']);
   args.push(...extraArgs);
   const lifetime = resolveLifetime(opts, ctx.lifetime ?? 'auto', extraArgs);

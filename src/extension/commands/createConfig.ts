@@ -15,9 +15,11 @@ export interface CreateConfigArgs {
 }
 
 const LAST_PROJECT = 'gadiDask.lastProject';
-const LAST_HOST = 'gadiDask.lastHost';
+/** The ssh host the user last gave a new config; new configs from code or an import use it too. */
+export const LAST_HOST = 'gadiDask.lastHost';
 
-async function freeName(folder: vscode.Uri, base: string): Promise<vscode.Uri> {
+/** `<base>.dask-cluster.yaml` in the folder, or `<base>-2…` when that exists. */
+export async function freeName(folder: vscode.Uri, base: string): Promise<vscode.Uri> {
   for (let i = 1; ; i++) {
     const uri = vscode.Uri.joinPath(folder, `${base}${i === 1 ? '' : `-${i}`}.dask-cluster.yaml`);
     try {

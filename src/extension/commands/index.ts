@@ -9,6 +9,7 @@ import { copySchedulerAddress, insertClientSnippet, openDashboard, shutDownClust
 import { cancelJob, openJobOutput, showJobScript } from './jobs';
 import { connect, disconnect } from './connection';
 import { createClusterConfig } from './createConfig';
+import { copyAsPbsCluster, createConfigFromCall, importDaskConfig } from './convert';
 import type { Context } from './context';
 
 export const WALKTHROUGH = 'gadi-dask.gadi-dask#gadiDask.gettingStarted';
@@ -29,6 +30,9 @@ const COMMANDS: Record<string, Handler> = {
   'gadiDask.copySchedulerAddress': copySchedulerAddress,
   'gadiDask.insertClientSnippet': insertClientSnippet,
   'gadiDask.createClusterConfig': createClusterConfig,
+  'gadiDask.createConfigFromCall': createConfigFromCall,
+  'gadiDask.copyAsPBSCluster': copyAsPbsCluster,
+  'gadiDask.importDaskConfig': importDaskConfig,
   'gadiDask.refresh': async (ctx) => {
     ctx.configs.invalidate();
     await ctx.model.sync();

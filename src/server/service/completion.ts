@@ -130,7 +130,8 @@ function presentKeys(cd: ConfigDocument, path: YamlPath, except?: OffsetRange): 
     if (!isScalar(pair.key)) continue;
     const r = pair.key.range;
     if (except && r && r[0] === except.start) continue;
-    names.add(String(pair.key.value));
+    // dask's config takes `_` and `-` alike: a `death_timeout` already set is `death-timeout`.
+    names.add(String(pair.key.value).replace(/_/g, '-'));
   }
   return names;
 }
@@ -154,7 +155,7 @@ function keyItems(ctx: Context, mappingPath: YamlPath, replace: OffsetRange, cur
   const indent = ' '.repeat(Math.max(0, replace.start - keyLineStart));
   const range = cd.range(replace);
   return info.keys
-    .filter((k) => !present.has(k.name))
+    .filter((k) => !present.has(k.name.replace(/_/g, '-')))
     .map((k) => keyItem(k, [...mappingPath, k.name], { range, hasColon, flow, indent }));
 }
 

@@ -45,6 +45,8 @@ export function toLspDiagnostic(d: LintDiagnostic, hash: string): Diagnostic {
   };
   if (d.docUrl && ABSOLUTE_URI.test(d.docUrl)) out.codeDescription = { href: d.docUrl };
   if (d.code === 'schema/deprecated-key') out.tags = [DiagnosticTag.Deprecated];
+  // A key dask-jobqueue ignores (a warning, not an error) is shown faded, as unused code is.
+  if (d.code === 'schema/unknown-key' && d.severity === 'warning') out.tags = [DiagnosticTag.Unnecessary];
   if (d.fixes?.length) out.data = { textHash: hash, fixes: d.fixes } satisfies FixData;
   return out;
 }

@@ -4,3 +4,6 @@ export { diagnostics, docBaseFromRepository, textHash, SOURCE, type FixData } fr
 export { completion } from './completion';
 export { hover } from './hover';
 export { codeActions } from './codeActions';
+export {
+  callCodeActions, forgetDocument, CONFIG_FROM_CALL_COMMAND, CONFIG_FROM_CALL_KIND, CONFIG_FROM_CALL_TITLE, type ConfigFromCallArgs,
+} from './convertActions';

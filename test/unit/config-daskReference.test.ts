@@ -1,0 +1,71 @@
+// Every config in shared/dask-jobqueue-reference, beside the repository, against what dask-jobqueue itself did with
+// it (read with yaml.safe_load, set into dask.config, PBSCluster(...).job_script()): the same script, or a lint
+// error where dask-jobqueue raised or printed a broken script, and a warning where it warned.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lintText, RULES, type LintDiagnostic } from '../../src/core/config';
+import { renderJobScript } from '../../src/core/pbs/jobScript';
+
+const REFERENCE = join(__dirname, '..', '..', '..', 'shared', 'dask-jobqueue-reference');
+const cases = readdirSync(join(REFERENCE, 'cases')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
+const expected = (name: string, ext: string) => {
+  const file = join(REFERENCE, 'expected', `${name}.${ext}`);
+  return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
+};
+
+/**
+ * Where gadi-dask differs from dask-jobqueue on purpose. `name: null` makes dask-jobqueue leave out `#PBS -N`, but
+ * gadi-dask finds a cluster's jobs by that name, so it asks for one.
+ */
+const DELIBERATE: Record<string, RegExp> = { 'null-name': /finds a cluster's jobs by their name/ };
+
+/** Diagnostics about how dask reads the file, not Gadi's advice (the cases target Gadi but test dask's reading). */
+const reading = (ds: LintDiagnostic[]) => ds.filter((d) => RULES[d.code].scope !== 'gadi');
+
+/** Our script with dask-jobqueue's scheduler address, dummy worker name and interpreter placeholder. */
+function asDask(script: string, pythonUnset: boolean): string {
+  return script
+    .replace(/ --scheduler-file \S+/, ' tcp://127.0.0.1:PORT')
+    .replace(/ --name \S+/, ' --name dummy-name')
+    .replace(pythonUnset ? /^python3 -m /m : /^$/, 'PYTHON -m ');
+}
+
+test('the reference holds cases of every kind', () => {
+  assert.ok(cases.length >= 30, `${cases.length} cases in ${REFERENCE}`);
+  for (const ext of ['sh', 'error', 'refuse', 'warnings']) assert.ok(cases.some((c) => expected(c, ext) !== undefined), ext);
+});
+
+for (const name of cases) {
+  test(`dask-jobqueue reference: ${name}`, () => {
+    const text = readFileSync(join(REFERENCE, 'cases', `${name}.yaml`), 'utf8');
+    const result = lintText(text);
+    const errors = reading(result.diagnostics).filter((d) => d.severity === 'error');
+    const why = expected(name, 'error') ?? expected(name, 'refuse');
+    const script = why === undefined ? expected(name, 'sh') : undefined;
+    if (DELIBERATE[name]) {
+      assert.equal(result.config, undefined);
+      assert.ok(errors.some((d) => DELIBERATE[name].test(d.message)), JSON.stringify(errors));
+      return;
+    }
+    if (script !== undefined) {
+      assert.deepEqual(errors.map((d) => `${d.code}: ${d.message}`), []);
+      assert.ok(result.config, 'the config is accepted');
+      const pbs = result.config.jobqueue.pbs;
+      const ours = asDask(renderJobScript(pbs, { schedulerFile: '/scheduler.json', lifetime: 'off' }), pbs.python === undefined);
+      // The reference files end at the worker command; ours keeps the (empty) epilogue's line.
+      assert.equal(ours.trimEnd(), script.trimEnd());
+    } else {
+      assert.ok(why, `${name} has an expectation`);
+      assert.equal(result.config, undefined, `refused: ${why}`);
+      assert.ok(errors.length > 0, `a lint error for: ${why}`);
+    }
+    const warned = expected(name, 'warnings');
+    if (warned !== undefined) {
+      const key = warned.split(' ')[0].replace(/_/g, '-');
+      assert.ok(result.diagnostics.some((d) => d.code === 'schema/deprecated-key' && d.severity === 'warning' && d.message.includes(`'${key}'`)),
+        `a warning about ${key}, as dask-jobqueue's FutureWarning: ${warned}`);
+    }
+  });
+}
