@@ -4,11 +4,16 @@ job-script-prologue). It reads one JSON request a line on stdin and answers each
 
 A dropped link must never cost a job: SIGHUP is ignored, a dead stdout is noted and the operation goes on to its
 end (the journal records everything before any answer is written), and only then does the agent leave.
+
+Stopping is cooperative: stdin is read by a thread, so a `stop` request naming a running request is seen while that
+request runs; the operation checks it between PBS actions (never inside one), ends early and answers with what it
+did. A dropped link is not a stop: what was asked for is finished and recorded.
 """
 import json
 import os
 import signal
 import sys
+import threading
 import traceback
 
 from .common import Parser
@@ -19,8 +24,13 @@ class Channel(object):
     def __init__(self, out):
         self.out = out
         self.dead = False
+        self.lock = threading.Lock()  # the stop answer comes from the reader thread
 
     def send(self, doc):
+        with self.lock:
+            self._send(doc)
+
+    def _send(self, doc):
         if self.dead:
             return
         line = "%s %s\n" % (FRAME, json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str))
@@ -41,6 +51,27 @@ class Agent(object):
     def __init__(self, channel, work_dir=None):
         self.channel = channel
         self.work_dir = work_dir
+        self.current = None  # the id of the request being served
+        self.stops = set()  # ids of requests asked to stop
+        self.stops_lock = threading.Lock()
+
+    def stop_requested(self):
+        """True once the client asked the request being served to stop (checked between PBS actions)."""
+        with self.stops_lock:
+            return self.current is not None and self.current in self.stops
+
+    def take_stop(self, req):
+        """A `stop` request is answered at once, from the reader thread, while the request it names runs.
+
+        Returns True when the line was a stop request (so it is not queued)."""
+        if not isinstance(req, dict) or req.get("op") != "stop" or req.get("v") != PROTOCOL_VERSION:
+            return False
+        target = (req.get("args") or {}).get("request")
+        with self.stops_lock:
+            self.stops.add(target)
+            running = target == self.current
+        self.channel.send({"v": PROTOCOL_VERSION, "id": req.get("id"), "ok": True, "stopping": running})
+        return True
 
     def prologue_log(self):
         if not self.work_dir:
@@ -76,12 +107,35 @@ class Agent(object):
 
         from . import operations
 
+        with self.stops_lock:
+            self.current = rid
         try:
             answer = operations.run(op, req.get("args") or {}, progress, self)
         except Exception as e:  # a bug must still get an answer the client can show
             traceback.print_exc()
             answer = {"ok": False, "code": "internal", "error": "%s: %s" % (type(e).__name__, e)}
+        finally:
+            with self.stops_lock:
+                self.current = None
+                self.stops.discard(rid)
         self.channel.send(dict(answer, **base))
+
+
+def read_requests(stream, agent, queue):
+    """The reader thread: stop requests are taken at once, every other line is queued; None marks the end."""
+    try:
+        for line in iter(stream.readline, ""):
+            if not line.strip():
+                continue
+            try:
+                req = json.loads(line)
+            except ValueError:
+                req = None
+            if not agent.take_stop(req):
+                queue.put(line)
+    except (OSError, ValueError):
+        pass
+    queue.put(None)
 
 
 def main(argv):
@@ -92,9 +146,12 @@ def main(argv):
     channel = Channel(sys.stdout)
     agent = Agent(channel, args.work)
     try:
-        for line in iter(sys.stdin.readline, ""):
-            if line.strip():
-                agent.handle(line)
+        import queue as queues
+
+        lines = queues.Queue()
+        threading.Thread(target=read_requests, args=(sys.stdin, agent, lines), daemon=True).start()
+        for line in iter(lines.get, None):
+            agent.handle(line)
             if channel.dead:
                 break
     finally:

@@ -205,8 +205,8 @@ def retire(journal, name, running, count):
     return results, None
 
 
-def wait_gone(ids, seconds, progress):
-    """Waits (bounded) until PBS no longer runs these jobs; returns those still exiting."""
+def wait_gone(ids, seconds, progress, stop=lambda: False):
+    """Waits (bounded, or until the client stops it) until PBS no longer runs these jobs; returns those still exiting."""
     deadline = time.time() + max(0.0, seconds)
     left = list(ids)
     said = None
@@ -216,7 +216,7 @@ def wait_gone(ids, seconds, progress):
         except (PbsOutputError, pbs.PbsError):
             return left
         left = [i for i in left if i in jobs and jobs[i].get("job_state") not in ("F", "X", "M")]
-        if not left or time.time() >= deadline:
+        if not left or time.time() >= deadline or stop():
             return left
         message = "Waiting for %d job%s to leave PBS: %s" % (len(left), "" if len(left) == 1 else "s", ", ".join(left))
         if message != said:
@@ -275,7 +275,7 @@ def _adapt_off(journal, view, cdir):
     return had
 
 
-def _scale(args, journal, view, name, cdir, answer, progress):
+def _scale(args, journal, view, name, cdir, answer, progress, agent):
     target = int(args["scaleTo"])
     workers = [i for i in view.worker_ids() if view.active(i)]
     queued = [i for i in workers if view.queued(i)]
@@ -288,6 +288,9 @@ def _scale(args, journal, view, name, cdir, answer, progress):
         # Workers wait for the scheduler's job to start (-W on the command line; the script stays PBSCluster's).
         extra = ["-W", "depend=after:%s" % sid] if sid and view.queued(sid) else []
         for n in range(need):
+            if agent.stop_requested():
+                answer["stopped"] = True  # between two submissions: what was submitted is journaled and answered
+                break
             if n and n % 5 == 0:
                 progress("Submitted %d of %d worker jobs" % (n, need))
             job_id, error = submit(journal, cdir, "worker", WORKER_SCRIPT, extra, cluster=name)
@@ -309,7 +312,7 @@ def _scale(args, journal, view, name, cdir, answer, progress):
         if target == 0:
             # Nothing of the cluster should run any more: say so only once PBS agrees (bounded).
             gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
-            answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress)
+            answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
 
 
 def op_apply(args, progress, agent):
@@ -330,10 +333,12 @@ def op_apply(args, progress, agent):
         adapt = args.get("adapt")
         if args.get("scaleTo") is not None or adapt == "off":
             answer["adaptWasOn"] = _adapt_off(journal, view, cdir)
-        if args.get("ensureScheduler"):
+        if agent.stop_requested():
+            answer["stopped"] = True
+        elif args.get("ensureScheduler"):
             answer["scheduler"] = _ensure_scheduler(args, journal, view, name, cdir, agent)
-        if args.get("scaleTo") is not None:
-            _scale(args, journal, view, name, cdir, answer, progress)
+        if args.get("scaleTo") is not None and not answer.get("stopped"):
+            _scale(args, journal, view, name, cdir, answer, progress, agent)
         if isinstance(adapt, dict):
             live = [i for i in view.worker_ids() if view.active(i)] + answer["submitted"]
             write_json_atomic(os.path.join(cdir, ADAPT_REQUEST_FILE), dict(adapt, jobs=live))
@@ -426,7 +431,7 @@ def op_down(args, progress, agent):
             progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
         answer["cancelled"] = cancel(journal, ids)
         gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
-        answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress)
+        answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
         for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):
             remove_file(os.path.join(cdir, f))
         if answer["exiting"] or [c for c in answer["cancelled"] if c["outcome"] == "error"]:
@@ -535,9 +540,56 @@ def op_history(args, progress, agent):
     return {"ok": True, "exists": True, "jobs": history.to_docs(), "warnings": warnings + history.warnings}
 
 
+def _cluster_of(job_id):
+    """The cluster whose journal holds this job, or None."""
+    base = os.path.join(root_dir(), "clusters")
+    try:
+        names = sorted(os.listdir(base))
+    except OSError:
+        return None
+    for n in names:
+        cdir = os.path.join(base, n)
+        if CLUSTER_NAME.match(n) and os.path.exists(os.path.join(cdir, "journal.jsonl")) and job_id in Journal(cdir).jobs:
+            return n
+    return None
+
+
+def op_qdel(args, progress, agent):
+    """qdel for the user's jobs of no cluster, one qdel per id so each has PBS's own exit status and message. A
+    cluster's job is refused: it is cancelled through its cluster (lock, journal, workers retired first)."""
+    ids = [str(i) for i in args.get("ids") or []]
+    bad = [i for i in ids if not JOB_ID.match(i)]
+    if bad:
+        raise Refusal("bad-request", "not PBS job ids: %s" % ", ".join(bad))
+    results = []
+    for i in ids:
+        owner = _cluster_of(i)
+        if owner:
+            results.append({"id": i, "outcome": "error", "cluster": owner,
+                            "message": "job %s belongs to cluster %s: cancel it through that cluster" % (i, owner)})
+            continue
+        try:
+            rc, out, err = pbs.run(["qdel", i], 60)
+        except pbs.PbsError as e:
+            results.append({"id": i, "outcome": "error", "message": str(e)})
+            continue
+        said = (err + out).strip()
+        if rc == 0:
+            outcome = "deleted"
+        elif rc in pbs.QDEL_GONE or "Unknown Job Id" in said or "has finished" in said:
+            outcome = "gone"
+        else:
+            outcome = "error"
+        entry = {"id": i, "outcome": outcome, "exitCode": rc}
+        if said:
+            entry["message"] = said
+        results.append(entry)
+    return {"ok": True, "cancelled": results}
+
+
 OPERATIONS = {
     "hello": op_hello, "apply": op_apply, "snapshot": op_snapshot, "down": op_down, "cancel": op_cancel,
-    "probe": op_probe, "discover": op_discover, "user-jobs": op_user_jobs, "history": op_history,
+    "probe": op_probe, "discover": op_discover, "user-jobs": op_user_jobs, "history": op_history, "qdel": op_qdel,
 }
 
 

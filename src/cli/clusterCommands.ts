@@ -1,15 +1,16 @@
-// `gadi-dask job-script | up | scale | adapt | status | down`: parse the command line, open the transport, call the
+// `gadi-dask job-script | up | scale | adapt | status | down | cancel`: parse the command line, open the transport, call the
 // cluster lifecycle, print the result on stdout and progress on stderr, and return an exit status (exitCodes.ts).
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { Cluster, ConfigFileError, loadClusterConfig, reportJson, type ClusterSnapshot } from '../core/cluster';
+import { cancelOtherJobs, ClusterManager, ConfigFileError, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
 import { clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import { GADI_MAX_JOBS_PER_USER } from '../core/config/queues';
 import type { ClusterConfig } from '../core/config/schema';
 import { checkBeforeSubmit } from '../core/lintGate';
 import { renderJobScript, workerLayout } from '../core/pbs/jobScript';
+import { JOB_ID, QDEL_EXIT } from '../core/pbs/submit';
 import { clampTimerMs } from '../core/timers';
 import { neutralize, neutralizeJson } from '../core/serverText';
 import { HostKeyError } from '../core/remote/errors';
@@ -17,10 +18,10 @@ import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
 import type { Transport } from '../core/remote/transport';
 import { EXIT, exitCodeOf, UsageError } from './exitCodes';
-import { renderAdapt, renderDown, renderReport, renderScale, renderStatus, renderUp, toJson } from './render';
-import { isInteractive, TerminalPrompt } from './terminal';
+import { renderAdapt, renderCancel, renderDown, renderReport, renderScale, renderStatus, renderUp, renderWorkers, toJson } from './render';
+import { isInteractive, readLine, TerminalPrompt } from './terminal';
 
-export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'report', 'down'] as const;
+export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'report', 'down', 'cancel'] as const;
 export type ClusterCommand = (typeof CLUSTER_COMMANDS)[number];
 
 export interface CliIO {
@@ -32,14 +33,16 @@ export interface CliIO {
 
 export const CLUSTER_HELP = `Cluster commands:
   job-script [--scheduler]       print the worker job script (or the scheduler's); no connection needed
-  up                             deploy the runtime and start the scheduler (waits until it runs)
-  scale N [--workers]            reach N worker jobs (or N workers: ceil(N / processes) jobs), in one round trip;
+  up [--wait]                    deploy the runtime and start the scheduler (waits until it runs)
+  scale N [--workers] [--wait]   reach N worker jobs (or N workers: ceil(N / processes) jobs), in one round trip;
                                  starts the scheduler first if none runs; N is 0 to ${GADI_MAX_JOBS_PER_USER} jobs, Gadi's
-                                 limit of jobs per user
+                                 limit of jobs per user; --wait: until every worker is connected (or --timeout)
   adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself, or stop that
   status [--json]                the cluster's jobs, workers and scheduler
   report [--json]                per run and job: SU spent against the estimate, CPU efficiency, peak memory
   down [--purge]                 retire the workers, stop the scheduler, cancel every job of the cluster
+  cancel JOBID... [--yes]        cancel PBS jobs: the cluster's through the cluster (workers retired first), your
+                                 other jobs with qdel; asks first on a terminal, needs --yes otherwise
 
 Options for every cluster command:
   --config FILE          the cluster config (default: the one *.dask-cluster.yaml in this directory)
@@ -49,7 +52,7 @@ Options for every cluster command:
   --json                 print the result as JSON
   -q, --quiet            no progress messages on stderr
   --no-wait              up, scale, adapt: do not wait for a scheduler job that was just submitted
-  --wait SECONDS         how long to wait for it (default 600)
+  --timeout SECONDS      how long to wait for the scheduler, and with scale --wait for the workers (default 600)
 `;
 
 const OPTIONS = {
@@ -60,7 +63,9 @@ const OPTIONS = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   'no-wait': { type: 'boolean' },
-  wait: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
+  yes: { type: 'boolean', short: 'y' },
   workers: { type: 'boolean' },
   purge: { type: 'boolean' },
   scheduler: { type: 'boolean' },
@@ -70,12 +75,13 @@ type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositi
 
 const ALLOWED: Record<ClusterCommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   'job-script': ['config', 'scheduler'],
-  up: ['no-wait', 'wait'],
-  scale: ['workers', 'no-wait', 'wait'],
-  adapt: ['no-wait', 'wait'],
+  up: ['no-wait', 'wait', 'timeout'],
+  scale: ['workers', 'no-wait', 'wait', 'timeout'],
+  adapt: ['no-wait', 'timeout'],
   status: [],
   report: [],
   down: ['purge'],
+  cancel: ['yes'],
 };
 const COMMON: ReadonlyArray<keyof typeof OPTIONS> = ['config', 'transport', 'ssh-config', 'known-hosts', 'json', 'quiet'];
 
@@ -159,8 +165,35 @@ function openTransport(values: Values, config: ClusterConfig, io: CliIO, warn: (
 }
 
 function waitOptions(values: Values): { wait: boolean; timeoutMs?: number } {
+  if (values['no-wait'] && values.wait) throw new UsageError('--wait and --no-wait contradict each other');
   const wait = !values['no-wait'];
-  return values.wait === undefined ? { wait } : { wait, timeoutMs: clampTimerMs(count(values.wait, '--wait') * 1000) };
+  return values.timeout === undefined ? { wait } : { wait, timeoutMs: clampTimerMs(count(values.timeout, '--timeout') * 1000) };
+}
+
+/** On a terminal the progress of a wait rewrites one line; otherwise each change is a plain line. */
+function waitLine(io: CliIO, quiet: boolean): { say: (m: string) => void; done: () => void } {
+  if (quiet) return { say: () => undefined, done: () => undefined };
+  if (!io.stderr.isTTY) return { say: (m) => io.stderr.write(`… ${neutralize(m)}\n`), done: () => undefined };
+  let shown = false;
+  return {
+    say: (m) => {
+      io.stderr.write(`\r\x1b[K… ${neutralize(m)}`);
+      shown = true;
+    },
+    done: () => {
+      if (shown) io.stderr.write('\n');
+      shown = false;
+    },
+  };
+}
+
+/** The same rule as the editor's: nothing is cancelled without a yes; without a terminal only --yes says it. */
+async function confirmCancel(ids: readonly string[], io: CliIO, yes: boolean | undefined): Promise<boolean> {
+  if (yes) return true;
+  const term = { input: io.stdin, output: io.stderr };
+  if (!isInteractive(term)) throw new UsageError('cancel asks before it cancels anything; without a terminal, pass --yes');
+  const answer = await readLine(term, `Cancel PBS job${ids.length === 1 ? '' : 's'} ${ids.join(', ')}? [y/N] `, false);
+  return /^y(es)?$/i.test(answer?.trim() ?? '');
 }
 
 function explain(error: unknown, interactive: boolean): string {
@@ -192,7 +225,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
   // Arguments are checked before anything connects.
   const wait = waitOptions(values);
   const gate = () => checkBeforeSubmit(readFileSync(configPath, 'utf8'), configPath);
-  let action: (cluster: Cluster) => Promise<number>;
+  let action: (cluster: ReturnType<ClusterManager['cluster']>) => Promise<number>;
   switch (command) {
     case 'up': {
       if (positionals.length) throw new UsageError('up takes no arguments');
@@ -210,8 +243,17 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
       gate();
       action = async (c) => {
         const r = await c.scale(values.workers ? { workers: n } : { jobs: n }, { ...wait, signal, onProgress: progress });
-        out(values.json ? toJson(r) : renderScale(r));
-        return r.errors.length || r.cancelled.some((x) => x.outcome === 'error') ? EXIT.failed : EXIT.ok;
+        const failed = r.errors.length || r.cancelled.some((x) => x.outcome === 'error');
+        if (!values.wait || r.stopped) {
+          out(values.json ? toJson(r) : renderScale(r));
+          return failed ? EXIT.failed : EXIT.ok;
+        }
+        // Waiting for workers, in the same connection: one snapshot per poll.
+        const line = waitLine(io, !!values.quiet);
+        const workers = await c.waitForWorkers(r.targetJobs, { signal, timeoutMs: wait.timeoutMs, onProgress: line.say }).finally(line.done);
+        out(values.json ? toJson({ ...r, workers }) : renderScale(r) + renderWorkers(workers));
+        if (failed) return EXIT.failed;
+        return workers.done ? EXIT.ok : EXIT.timeout;
       };
       break;
     }
@@ -259,14 +301,37 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     }
   }
 
+  if (command === 'cancel') {
+    if (!positionals.length) throw new UsageError('cancel takes one or more PBS job ids: cancel JOBID...');
+    const bad = positionals.find((id) => !JOB_ID.test(id));
+    if (bad !== undefined) throw new UsageError(`"${bad}" is not a PBS job id (like 123.gadi-pbs)`);
+    const ids = [...new Set(positionals)];
+    if (!(await confirmCancel(ids, io, values.yes))) {
+      say('Nothing cancelled.');
+      return EXIT.ok;
+    }
+    action = async (c) => {
+      // The agent qdels jobs of no cluster and names the cluster of any other; this cluster's go through it.
+      const other = await cancelOtherJobs(c.transport, ids, { signal, onProgress: progress, python: config.jobqueue.pbs.python, prologue: c.environment.prologue });
+      const ours = other.filter((x) => x.cluster === c.name).map((x) => x.id);
+      const mine = ours.length ? (await c.cancelJobs(ours, { signal, onProgress: progress })).cancelled : [];
+      const results: CancelledJob[] = other.map((x) => mine.find((m) => m.id === x.id) ?? x);
+      out(values.json ? toJson(results) : renderCancel(results));
+      return results.every((x) => x.outcome === 'deleted' || (x.outcome === 'gone' && x.exitCode !== QDEL_EXIT.unknownJob)) ? EXIT.ok : EXIT.failed;
+    };
+  }
+
   const opened = openTransport(values, config, io, (m) => say(`warning: ${m}`));
+  // A wait asks many times: one agent for all of them (session), ended before the transport closes.
+  const manager = new ClusterManager(opened.transport, values.wait ? { mode: 'session' } : {});
   try {
-    return await action(new Cluster(opened.transport, config));
+    return await action!(manager.cluster(config));
   } catch (e) {
     if (!(e instanceof Error)) throw e;
     say(`gadi-dask ${command}: ${explain(e, isInteractive({ input: io.stdin, output: io.stderr }))}`);
     return exitCodeOf(e);
   } finally {
+    manager.close();
     await opened.close();
   }
 }

@@ -27,7 +27,8 @@ export const EXIT_CODES_HELP = `Exit status:
   2    usage error (unknown command or option, bad number)
   3    the cluster config file is missing, unreadable or invalid
   4    cannot connect (network, authentication, host key, ssh config)
-  5    timed out (a remote command, the wait for the scheduler, another client's lock on the cluster)
+  5    timed out (a remote command, the wait for the scheduler or, with scale --wait, the workers; another
+       client's lock on the cluster)
   6    status: the cluster is not running
   130  interrupted`;
 

@@ -1,8 +1,10 @@
 // Text and JSON renderings of lifecycle results for stdout. JSON leaves out qstat's raw attributes (kept in the
 // snapshot for the editor's tooltips) so that `status --json` stays readable.
 import type { ClusterJob, ClusterSnapshot, DownResult, ScaleResult, UpResult } from '../core/cluster';
-import type { AdaptResult, ClusterReport, SchedulerInfo } from '../core/cluster';
+import type { AdaptResult, CancelledJob, ClusterReport, SchedulerInfo, WorkersWaitResult } from '../core/cluster';
 import { reportModel } from '../core/cluster/report';
+import { describeCount } from '../core/cluster';
+import { QDEL_EXIT } from '../core/pbs/submit';
 import { describeExitStatus } from '../core/pbs/states';
 import { neutralizeLine } from '../core/serverText';
 import { formatWalltime } from '../core/units';
@@ -113,4 +115,25 @@ export function renderReport(r: ClusterReport): string {
   for (const t of model.tables) out.push(t.title, table([t.columns.map((c) => c.toUpperCase()), ...t.rows]).replace(/^/gm, '  '));
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return `${out.join('\n')}\n`;
+}
+
+export function renderWorkers(w: WorkersWaitResult): string {
+  const line = describeCount(w);
+  if (w.done) return `Workers: ${line}\n`;
+  const queued = w.queued.map((q) => `  ${q.id} queued${q.comment ? `: ${q.comment}` : ''}`);
+  return [`Workers: ${line} after ${Math.round(w.waitedMs / 1000)} s; the jobs keep their place in the queue (check again with status)`, ...queued].join('\n') + '\n';
+}
+
+/** One line per job: what PBS did, in its own words, with qdel's exit status when it was not 0. */
+export function renderCancel(results: readonly CancelledJob[]): string {
+  return results.map((r) => {
+    const said = r.message ? `: ${r.message}` : '';
+    const rc = r.exitCode ? ` (qdel exit ${r.exitCode})` : '';
+    if (r.outcome === 'deleted') return `${r.id}: cancelled${r.retiredWorkers?.length ? ` (${r.retiredWorkers.length} worker(s) retired first)` : ''}`;
+    if (r.outcome === 'gone') {
+      const why = r.exitCode === QDEL_EXIT.unknownJob ? 'PBS knows no such job' : r.exitCode === QDEL_EXIT.finished ? 'had already finished' : 'had already left the queue';
+      return `${r.id}: ${why}${said}${rc}`;
+    }
+    return `${r.id}: not cancelled${said}${rc}`;
+  }).join('\n') + '\n';
 }

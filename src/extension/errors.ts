@@ -92,6 +92,10 @@ export interface ReportedError {
  */
 export function reportError(error: unknown, log: vscode.LogOutputChannel, context: string): ReportedError | undefined {
   if (error instanceof Cancelled) return undefined;
+  if (error instanceof TransportError && error.kind === 'aborted') {
+    log.info(`${context}: cancelled (${error.message})`); // the user pressed Cancel: nothing to show
+    return undefined;
+  }
   const { message, actions } = describeError(error);
   log.error(`${context}: ${message}`);
   if (error instanceof Error && !(error instanceof UserFacingError) && error.stack) log.debug(error.stack);

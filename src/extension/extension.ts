@@ -3,7 +3,7 @@
 // the extension-host tests (and other extensions) use to read the tree as the user sees it.
 import * as vscode from 'vscode';
 import { ClusterModel } from './clusters';
-import { registerCommands } from './commands';
+import { REGISTERED_COMMANDS, registerCommands } from './commands';
 import type { Context } from './commands/context';
 import { ConfigStore } from './configs';
 import { ReadOnlyDocuments } from './documents';
@@ -34,11 +34,16 @@ export interface GadiDaskApi {
   connections(): { key: string; label: string; state: string }[];
   /** Failures the commands reported to the user, newest last. */
   readonly errors: readonly ReportedError[];
+  /** The ids of the commands this extension registers (the suite holds them against package.json). */
+  readonly registeredCommands: readonly string[];
+  /** Milliseconds from the activate() call to the PBS Jobs view registered (the code-server suite prints it). */
+  readonly activationMs: number;
 }
 
 let session: Session | undefined;
 
 export function activate(context: vscode.ExtensionContext): GadiDaskApi {
+  const started = performance.now();
   // Log lines quote the remote side (qsub's stderr, server messages): written inert.
   const log = inertLog(vscode.window.createOutputChannel('Dask on Gadi', { log: true }));
   const prompt = new EditorPrompt(context.secrets, context.globalState, log);
@@ -47,6 +52,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const model = new ClusterModel(session, configs, log);
   const tree = new JobsTreeProvider(session, model);
   const view = vscode.window.createTreeView('gadiDask.jobs', { treeDataProvider: tree, showCollapseAll: true });
+  const activationMs = performance.now() - started;
   const refresher = new Refresher(model, view, log);
   const documents = new ReadOnlyDocuments();
   const tunnels = new Tunnels(log);
@@ -70,6 +76,8 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     statusBarText: () => statusBar.text,
     connections: () => session!.all().map((c) => ({ key: c.key, label: c.label, state: c.transport.state })),
     errors: ctx.errors,
+    activationMs,
+    registeredCommands: REGISTERED_COMMANDS,
   };
 }
 

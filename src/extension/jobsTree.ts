@@ -8,6 +8,7 @@ import type { PbsJob } from '../core/pbs/qstat';
 import type { ClusterEntry, ClusterModel } from './clusters';
 import type { Connection, Session } from './session';
 import { clusterItem, foundClusterItem, jobItem, messageItem, workerItem, type JobRole, type Severity } from './treeItems';
+import { FINISHED_JOBS_CONTEXT, OTHER_JOBS_CONTEXT } from './contextValues';
 import { inertItem } from './inert';
 
 export interface ClusterNode {
@@ -62,6 +63,11 @@ export interface FoundClusterNode {
 
 export type Node = ClusterNode | JobNode | WorkerNode | MessageNode | FinishedNode | OtherJobsNode | FoundClusterNode;
 
+/** Every kind of node, so a command can tell a tree node from its own arguments; typed to miss none. */
+export const NODE_KINDS = ['cluster', 'job', 'worker', 'message', 'finished', 'otherJobs', 'foundCluster'] as const satisfies readonly Node['kind'][];
+const _allKinds: Node['kind'] extends (typeof NODE_KINDS)[number] ? true : never = true;
+void _allKinds;
+
 const SHOW_LOG: vscode.Command = { title: 'Show Log', command: 'gadiDask.showLog' };
 
 function errorText(e: unknown): string {
@@ -106,7 +112,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.id = `${node.entry.id}|finished`;
         item.description = `${n} in the last day`;
         item.iconPath = new vscode.ThemeIcon('history');
-        item.contextValue = 'finishedJobs';
+        item.contextValue = FINISHED_JOBS_CONTEXT;
         return item;
       }
       case 'foundCluster':
@@ -118,7 +124,7 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
         item.description = other.jobs ? `${this.otherJobsOf(node.connection).length} on ${node.connection.label}` : node.connection.label;
         item.tooltip = `Your PBS jobs on ${node.connection.label} that belong to no cluster of this workspace (listed when opened).`;
         item.iconPath = new vscode.ThemeIcon('list-unordered');
-        item.contextValue = 'otherJobs';
+        item.contextValue = OTHER_JOBS_CONTEXT;
         return item;
       }
     }

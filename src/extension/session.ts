@@ -11,6 +11,7 @@ import { SshTransportPool, type SshTransport } from '../core/remote/sshTransport
 import type { ConnectionState, Transport, TransportLogger } from '../core/remote/transport';
 import { VERSION } from '../core/version';
 import { UserFacingError } from './errors';
+import { unlessAborted } from './progress';
 import type { EditorPrompt } from './prompts';
 import { readSettings, type Settings } from './settings';
 
@@ -82,13 +83,14 @@ export class Session implements vscode.Disposable {
   }
 
   /** The open connection for `target`, or a new one (signing in now, so problems show at once). */
-  connect(target: Target): Promise<Connection> {
+  /** `signal`: cancelling closes a half-open connection (the first caller's signal governs a shared opening). */
+  connect(target: Target, signal?: AbortSignal): Promise<Connection> {
     const open = this.connections.get(target.key);
     if (open?.transport.state === 'failed') return this.retry(open);
     if (open) return Promise.resolve(open);
     let p = this.opening.get(target.key);
     if (!p) {
-      p = this.open(target).finally(() => this.opening.delete(target.key));
+      p = this.open(target, signal).finally(() => this.opening.delete(target.key));
       this.opening.set(target.key, p);
       this.changed.fire();
     }
@@ -132,7 +134,7 @@ export class Session implements vscode.Disposable {
     this.changed.dispose();
   }
 
-  private async open(target: Target): Promise<Connection> {
+  private async open(target: Target, signal?: AbortSignal): Promise<Connection> {
     const settings = readSettings();
     let transport: Transport;
     if (target.kind === 'local') {
@@ -141,7 +143,7 @@ export class Session implements vscode.Disposable {
       const ssh = this.sshPool(settings).open(target.key);
       this.log.info(`Connecting to ${target.label} (${ssh.resolved.user}@${ssh.resolved.hostName}:${ssh.resolved.port})…`);
       try {
-        await ssh.connect();
+        await unlessAborted(ssh.connect(), signal, () => undefined);
         await this.prompt.commit();
       } catch (e) {
         this.prompt.discard();

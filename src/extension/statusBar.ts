@@ -44,7 +44,9 @@ export class StatusBar implements vscode.Disposable {
     const icon = state === 'connected' ? '$(server-process)' : state === 'reconnecting' || state === 'connecting' ? '$(sync~spin)' : '$(warning)';
     const s = entry?.snapshot;
     const counts = s?.exists ? ` ${s.cluster}: ${s.counts.workerJobs} job${s.counts.workerJobs === 1 ? '' : 's'}, ${s.counts.workers} worker${s.counts.workers === 1 ? '' : 's'}` : entry ? ` ${entry.cluster.name}` : '';
-    this.item.text = `${icon} ${host.label}${counts ? ` ·${counts}` : ''}`;
+    // The transport reconnects by itself with backoff; say so rather than show counts that may be stale.
+    const link = state === 'reconnecting' ? ' · reconnecting…' : state === 'disconnected' ? ' · disconnected' : '';
+    this.item.text = `${icon} ${host.label}${link || (counts ? ` ·${counts}` : '')}`;
     const lines = [`Dask on Gadi: ${host.label} (${state})`];
     if (s?.exists) {
       lines.push(`Cluster ${s.cluster}: scheduler ${s.scheduler.state}, ${s.counts.workerJobs} worker jobs (${s.counts.queuedWorkerJobs} waiting), ${s.counts.workers} workers, ${s.counts.threads} threads`);

@@ -8,9 +8,12 @@ import { efficiencyRows, efficiencySummary, jobEfficiency } from '../core/pbs/ef
 import { describeExitStatus } from '../core/pbs/states';
 import { formatWalltime } from '../core/units';
 import type { ClusterEntry } from './clusters';
+import {
+  clusterContext, foundClusterContext, jobContext, messageContext, WORKER_CONTEXT, type JobRole, type Severity,
+} from './contextValues';
 import { formatSize } from './format';
 
-export type JobRole = 'scheduler' | 'worker' | 'other';
+export type { JobRole, Severity };
 
 /** A job's id without the server suffix: `12345678` for `12345678.gadi-pbs`. */
 export function shortJobId(id: string): string {
@@ -64,7 +67,7 @@ export function jobItem(job: PbsJob, role: JobRole, workers: readonly WorkerStat
   item.id = id;
   item.description = [job.stateInfo.label, job.queue, walltime(job), efficiencySummary(jobEfficiency(job)), nodesText(job)].filter(Boolean).join(' · ');
   item.iconPath = jobIcon(job);
-  item.contextValue = `job.${role}.${job.stateInfo.phase}`;
+  item.contextValue = jobContext(role, job.stateInfo.phase);
   item.tooltip = jobTooltip(job, role, workers.length);
   return item;
 }
@@ -110,7 +113,7 @@ export function workerItem(worker: WorkerStatus, id: string): vscode.TreeItem {
   ].filter(Boolean).join(' · ');
   const ok = !worker.status || worker.status === 'running';
   item.iconPath = new vscode.ThemeIcon('pulse', new vscode.ThemeColor(ok ? 'charts.green' : 'charts.yellow'));
-  item.contextValue = 'worker';
+  item.contextValue = WORKER_CONTEXT;
   const t = new vscode.MarkdownString();
   t.appendMarkdown(`**${md(worker.name)}** — Dask worker\n\n| | |\n|---|---|\n`);
   const rows: [string, string | null | undefined][] = [
@@ -150,7 +153,7 @@ export function foundClusterItem(c: DiscoveredCluster, host: string, id: string)
   const jobs = c.jobs.length;
   item.description = [host, state, `${jobs} recorded job${jobs === 1 ? '' : 's'}`, 'no config here'].join(' · ');
   item.iconPath = new vscode.ThemeIcon(c.running ? 'server-process' : 'circle-outline');
-  item.contextValue = `foundCluster.${c.running ? 'running' : 'stopped'}`;
+  item.contextValue = foundClusterContext(c.running);
   const t = new vscode.MarkdownString();
   t.appendMarkdown(`**${md(c.name)}** on ${md(host)}, started from elsewhere: no \`*.dask-cluster.yaml\` of this workspace names it.\n\n`);
   t.appendMarkdown('Open or create a config with `jobqueue.pbs.name` set to this name to manage it here.');
@@ -175,7 +178,7 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
   const look = state === 'loading' ? { icon: 'loading~spin' } : SCHEDULER_LOOKS[state];
   item.iconPath = entry.error ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'))
     : new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
-  item.contextValue = `cluster.${state}${s?.scheduler.dashboard ? '.dashboard' : ''}${s?.adaptive?.enabled ? '.adaptive' : ''}`;
+  item.contextValue = clusterContext(state, !!s?.scheduler.dashboard, !!s?.adaptive?.enabled);
   const t = new vscode.MarkdownString();
   t.appendMarkdown(`**${md(entry.cluster.name)}** on ${md(entry.connection.label)}\n\n| | |\n|---|---|\n`);
   const rows: [string, string | undefined][] = [
@@ -196,7 +199,6 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
   return item;
 }
 
-export type Severity = 'error' | 'warning' | 'info' | 'loading';
 
 export function messageItem(text: string, severity: Severity, id: string, command?: vscode.Command, tooltip?: string): vscode.TreeItem {
   const item = new vscode.TreeItem(text, vscode.TreeItemCollapsibleState.None);
@@ -209,7 +211,7 @@ export function messageItem(text: string, severity: Severity, id: string, comman
   };
   item.iconPath = icons[severity];
   item.tooltip = tooltip ?? text;
-  item.contextValue = `message.${severity}`;
+  item.contextValue = messageContext(severity);
   if (command) item.command = command;
   return item;
 }

@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { ForwardHandle } from '../core/remote/transport';
 import type { ClusterEntry } from './clusters';
+import { unlessAborted } from './progress';
 
 interface Tunnel {
   handle: ForwardHandle;
@@ -17,12 +18,12 @@ export class Tunnels implements vscode.Disposable {
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
   /** A local port that reaches the dashboard at `host:port` on the cluster side. */
-  async open(entry: ClusterEntry, host: string, port: number): Promise<number> {
+  async open(entry: ClusterEntry, host: string, port: number, signal?: AbortSignal): Promise<number> {
     const remote = `${host}:${port}`;
     const existing = this.tunnels.get(entry.id);
     if (existing?.remote === remote && entry.connection.transport.state !== 'closed') return existing.handle.localPort;
     if (existing) await this.close(entry.id);
-    const handle = await entry.connection.transport.forward(host, port);
+    const handle = await unlessAborted(entry.connection.transport.forward(host, port), signal, (late) => late.close());
     this.tunnels.set(entry.id, { handle, remote, connectionKey: entry.connection.key });
     this.log.info(`Dashboard of ${entry.cluster.name}: 127.0.0.1:${handle.localPort} → ${remote} via ${entry.connection.label}.`);
     return handle.localPort;

@@ -159,7 +159,7 @@ describe('numbers and files the CLI is given', { concurrency: false }, () => {
       assert.match(err, message);
       assert.doesNotMatch(err, /Warning|TimeoutOverflow|timed out/i);
     }
-    const r = await cli(['scale', '1', '--wait', '99999999999'], config.replace('bounds', 'missing'));
+    const r = await cli(['scale', '1', '--timeout', '99999999999'], config.replace('bounds', 'missing'));
     assert.doesNotMatch(r.stderr.toString('utf8'), /TimeoutOverflowWarning/);
   });
 

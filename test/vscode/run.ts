@@ -13,7 +13,8 @@ import { parseResult, type SuiteResult } from './suite/result';
 
 const SUITE_INDEX = join(REPO_ROOT, 'out/test/vscode/suite/index.js');
 const FIXTURE = join(REPO_ROOT, 'test/vscode/fixtures/workspace');
-const SUITE_TIMEOUT_MS = 150_000;
+// Scale Cluster now waits for its workers, and the machine running the suite may be loaded.
+const SUITE_TIMEOUT_MS = 300_000;
 // Its own sandbox user, so this layer never waits for another layer's sandbox.
 const SANDBOX_USER = 'gdvscode';
 

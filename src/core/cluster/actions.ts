@@ -83,7 +83,34 @@ export interface ScaleResult {
   /** The scheduler, when this scale had to start one. */
   scheduler?: StartedScheduler;
   adaptWasOn: boolean;
+  /** Cancelled by the caller's signal: the agent stopped between two submissions; the lists say what it had done. */
+  stopped: boolean;
   warnings: string[];
+}
+
+export interface WorkersWaitOptions extends ActionOptions {
+  /** Give up after this long (the jobs stay queued); default 10 minutes. */
+  timeoutMs?: number;
+  /** First pause between snapshots, growing to `maxPollMs` (NCI asks for gentle polling). Default 1 s, 5 s. */
+  pollMs?: number;
+  maxPollMs?: number;
+  /** Each snapshot's count, as it changes (the front ends show `3/8 workers connected`). */
+  onCount?: (count: WorkersCount) => void;
+}
+
+export interface WorkersCount {
+  connected: number;
+  expected: number;
+  /** Worker jobs still queued, with PBS's reason (the job's `comment`) when it gives one. */
+  queued: { id: string; comment?: string }[];
+}
+
+export interface WorkersWaitResult extends WorkersCount {
+  /** All expected workers connected. */
+  done: boolean;
+  /** The wait ended by timeout (done false). */
+  timedOut: boolean;
+  waitedMs: number;
 }
 
 export interface AdaptResult {

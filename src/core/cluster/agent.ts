@@ -2,7 +2,7 @@
 // hash and protocol facts), the preamble on stdin (the prologue and the python, base64, never in argv), requests
 // and their answers (agentLink.ts carries them). A missing or outdated runtime is deployed and asked again, once.
 import { shellJoin } from '../remote/shellQuote';
-import { OutputLimitError } from '../remote/errors';
+import { AbortedError, OutputLimitError } from '../remote/errors';
 import type { Transport } from '../remote/transport';
 import { AgentProtocolError, PythonNotFoundError, RemoteOutputError } from './errors';
 import { excerptOf } from './output';
@@ -82,6 +82,9 @@ export class AgentClient {
       if (!parsed.success) {
         throw new RemoteOutputError(`The agent's answer for ${what} is not what this client understands: ${parsed.error.issues[0]?.message ?? ''} in ${excerptOf(JSON.stringify(raw))}`, excerptOf(JSON.stringify(raw)));
       }
+      // A stopped request still answers with what it did: apply's answer says what was submitted before the stop
+      // (the caller reports it); any other operation's is of no use to a caller who cancelled.
+      if (options.signal?.aborted && op !== 'apply') throw new AbortedError(`${what} was cancelled.`);
       return parsed.data as Answer<O>;
     }
   }

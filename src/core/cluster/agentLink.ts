@@ -1,11 +1,17 @@
 // The two ways a request reaches the agent, both over Transport.spawn. One-shot (the CLI): one process per
-// request, its stdin closed after the request, so the agent answers and leaves. Session (the editor): one process
+// request, its stdin closed after the answer, so the agent answers and leaves. Session (the editor): one process
 // per connection and environment, started once (one login shell, one prologue), taking requests line by line for
 // as long as it lives. Either way the answer is the frame that carries the request's id.
+// Cancelling is cooperative: on abort the link sends a `stop` request naming the running one (the agent reads stdin
+// beside its work), waits a while for the answer of what was done, and only then gives the channel up. The agent
+// never stops inside a qsub or qdel, and journals either way.
 import { AbortedError, OutputLimitError, TimeoutError } from '../remote/errors';
 import { DEFAULT_MAX_OUTPUT_BYTES, type ProcessExit, type RemoteProcess, type Transport } from '../remote/transport';
 import { setSafeTimeout } from '../timers';
-import { readFrame } from './protocol';
+import { encodeRequest, readFrame } from './protocol';
+
+/** How long a stopped request may take to answer (a qsub under way finishes first) before the channel is dropped. */
+export const STOP_GRACE_MS = 20_000;
 
 export interface LinkCall {
   timeoutMs: number;
@@ -15,6 +21,8 @@ export interface LinkCall {
 
 /** What the link gives back: the answer, or why there is none (with what the process printed on stderr). */
 export type LinkResult = { answer: Record<string, unknown> } | { answer?: undefined; exit: ProcessExit; stderr: string; lost: boolean };
+
+let nextStopId = -1; // negative: never one of AgentClient's request ids
 
 type Pending = { resolve: (r: LinkResult) => void; call: LinkCall };
 
@@ -91,13 +99,22 @@ class AgentProcess {
         this.process.kill();
         reject(new TimeoutError(`The gadi-dask agent gave no answer within ${Math.round(call.timeoutMs / 1000)} s; what it did is recorded in the cluster's journal.`, call.timeoutMs, '', this.stderr));
       }, call.timeoutMs);
-      const onAbort = () => {
+      const giveUp = () => {
         settle();
         this.process.kill();
         reject(new AbortedError('Cancelled; what the agent did before it stopped is recorded in the cluster\'s journal.'));
       };
+      let grace: ReturnType<typeof setSafeTimeout> | undefined;
+      const onAbort = () => {
+        if (!this.alive) return giveUp();
+        // Ask it to stop between two PBS actions and wait for the answer that says what it did.
+        call.onProgress?.('Stopping after the PBS action under way…');
+        this.process.write(encodeRequest(nextStopId--, 'stop', { request: id }));
+        grace = setSafeTimeout(giveUp, STOP_GRACE_MS);
+      };
       const settle = () => {
         clearTimeout(timer);
+        if (grace) clearTimeout(grace);
         call.signal?.removeEventListener('abort', onAbort);
         this.pending.delete(id);
       };
@@ -125,8 +142,22 @@ class AgentProcess {
 /** Starts the bootstrap command and hands it the preamble; the caller sends requests. */
 async function start(transport: Transport, command: string, preamble: string, call: LinkCall, limit: number, session: boolean): Promise<AgentProcess> {
   call.signal?.throwIfAborted();
-  // A session lives for hours: the bound is per answer, not on everything it ever printed.
-  const process = await transport.spawn(command, { signal: call.signal, maxOutputBytes: session ? Number.MAX_SAFE_INTEGER : limit });
+  // The call's signal stops the start (a half-open channel is closed), not the process once it runs: a running
+  // request is stopped cooperatively, and a session outlives the call that started it.
+  const starting = new AbortController();
+  const onAbort = () => starting.abort(call.signal?.reason);
+  call.signal?.addEventListener('abort', onAbort, { once: true });
+  let process: RemoteProcess;
+  try {
+    // A session lives for hours: the bound is per answer, not on everything it ever printed.
+    process = await transport.spawn(command, { signal: starting.signal, maxOutputBytes: session ? Number.MAX_SAFE_INTEGER : limit });
+  } finally {
+    call.signal?.removeEventListener('abort', onAbort);
+  }
+  if (call.signal?.aborted) {
+    process.kill();
+    throw new AbortedError('Cancelled before the gadi-dask agent started.');
+  }
   const agent = new AgentProcess(process, limit);
   process.write(preamble);
   return agent;
@@ -137,9 +168,8 @@ export class OneShotLink {
 
   async send(command: string, preamble: string, id: number, line: string, call: LinkCall): Promise<LinkResult> {
     const agent = await start(this.transport, command, preamble, call, this.limit, false);
-    const result = agent.send(id, line, call);
-    agent.end();
-    return result;
+    // stdin stays open until the answer, so a stop can still reach the agent.
+    return agent.send(id, line, call).finally(() => agent.end());
   }
 
   close(): void {}

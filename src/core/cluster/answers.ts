@@ -23,6 +23,10 @@ export interface CancelledJob {
   /** deleted: qdel accepted; gone: it had already finished or PBS did not know it; error: see message. */
   outcome: CancelOutcome;
   message?: string;
+  /** qdel's exit status, for a job of no cluster (one qdel per id). */
+  exitCode?: number | null;
+  /** A job of no cluster asked of qdel that turned out to be this cluster's (it was left alone). */
+  cluster?: string;
   /** For a running job: its workers that handed their data over before it was cancelled. */
   retiredWorkers?: string[];
 }

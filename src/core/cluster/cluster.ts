@@ -11,7 +11,7 @@ import { clampTimerMs, setSafeTimeout } from '../timers';
 import { VERSION } from '../version';
 import type {
   ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult, ScaleRequest, ScaleResult,
-  SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions,
+  SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions, WorkersCount, WorkersWaitOptions, WorkersWaitResult,
 } from './actions';
 import { AgentClient, type AgentEnvironment, type CallOptions } from './agent';
 import { failureError, qsubFailureError, schedulerAction, shutdownWarnings, type AnswerContext, type SchedulerAction } from './answers';
@@ -122,6 +122,7 @@ export class Cluster {
       errors,
       exiting: outcome.exiting,
       adaptWasOn: outcome.adaptWasOn ?? false,
+      stopped: (outcome.stopped ?? false) || (options.signal?.aborted ?? false),
       warnings: outcome.warnings,
     };
     if (outcome.exiting.length) result.warnings.push(`PBS still runs ${outcome.exiting.join(', ')}: cancelled, still exiting. Check again with status.`);
@@ -129,7 +130,12 @@ export class Cluster {
     if (outcome.cancelled.length) progress(`Cancelled ${outcome.cancelled.length} job(s): ${outcome.cancelled.map((c) => c.id).join(', ')}`);
     // Nothing submitted although jobs were needed: the refusal is the answer.
     if (errors.length && outcome.submitted.length === 0) throw errors[0];
-    if (outcome.scheduler) result.scheduler = await this.settleScheduler(schedulerAction(outcome.scheduler, this.answerContext()), options);
+    if (outcome.scheduler) {
+      const action = schedulerAction(outcome.scheduler, this.answerContext());
+      // Cancelled: say what was done, wait for nothing.
+      result.scheduler = result.stopped ? { action } : await this.settleScheduler(action, options);
+    }
+    if (result.stopped) progress(`Stopped on request: ${outcome.submitted.length} job(s) submitted, every one tracked`);
     return result;
   }
 
@@ -210,6 +216,35 @@ export class Cluster {
   }
 
   /**
+   * Polls the snapshot (one agent request each, on this connection) until `jobs` worker jobs have all their Dask
+   * workers connected (processes per job × jobs), the signal aborts, or the timeout passes. The cluster goes on
+   * either way: the jobs keep their place in the queue.
+   */
+  async waitForWorkers(jobs: number, options: WorkersWaitOptions = {}): Promise<WorkersWaitResult> {
+    const perJob = this.layout.processes;
+    const expected = jobs * perJob;
+    const timeoutMs = options.timeoutMs ?? 600_000;
+    const started = Date.now();
+    const progress = this.progress(options);
+    let pause = options.pollMs ?? 1000;
+    let said = '';
+    for (;;) {
+      const count = workersCount(await this.status({ signal: options.signal }), perJob, expected);
+      const waitedMs = Date.now() - started;
+      const message = describeCount(count);
+      if (message !== said) {
+        options.onCount?.(count);
+        progress(message);
+        said = message;
+      }
+      if (count.connected >= expected) return { ...count, done: true, timedOut: false, waitedMs };
+      if (waitedMs >= timeoutMs) return { ...count, done: false, timedOut: true, waitedMs };
+      await sleep(Math.min(pause, timeoutMs - waitedMs), `Waiting for the workers of cluster ${this.name}`, options.signal);
+      pause = Math.min(pause * 1.5, options.maxPollMs ?? 5000);
+    }
+  }
+
+  /**
    * Polls until the scheduler of `jobId` (or, without one, any scheduler of the cluster) runs: the scheduler file is
    * there and runtime.json says running for that job. Fails when the job ends first, with the end of its log.
    */
@@ -274,7 +309,7 @@ export class Cluster {
   }
 
   /** What the agent's shell needs before python: the prologue, and the python the workers run. */
-  private get environment(): AgentEnvironment {
+  get environment(): AgentEnvironment {
     const pbs = this.config.jobqueue.pbs;
     return { prologue: effectivePrologue(pbs), python: pbs.python ?? DEFAULT_PYTHON };
   }
@@ -326,6 +361,21 @@ export class Cluster {
       }
     }
   }
+}
+
+/** Connected workers counted per worker job (at most its processes each), and the queued jobs with PBS's reason. */
+export function workersCount(s: ClusterSnapshot, perJob: number, expected: number): WorkersCount {
+  const jobs = s.jobs.filter((j) => j.role === 'worker' && j.stateInfo.active);
+  const connected = Math.min(expected, jobs.reduce((n, j) => n + Math.min(perJob, j.workers.filter((w) => w.status !== 'closing' && w.status !== 'closed').length), 0));
+  const queued = jobs.filter((j) => j.stateInfo.phase === 'pending').map((j) => (j.pbs.comment ? { id: j.id, comment: j.pbs.comment } : { id: j.id }));
+  return { connected, expected, queued };
+}
+
+/** `3/8 workers connected; 2 jobs queued (Not Running: Insufficient amount of resource: ncpus)`. */
+export function describeCount(c: WorkersCount): string {
+  const reasons = [...new Set(c.queued.map((q) => q.comment).filter(Boolean))];
+  const queued = c.queued.length ? `; ${c.queued.length} job${c.queued.length === 1 ? '' : 's'} queued${reasons.length ? ` (${reasons.join('; ')})` : ''}` : '';
+  return `${c.connected}/${c.expected} worker${c.expected === 1 ? '' : 's'} connected${queued}`;
 }
 
 /** run.py scheduler's options as the launcher's --config file takes them (long option names, without `--`). */

@@ -1,14 +1,15 @@
 // The cluster lifecycle's public surface: what the CLI and the VS Code front end build on.
 export { Deployer } from './deployer';
-export { Cluster, ClusterManager } from './cluster';
+export { Cluster, ClusterManager, describeCount } from './cluster';
 export type {
   ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult,
-  ScaleRequest, ScaleResult, SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions,
+  ScaleRequest, ScaleResult, SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions, WorkersCount,
+  WorkersWaitOptions, WorkersWaitResult,
 } from './actions';
 export type { CancelledJob, CancelOutcome, JobState, SchedulerAction } from './answers';
 export { deployRuntime, type DeployOptions, type DeployResult } from './deploy';
 export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from './discover';
-export { listOtherJobs, type OtherJobsOptions } from './otherJobs';
+export { cancelOtherJobs, listOtherJobs, type OtherJobsOptions } from './otherJobs';
 export {
   AgentProtocolError, ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
   InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME = '@@GADI_DASK_AGENT@@';
-export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history'] as const;
+export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'stop'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface LockArgs {
@@ -42,6 +42,10 @@ export interface RequestArgs {
   discover: Record<string, never>;
   'user-jobs': { exclude: string[] };
   history: { cluster: string; client: string };
+  /** The user's jobs of no cluster (a cluster's job is refused: it goes through `cancel`). */
+  qdel: { ids: string[] };
+  /** Asks the running request `request` to stop between two PBS actions; answered at once, beside it. */
+  stop: { request: number };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
@@ -74,6 +78,10 @@ export const cancelledSchema = z.looseObject({
   id: z.string(),
   outcome: z.enum(['deleted', 'gone', 'error']),
   message: z.string().optional(),
+  /** qdel's own exit status (the qdel operation runs one qdel per id). */
+  exitCode: z.number().nullish(),
+  /** qdel: the cluster whose job this is (refused; cancel it through the cluster). */
+  cluster: z.string().optional(),
   retiredWorkers: z.array(z.string()).optional(),
 });
 
@@ -125,6 +133,8 @@ export const answerSchemas = {
     submitErrors: z.array(qsubFailure),
     cancelled: z.array(cancelledSchema),
     exiting: z.array(z.string()).default([]),
+    /** The client asked it to stop: it did, between two PBS actions, and this is what it had done. */
+    stopped: z.boolean().optional(),
     warnings,
   }),
   snapshot: z.union([
@@ -169,6 +179,8 @@ export const answerSchemas = {
     z.looseObject({ ok, exists: z.literal(false) }),
     z.looseObject({ ok, exists: z.literal(true), jobs: z.array(historyJob), warnings }),
   ]),
+  qdel: z.looseObject({ ok, cancelled: z.array(cancelledSchema) }),
+  stop: z.looseObject({ ok, stopping: z.boolean() }),
 } satisfies Record<Op, z.ZodType>;
 
 export type Answer<O extends Op> = z.output<(typeof answerSchemas)[O]>;

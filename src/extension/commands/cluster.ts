@@ -6,6 +6,7 @@ import type { ReportModel } from '../../core/cluster/report';
 import { Cancelled, NoSchedulerError } from '../errors';
 import { showReport } from '../reportView';
 import { inertMessage } from '../inert';
+import { withCancellableProgress } from '../progress';
 import { clusterFor, configUri, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 
 interface ConfirmArgs extends TargetArgs {
@@ -29,8 +30,8 @@ export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<Down
     if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, detail, 'Shut Down'))) throw new Cancelled();
   }
   const title = `Shutting down ${entry.cluster.name} on ${entry.connection.label}`;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const r = await entry.cluster.down({ onProgress: (message) => progress.report({ message: inertMessage(message) }) });
+  return withCancellableProgress(title, async ({ report, signal }) => {
+    const r = await entry.cluster.down({ onProgress: report, signal });
     await ctx.tunnels.close(entry.id);
     for (const w of r.warnings) ctx.log.warn(w);
     ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
@@ -79,7 +80,8 @@ export async function openDashboard(ctx: Context, arg?: unknown): Promise<Dashbo
   }
   const dashboard = s?.scheduler.dashboard;
   if (!s || !dashboard) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
-  const localPort = await ctx.tunnels.open(entry, dashboard.host, dashboard.port);
+  const localPort = await withCancellableProgress(`Opening the dashboard of ${entry.cluster.name}`, ({ signal }) =>
+    ctx.tunnels.open(entry, dashboard.host, dashboard.port, signal));
   let path = '/status';
   try {
     path = new URL(dashboard.url).pathname || '/';
@@ -122,8 +124,16 @@ export async function insertClientSnippet(ctx: Context, arg?: unknown): Promise<
   const name = entry.config.jobqueue.pbs.name;
   const text = clientSnippet(name, entry.config.connection?.host ?? 'the cluster');
   const editor = vscode.window.activeTextEditor;
+  const notebook = vscode.window.activeNotebookEditor;
   if (editor && editor.document.uri.scheme !== 'output' && !editor.document.isClosed && editor.document.languageId !== 'dask-cluster') {
+    // A .py file, or a notebook cell being edited (its document is the cell's).
     await editor.insertSnippet(new vscode.SnippetString(text.replace(/[$}\\]/g, '\\$&')));
+  } else if (notebook) {
+    // A notebook without a cell in focus: the snippet becomes a new code cell after the selection.
+    const at = notebook.selection.end;
+    const edit = new vscode.WorkspaceEdit();
+    edit.set(notebook.notebook.uri, [vscode.NotebookEdit.insertCells(at, [new vscode.NotebookCellData(vscode.NotebookCellKind.Code, text, 'python')])]);
+    await vscode.workspace.applyEdit(edit);
   } else {
     const doc = await vscode.workspace.openTextDocument({ language: 'python', content: text });
     await vscode.window.showTextDocument(doc);

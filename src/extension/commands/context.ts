@@ -5,7 +5,7 @@ import type { ClusterEntry, ClusterModel } from '../clusters';
 import type { ConfigStore } from '../configs';
 import type { ReadOnlyDocuments } from '../documents';
 import { NotConnectedError, type ReportedError } from '../errors';
-import type { JobsTreeProvider, Node } from '../jobsTree';
+import { NODE_KINDS, type JobsTreeProvider, type Node } from '../jobsTree';
 import type { EditorPrompt } from '../prompts';
 import type { Refresher } from '../refresher';
 import { targetOf, type Connection, type Session, type Target } from '../session';
@@ -14,6 +14,7 @@ import type { HistoryFeed } from '../historyFeed';
 import type { StatusBar } from '../statusBar';
 import type { Tunnels } from '../tunnels';
 import { inertMessage } from '../inert';
+import { withCancellableProgress } from '../progress';
 
 export interface Context {
   extension: vscode.ExtensionContext;
@@ -40,7 +41,7 @@ export interface TargetArgs {
 
 export function isNode(value: unknown): value is Node {
   return typeof value === 'object' && value !== null && typeof (value as { kind?: unknown }).kind === 'string'
-    && ['cluster', 'job', 'worker', 'message', 'finished', 'otherJobs'].includes((value as { kind: string }).kind);
+    && (NODE_KINDS as readonly string[]).includes((value as { kind: string }).kind);
 }
 
 export function configUri(args: TargetArgs | undefined): vscode.Uri | undefined {
@@ -52,10 +53,7 @@ export function configUri(args: TargetArgs | undefined): vscode.Uri | undefined 
 export function connectWithProgress(ctx: Context, target: Target): Promise<Connection> {
   const open = ctx.session.get(target.key);
   if (open && open.transport.state !== 'failed') return Promise.resolve(open);
-  return Promise.resolve(vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Gadi Dask: connecting to ${target.label}…` },
-    () => ctx.session.connect(target),
-  ));
+  return withCancellableProgress(`Gadi Dask: connecting to ${target.label}…`, ({ signal }) => ctx.session.connect(target, signal));
 }
 
 /**

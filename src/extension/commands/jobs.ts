@@ -2,14 +2,14 @@
 // arguments ({ jobId }) looked up in the clusters' last snapshots.
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
-import { clusterPaths, type CancelledJob } from '../../core/cluster';
+import { cancelOtherJobs, clusterPaths, type CancelledJob } from '../../core/cluster';
 import { renderJobScript } from '../../core/pbs/jobScript';
-import { buildCancelCommand, parseCancelOutput } from '../../core/pbs/submit';
 import { RemoteFileError } from '../../core/remote/errors';
 import { ACTIONS, Cancelled, NotConnectedError, UserFacingError } from '../errors';
 import type { JobNode } from '../jobsTree';
 import { shortJobId } from '../treeItems';
 import { inertMessage } from '../inert';
+import { withCancellableProgress } from '../progress';
 import { configUri, confirm, isNode, type Context, type TargetArgs } from './context';
 
 interface JobArgs {
@@ -72,27 +72,25 @@ export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelledJ
         : `It belongs to no Dask cluster of this workspace (${job.stateInfo.label.toLowerCase()} in ${job.queue}).`;
     if (!(await confirm(`Cancel PBS job ${job.id} (${job.name})?`, detail, 'Cancel Job'))) throw new Cancelled();
   }
-  const result = await cancelOne(node);
+  const where = node.entry ? `cluster ${node.entry.cluster.name}` : node.connection.label;
+  const result = await withCancellableProgress(`Cancelling job ${job.id} of ${where}`, (p) => cancelOne(node, p.signal, p.report));
   ctx.log.info(`cancel ${job.id}: ${result.outcome}${result.message ? ` (${result.message.trim()})` : ''}`);
   if (result.outcome === 'error') throw new Error(`PBS did not cancel job ${job.id}: ${result.message?.trim() || 'no reason given'}`);
-  if (result.outcome === 'gone') void vscode.window.showInformationMessage(inertMessage(`Job ${job.id} had already left the queue.`));
+  if (result.outcome === 'gone') void vscode.window.showInformationMessage(inertMessage(`Job ${job.id} (${where}) had already left the queue.`));
   await ctx.refresher.now('action');
   return result;
 }
 
-/** A cluster's job goes through its cluster (lock, workers retired first); another job of the user is qdel'ed. */
-async function cancelOne(node: JobNode): Promise<CancelledJob> {
+/** A cluster's job goes through its cluster (lock, workers retired first); another job of the user through the agent's qdel. */
+async function cancelOne(node: JobNode, signal: AbortSignal, onProgress: (m: string) => void): Promise<CancelledJob> {
   const { job } = node;
   if (node.entry && node.role !== 'other') {
-    const r = await node.entry.cluster.cancelJobs([job.id]);
+    const r = await node.entry.cluster.cancelJobs([job.id], { signal, onProgress });
     return r.cancelled[0];
   }
-  const plan = buildCancelCommand([job.id]);
-  const r = await node.connection.transport.exec(plan.command, { timeoutMs: 60_000 });
-  const [result] = parseCancelOutput(r.stdout, plan);
-  const outcome = result.outcome === 'ok' ? 'deleted' : result.outcome === 'error' ? 'error' : 'gone';
-  const message = result.message.trim() || (outcome === 'error' ? `qdel exited with status ${result.exitCode}` : '');
-  return { id: job.id, outcome, ...(message ? { message } : {}) };
+  const { manager } = node.connection;
+  const [result] = await cancelOtherJobs(node.connection.transport, [job.id], { signal, onProgress, deployer: manager.deployer, agent: manager.agent });
+  return result;
 }
 
 export async function showJobScript(ctx: Context, arg?: unknown): Promise<string> {

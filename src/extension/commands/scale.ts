@@ -1,8 +1,11 @@
 // Scale Cluster and Adapt Cluster: ask for the size (the current one as default), show the SU cost of what will be
-// submitted, then submit in one round trip under a progress notification that lasts until the tree shows the jobs.
+// submitted, then submit in one round trip under a cancellable progress notification that lasts until the workers
+// are connected (`3/8 workers connected`, with PBS's reason for jobs still queued), the user dismisses it (the
+// cluster goes on), or a bounded wait ends.
 // Both also take their answers as arguments (executeCommand), so scripts and tests can drive them.
 import * as vscode from 'vscode';
-import type { AdaptResult, ScaleRequest, ScaleResult } from '../../core/cluster';
+import { describeCount, type AdaptResult, type ScaleRequest, type ScaleResult, type WorkersWaitResult } from '../../core/cluster';
+import { AbortedError } from '../../core/remote/errors';
 import { GADI_MAX_JOBS_PER_USER } from '../../core/config/queues';
 import type { ClusterEntry } from '../clusters';
 import { costPrompt } from '../cost';
@@ -10,6 +13,7 @@ import { plural } from '../format';
 import { Cancelled, UserFacingError } from '../errors';
 import { inertMessage } from '../inert';
 import { gateSubmission } from '../lintGate';
+import { withCancellableProgress } from '../progress';
 import { readSettings } from '../settings';
 import { clusterFor, confirm, isNode, snapshotOf, type Context, type TargetArgs } from './context';
 import { parseBounds, parseSize } from './sizes';
@@ -19,7 +23,17 @@ export interface ScaleArgs extends TargetArgs {
   workers?: number;
   /** false skips the cost prompt (as the confirmScale setting does). */
   confirm?: boolean;
+  /** false returns once the jobs are submitted, without waiting for their workers. */
+  waitForWorkers?: boolean;
 }
+
+/** What Scale Cluster gives back: the scale, and the workers as the wait left them (none when not waited). */
+export interface ScaleCommandResult extends ScaleResult {
+  workers?: WorkersWaitResult;
+}
+
+/** How long Scale waits for the workers before it leaves them to the tree. */
+const WORKERS_WAIT_MS = 10 * 60_000;
 
 export interface AdaptArgs extends TargetArgs {
   minimum?: number;
@@ -59,7 +73,7 @@ function checkJobCount(n: number, what: string): void {
   );
 }
 
-export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleResult> {
+export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCommandResult> {
   const args = scaleArgs(arg);
   const entry = await clusterFor(ctx, arg, 'to scale', true);
   const snapshot = await snapshotOf(ctx, entry).catch(() => undefined); // the size prompt can go without it
@@ -86,26 +100,39 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleRe
   }
 
   const title = `Scaling ${entry.cluster.name} on ${entry.connection.label} to ${plural(target, 'worker job')}`;
-  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const onProgress = (message: string) => progress.report({ message: inertMessage(message) });
-    const r = await entry.cluster.scale({ jobs: target }, { wait: false, onProgress });
+  const result = await withCancellableProgress(title, async ({ report: onProgress, signal }): Promise<ScaleCommandResult> => {
+    const r = await entry.cluster.scale({ jobs: target }, { wait: false, onProgress, signal });
     // The notification stays until the tree shows what was submitted.
     onProgress('updating the PBS Jobs view…');
     await ctx.refresher.now('action');
     const shown = new Set(entry.snapshot?.jobs.map((j) => j.id) ?? []);
     const missing = r.submitted.filter((id) => !shown.has(id));
     if (missing.length) ctx.log.warn(`Submitted jobs not yet listed by PBS: ${missing.join(', ')}`);
-    return r;
+    if (r.stopped || target === 0 || args.waitForWorkers === false) return r;
+    try {
+      const workers = await entry.cluster.waitForWorkers(target, { signal, onProgress, timeoutMs: WORKERS_WAIT_MS });
+      return { ...r, workers };
+    } catch (e) {
+      if (e instanceof AbortedError) return r; // dismissed: the cluster goes on, the tree follows it
+      throw e;
+    } finally {
+      void ctx.refresher.now('action');
+    }
   });
   for (const w of result.warnings) ctx.log.warn(w);
   const done = [
     result.submitted.length ? `submitted ${plural(result.submitted.length, 'job')} (${result.submitted.join(', ')})` : '',
     result.cancelled.length ? `cancelled ${plural(result.cancelled.length, 'job')}` : '',
   ].filter(Boolean).join(', ') || `already at ${plural(target, 'worker job')}`;
-  ctx.log.info(`Scale ${entry.cluster.name}: ${done}.`);
-  if (result.errors.length) {
+  ctx.log.info(`Scale ${entry.cluster.name}: ${done}${result.stopped ? ' (cancelled)' : ''}.`);
+  if (result.stopped) {
+    const what = result.submitted.length ? `${done} before it stopped; every one is tracked and shown in the PBS Jobs view` : 'nothing was submitted';
+    void vscode.window.showInformationMessage(inertMessage(`Scale of cluster ${entry.cluster.name} cancelled: ${what}.`));
+  } else if (result.errors.length) {
     void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`), 'Show Log')
       .then((b) => b && ctx.log.show());
+  } else if (result.workers?.timedOut) {
+    void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${describeCount(result.workers)} after ${Math.round(result.workers.waitedMs / 60_000)} min; the jobs keep their place in the queue.`));
   } else if (result.adaptWasOn) {
     void vscode.window.showInformationMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}. Adaptive scaling is now off.`));
   }
@@ -144,8 +171,8 @@ export async function adaptCluster(ctx: Context, arg?: unknown): Promise<AdaptRe
     if (!(await confirm(message, `At the most:\n${cost.detail}`, 'Turn On Adaptive Scaling'))) throw new Cancelled();
   }
   const title = bounds === 'off' ? `Turning adaptive scaling of ${entry.cluster.name} off` : `Making ${entry.cluster.name} adaptive (${bounds.minimum}–${bounds.maximum} jobs)`;
-  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title }, async (progress) => {
-    const r = await entry.cluster.adapt(bounds, { wait: false, onProgress: (message) => progress.report({ message: inertMessage(message) }) });
+  return withCancellableProgress(title, async ({ report, signal }) => {
+    const r = await entry.cluster.adapt(bounds, { wait: false, onProgress: report, signal });
     for (const w of r.warnings) ctx.log.warn(w);
     await ctx.refresher.now('action');
     return r;

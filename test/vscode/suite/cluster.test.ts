@@ -5,8 +5,8 @@ import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
-import type { ScaleResult } from '../../../src/core/cluster';
 import type { DashboardResult } from '../../../src/extension/commands/cluster';
+import type { ScaleCommandResult } from '../../../src/extension/commands/scale';
 import type { ConnectResult } from '../../../src/extension/commands/connection';
 import type { GadiDaskApi } from '../../../src/extension/extension';
 import type { ClusterNode, FoundClusterNode, JobNode, Node, OtherJobsNode } from '../../../src/extension/jobsTree';
@@ -108,12 +108,17 @@ suite('Cluster life on the sandbox, through the editor', function () {
     assert.doesNotMatch(doc.getText(), /walltime=99/, 'the edit is gone before the next test');
   });
 
-  test('Scale Cluster to 2 through executeCommand submits the jobs and the tree lists them at once', async () => {
-    const r = await vscode.commands.executeCommand<ScaleResult>('gadiDask.scaleCluster', { config: configPath, jobs: 2, confirm: false });
+  test('Scale Cluster to 2 through executeCommand submits the jobs, the tree lists them, and it ends at 2/2 workers connected', async function () {
+    this.timeout(200_000);
+    const started = Date.now();
+    const r = await vscode.commands.executeCommand<ScaleCommandResult>('gadiDask.scaleCluster', { config: configPath, jobs: 2, confirm: false });
     assert.ok(r, `scale failed: ${api.errors.at(-1)?.message}`);
     assert.equal(r.targetJobs, 2);
     assert.equal(r.submitted.length, 2);
     assert.deepEqual(r.errors, []);
+    assert.equal(r.stopped, false);
+    assert.deepEqual([r.workers?.connected, r.workers?.expected, r.workers?.done], [2, 2, true]);
+    process.stderr.write(`scale 2 to 2/2 workers connected in the editor: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     // The command returns once the tree shows what it submitted.
     const listed = (await workerJobs()).map((n) => n.job.id);
     for (const id of r.submitted) assert.ok(listed.includes(id), `${id} is not in the tree (${listed.join(', ')})`);

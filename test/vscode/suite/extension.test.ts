@@ -8,6 +8,8 @@ interface Manifest {
   contributes: {
     viewsContainers: { activitybar: { id: string; title: string }[] };
     views: Record<string, { id: string; name: string }[]>;
+    commands: { command: string }[];
+    menus: Record<string, { command: string }[]>;
   };
 }
 
@@ -26,8 +28,10 @@ function workspaceFile(name: string): vscode.Uri {
 suite('Dask on Gadi in VS Code', () => {
   test('the extension is present and activates', async () => {
     const ext = extension();
-    await ext.activate();
+    const api = (await ext.activate()) as { activationMs: number };
     assert.equal(ext.isActive, true);
+    assert.ok(api.activationMs > 0 && api.activationMs < 60_000, `activation took ${api.activationMs} ms`);
+    process.stderr.write(`activation (activate() to the PBS Jobs view registered): ${api.activationMs.toFixed(1)} ms\n`);
   });
 
   test('Scale Cluster and Refresh are registered commands', async () => {
@@ -35,6 +39,20 @@ suite('Dask on Gadi in VS Code', () => {
     const commands = await vscode.commands.getCommands(true);
     assert.ok(commands.includes('gadiDask.scaleCluster'), 'gadiDask.scaleCluster is missing');
     assert.ok(commands.includes('gadiDask.refresh'), 'gadiDask.refresh is missing');
+  });
+
+  test('every registered command is in the manifest, every manifest command is registered, menus name only those', async () => {
+    const api = (await extension().activate()) as { registeredCommands: readonly string[] };
+    const manifest = extension().packageJSON as Manifest;
+    const declared = manifest.contributes.commands.map((c) => c.command).sort();
+    assert.deepEqual([...api.registeredCommands].sort(), declared, 'the command table and package.json disagree');
+    // What the host knows, less what VS Code makes for the view itself (gadiDask.jobs.focus and the like).
+    const views = Object.values(manifest.contributes.views).flat().map((v) => `${v.id}.`);
+    const live = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith('gadiDask.') && !views.some((v) => c.startsWith(v))).sort();
+    assert.deepEqual(live, declared, 'a command is registered without a manifest entry, or the reverse');
+    for (const [menu, items] of Object.entries(manifest.contributes.menus)) {
+      for (const item of items) assert.ok(declared.includes(item.command), `menu ${menu} names ${item.command}, which is not a command`);
+    }
   });
 
   test('the PBS Jobs view is contributed in its own container and can be focused', async () => {

@@ -1,0 +1,31 @@
+// The PBS Jobs view's context values: what package.json's menus match with `viewItem`. Built here only, with the
+// list of every value the tree can give, so a unit test can hold the menus against it (no vscode import here).
+import type { SchedulerState } from '../core/cluster';
+import type { PbsPhase } from '../core/pbs/states';
+
+export type JobRole = 'scheduler' | 'worker' | 'other';
+export type Severity = 'error' | 'warning' | 'info' | 'loading';
+export type ClusterRowState = SchedulerState | 'loading';
+
+const ROLES = ['scheduler', 'worker', 'other'] as const satisfies readonly JobRole[];
+const PHASES = ['pending', 'running', 'finished', 'unknown'] as const satisfies readonly PbsPhase[];
+const CLUSTER_STATES = ['running', 'starting', 'queued', 'unreachable', 'stopped', 'not-deployed', 'unknown', 'loading'] as const satisfies readonly ClusterRowState[];
+const SEVERITIES = ['error', 'warning', 'info', 'loading'] as const satisfies readonly Severity[];
+
+export const jobContext = (role: JobRole, phase: PbsPhase) => `job.${role}.${phase}`;
+export const clusterContext = (state: ClusterRowState, dashboard: boolean, adaptive: boolean) =>
+  `cluster.${state}${dashboard ? '.dashboard' : ''}${adaptive ? '.adaptive' : ''}`;
+export const foundClusterContext = (running: boolean) => `foundCluster.${running ? 'running' : 'stopped'}`;
+export const messageContext = (severity: Severity) => `message.${severity}`;
+export const WORKER_CONTEXT = 'worker';
+export const FINISHED_JOBS_CONTEXT = 'finishedJobs';
+export const OTHER_JOBS_CONTEXT = 'otherJobs';
+
+/** Every context value a node of the view can carry. */
+export function allContextValues(): string[] {
+  const out = [WORKER_CONTEXT, FINISHED_JOBS_CONTEXT, OTHER_JOBS_CONTEXT, foundClusterContext(true), foundClusterContext(false)];
+  for (const role of ROLES) for (const phase of PHASES) out.push(jobContext(role, phase));
+  for (const state of CLUSTER_STATES) for (const d of [false, true]) for (const a of [false, true]) out.push(clusterContext(state, d, a));
+  for (const s of SEVERITIES) out.push(messageContext(s));
+  return out;
+}

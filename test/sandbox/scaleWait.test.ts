@@ -1,0 +1,171 @@
+// Scale means workers, through the sandbox's real sshd, PBS emulator and Dask: a Cancel pressed mid-Scale stops
+// between two submissions and leaves exactly the jobs it reports, all journaled; `scale 2 --wait` returns once both
+// workers are connected (asked of the scheduler itself); `gadi-dask cancel` says what qdel said, with its exit code.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Cluster } from '../../src/core/cluster/cluster';
+import { parseClusterConfig } from '../../src/core/cluster/configFile';
+import type { AgentMode } from '../../src/core/cluster/agent';
+import { refusingPrompt } from '../../src/core/remote/prompt';
+import { SshTransportPool } from '../../src/core/remote/sshTransport';
+import type { Transport } from '../../src/core/remote/transport';
+import { smallClusterYaml } from './clusterFixture';
+import { startSandbox, type Sandbox } from './sandbox';
+import { until } from '../fixtures/poll';
+
+const USER = 'gdwait';
+const ROOT = resolve(__dirname, '..', '..');
+const TSX = require.resolve('tsx');
+const CLI = join(ROOT, 'src', 'cli', 'cli.ts');
+// Inside a job the prologue becomes the job: it holds its place in the queue and costs nothing.
+const SLEEPER = "    job-script-prologue: ['if [ -n \"$PBS_JOBID\" ]; then exec sleep 900; fi']\n";
+
+let sb: Sandbox;
+let pool: SshTransportPool;
+let work: string;
+
+before(async () => {
+  sb = await startSandbox({ user: USER });
+  pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
+  work = mkdtempSync(join(tmpdir(), 'scale-wait-'));
+  chmodSync(work, 0o755); // the cluster account reads its config from here
+});
+
+after(async () => {
+  await pool?.close();
+  await sb?.stop();
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+function run(argv: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done, fail) => {
+    const p = spawn(argv[0], argv.slice(1), {
+      uid: sb.uid, gid: sb.gid, cwd: sb.home, env: { HOME: sb.home, USER, LOGNAME: USER, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', fail);
+    p.on('close', (code) => done({ code, stdout, stderr }));
+    p.stdin.end(input);
+  });
+}
+
+/** The CLI as the cluster account, on its login node (local transport). */
+function cli(args: string[], config: string) {
+  return run([process.execPath, '--import', TSX, CLI, ...args, '--transport', 'local', '--config', config]);
+}
+
+const asUser = (command: string, input = '') => run(['/bin/bash', '-lc', command], input);
+
+/** PBS's own view: the user's live jobs named for the cluster. */
+async function liveWorkerJobs(t: Transport, name: string): Promise<string[]> {
+  const r = await t.exec('for id in $(qselect -u "$USER"); do qstat -f -F json "$id"; done', { timeoutMs: 60_000 });
+  const out: string[] = [];
+  for (const doc of r.stdout.split(/\n(?=\{)/).filter((d) => d.trim())) {
+    for (const [id, job] of Object.entries((JSON.parse(doc) as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {})) {
+      if (job.job_state !== 'F' && new RegExp(`^${name}-[0-9a-f]{8}$`).test(job.Job_Name)) out.push(id);
+    }
+  }
+  return out.sort();
+}
+
+/** Worker jobs the journal holds as submitted and not cancelled or finished. */
+function journaledWorkers(name: string): string[] {
+  const jobs = new Map<string, { role?: string; done?: boolean }>();
+  for (const line of readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean)) {
+    const r = JSON.parse(line) as { op: string; id?: string; role?: string };
+    if (!r.id) continue;
+    const j = jobs.get(r.id) ?? {};
+    if (r.op === 'submitted' || r.op === 'adopted') j.role = r.role;
+    if (r.op === 'cancelled' || r.op === 'finished') j.done = true;
+    jobs.set(r.id, j);
+  }
+  return [...jobs].filter(([, j]) => j.role === 'worker' && !j.done).map(([id]) => id).sort();
+}
+
+describe('Scale, cancelled and awaited', { concurrency: false }, () => {
+  for (const mode of ['session', 'one-shot'] as AgentMode[]) {
+    test(`${mode}: Cancel mid-Scale stops before the next qsub; exactly the reported jobs exist, all journaled; down leaves 0`, async () => {
+      const name = `stop-${mode}`;
+      // Each qsub takes a moment, as on a busy server, so the Cancel lands among the submissions.
+      sb.wrapCommand('qsub', `sleep 0.6\nexec ${sb.realCommand('qsub')} "$@"\n`);
+      const t = pool.open(sb.alias);
+      const c = new Cluster(t, parseClusterConfig(smallClusterYaml(name, sb.alias, SLEEPER)), { mode });
+      try {
+        const controller = new AbortController();
+        const progress: string[] = [];
+        const scaling = c.scale({ jobs: 8 }, { wait: false, signal: controller.signal, onProgress: (m) => progress.push(m) });
+        // Cancel once the journal holds two worker jobs: the rest must not be submitted.
+        await until('two worker jobs journaled', () => journaledWorkers(name).length >= 2, { timeoutMs: 120_000, everyMs: 50 });
+        controller.abort();
+        const r = await scaling;
+        assert.equal(r.stopped, true, progress.join('\n'));
+        assert.ok(r.submitted.length > 0 && r.submitted.length < 8, `submitted ${r.submitted.length} of 8 before the stop`);
+        sb.unwrapCommand('qsub');
+        assert.deepEqual(await liveWorkerJobs(t, name), [...r.submitted].sort(), 'PBS has exactly the jobs the answer reports');
+        assert.deepEqual(journaledWorkers(name), [...r.submitted].sort(), 'the journal tracks every one');
+        assert.equal((await c.status()).counts.workerJobs, r.submitted.length);
+      } finally {
+        sb.unwrapCommand('qsub');
+        const down = await c.down();
+        assert.deepEqual(down.exiting, []);
+        assert.deepEqual(await liveWorkerJobs(t, name), [], 'down leaves no worker job');
+        await t.close();
+      }
+    });
+  }
+
+  test('CLI scale 2 --wait returns once both workers are connected, as the scheduler itself says; plain progress lines', async () => {
+    const name = 'wait-cli';
+    const config = join(work, `${name}.dask-cluster.yaml`);
+    writeFileSync(config, smallClusterYaml(name, 'unused-with-local'));
+    chmodSync(config, 0o644);
+    try {
+      const r = await cli(['scale', '2', '--wait', '--timeout', '300'], config);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^Workers: 2\/2 workers connected$/m);
+      assert.match(r.stderr, /^… 2\/2 workers connected$/m, 'a plain line per change without a terminal');
+      assert.doesNotMatch(r.stderr, /\r/, 'no terminal rewriting into a pipe');
+      const py = `import json, os\nfrom distributed import Client\nc = Client(scheduler_file=os.path.expanduser("~/.gadi-dask/clusters/${name}/scheduler.json"), timeout=30)\n` +
+        'print(json.dumps(sorted(w["name"] for w in c.scheduler_info()["workers"].values())))\nc.close()\n';
+      const asked = await asUser('/usr/bin/python3 -', py);
+      assert.equal(asked.code, 0, asked.stderr);
+      assert.equal((JSON.parse(asked.stdout.trim().split('\n').at(-1)!) as string[]).length, 2, 'the scheduler has both workers');
+    } finally {
+      const down = await cli(['down'], config);
+      assert.equal(down.code, 0, down.stderr);
+    }
+  });
+
+  test('CLI cancel: a job of no cluster is deleted (exit 0); an unknown id says so with qdel\'s 153 (exit 1); no --yes without a terminal is refused', async () => {
+    const name = 'cancel-cli';
+    const config = join(work, `${name}.dask-cluster.yaml`);
+    writeFileSync(config, smallClusterYaml(name, 'unused-with-local'));
+    chmodSync(config, 0o644);
+    const sub = await asUser('cd ~ && qsub -N by-hand -l walltime=00:10:00', '#!/bin/bash\nsleep 600\n');
+    assert.equal(sub.code, 0, sub.stderr);
+    const id = sub.stdout.trim().split('\n').at(-1)!;
+    const server = id.slice(id.indexOf('.'));
+
+    const refused = await cli(['cancel', id], config);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /without a terminal, pass --yes/);
+    assert.match((await asUser(`qstat -f -F json ${id}`)).stdout, /"job_state"\s*:\s*"[QR]"/, 'nothing cancelled without a yes');
+
+    const done = await cli(['cancel', id, '--yes'], config);
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(done.stdout, `${id}: cancelled\n`);
+
+    const unknown = `999999${server}`;
+    const missing = await cli(['cancel', unknown, '--yes'], config);
+    assert.equal(missing.code, 1, missing.stderr);
+    assert.equal(missing.stdout, `${unknown}: PBS knows no such job: qdel: Unknown Job Id ${unknown} (qdel exit 153)\n`);
+  });
+});
