@@ -16,6 +16,7 @@ import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { Transport } from '../../src/core/remote/transport';
 import { CountingTransport, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
+import { seededRandom } from '../fixtures/random';
 
 const USER = 'gdfaults';
 const TOKEN = `tok-${process.pid}-${Date.now().toString(36)}`;
@@ -58,23 +59,12 @@ function journal(name: string): string {
   return readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'journal.jsonl'), 'utf8');
 }
 
-/** A small seeded generator (mulberry32), so a failing moment can be replayed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('the agent under faults', { concurrency: false }, () => {
   test('the link drops while scale 10 submits, at seeded moments: the next scale 10 leaves exactly 10 jobs, down 0', async () => {
     const seed = Number(process.env.GADI_DASK_FAULT_SEED ?? Date.now() % 100000);
     const rounds = Number(process.env.GADI_DASK_FAULT_ROUNDS ?? 20);
-    const next = random(seed);
+    const next = seededRandom(seed);
     process.stderr.write(`link-drop seed ${seed}, ${rounds} rounds\n`);
     // Each qsub takes a moment, as on a busy server, so the drop lands among the submissions.
     sb.wrapCommand('qsub', `sleep 0.15\nexec ${sb.realCommand('qsub')} "$@"\n`);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { safeLoad } from '../../src/core/config/pyyaml';
 import { PyDate, PyDateTime, PyFloat, pythonFloat } from '../../src/core/python';
+import { seededRandom } from '../fixtures/random';
 
 type Encoded = unknown;
 /** Debian's interpreter, with Debian's python3-yaml (not whatever python3 comes first on PATH). */
@@ -166,17 +167,6 @@ test('PyYAML oracle: the table of scalars, quoted and tagged forms, and small do
   assert.deepEqual(differences(docs), []);
 });
 
-/** mulberry32: small, seedable, the same stream on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A scalar built from the pieces PyYAML's resolvers look at: signs, digits, underscores, dots, colons, prefixes. */
 function randomScalar(r: () => number): string {
@@ -203,7 +193,7 @@ test('PyYAML oracle: 2,000 generated scalars (seed printed; GADI_DASK_YAML_SEED 
   const seed = Number(process.env.GADI_DASK_YAML_SEED ?? Math.floor(Math.random() * 2 ** 32));
   t.diagnostic(`seed ${seed}`);
   console.log(`PyYAML oracle seed: ${seed}`);
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const docs = Array.from({ length: 2000 }, () => `v: ${randomScalar(r)}\n`);
   assert.deepEqual(differences(docs), [], `seed ${seed}`);
 });
