@@ -1,5 +1,5 @@
 // One version for the extension, the CLI and the remote runtime directory (~/.gadi-dask/runtime/<version>).
 // Bundlers inline package.json, so the number lives in one place.
-import pkg from '../../package.json';
+import { version } from '../../package.json';
 
-export const VERSION: string = pkg.version;
+export const VERSION: string = version;

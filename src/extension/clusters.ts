@@ -3,8 +3,9 @@
 // clusters on the account that no config here names (listed at connect and on manual refreshes only). A refresh is
 // one Cluster.status() round trip per cluster; concurrent requests share the refresh in flight.
 import * as vscode from 'vscode';
-import { discoverClusters, listOtherJobs, type Cluster, type ClusterSnapshot, type DiscoveredCluster } from '../core/cluster';
+import type { Cluster, ClusterSnapshot, DiscoveredCluster } from '../core/cluster';
 import type { PbsJob } from '../core/pbs/qstat';
+import { core } from './core';
 import type { ConfigEntry, ConfigStore, ValidConfig } from './configs';
 import { targetOf, type Connection, type Session } from './session';
 import { readSettings } from './settings';
@@ -98,7 +99,7 @@ export class ClusterModel implements vscode.Disposable {
     const f: FoundClusters = this.found.get(connectionKey) ?? {};
     this.found.set(connectionKey, f);
     try {
-      f.clusters = await discoverClusters(connection.transport, { deployer: connection.manager.deployer, agent: connection.manager.agent });
+      f.clusters = await core().discoverClusters(connection.transport, { deployer: connection.manager.deployer, agent: connection.manager.agent });
       f.error = undefined;
     } catch (e) {
       f.error = e;
@@ -182,7 +183,7 @@ export class ClusterModel implements vscode.Disposable {
     this.changed.fire();
     try {
       const ours = this.forConnection(connectionKey).flatMap((e) => [...(e.snapshot?.jobs ?? []), ...(e.snapshot?.finishedJobs ?? [])].map((j) => j.id));
-      o.jobs = await listOtherJobs(connection.transport, { exclude: ours, deployer: connection.manager.deployer, agent: connection.manager.agent });
+      o.jobs = await core().listOtherJobs(connection.transport, { exclude: ours, deployer: connection.manager.deployer, agent: connection.manager.agent });
       o.error = undefined;
     } catch (e) {
       o.error = e;

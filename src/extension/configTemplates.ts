@@ -2,8 +2,7 @@
 // queue gets a config that lints clean: a whole node per worker job on CPU queues, one GPU per job on GPU queues,
 // with the project, storage, jobfs and interface settings Gadi needs.
 import { GADI_QUEUES, maxWalltimeSeconds, type QueueInfo } from '../core/config/queues';
-import { defaultProcesses } from '../core/pbs/jobScript';
-import { formatWalltime } from '../core/units';
+import { core } from './core';
 
 const GiB = 2 ** 30;
 /** copyq has no compute nodes worth a Dask cluster (one core, for data transfer). */
@@ -36,6 +35,7 @@ export function clusterConfigTemplate({ queue: q, project, host }: TemplateOptio
   const { cores, memGb, gpus } = sizeOf(q);
   const express = q.name.startsWith('express');
   const wanted = express ? 3600 : 2 * 3600;
+  const { defaultProcesses, formatWalltime } = core();
   const walltime = formatWalltime(Math.min(wanted, maxWalltimeSeconds(q, cores) ?? wanted));
   const processes = gpus ? 1 : defaultProcesses(cores);
   const threads = Math.floor(cores / processes);

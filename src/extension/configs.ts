@@ -3,8 +3,8 @@
 // with its error when it does not parse, so the tree can say what is wrong instead of hiding the cluster.
 import { basename } from 'node:path';
 import * as vscode from 'vscode';
-import { ConfigFileError, parseClusterConfig } from '../core/cluster';
 import type { ClusterConfig } from '../core/config/schema';
+import { core } from './core';
 import { Cancelled, NoConfigError } from './errors';
 import { configFileSetting, readSettings } from './settings';
 
@@ -135,8 +135,9 @@ export class ConfigStore implements vscode.Disposable {
     try {
       const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
       const text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
-      return { uri, label, config: parseClusterConfig(text, uri.fsPath) };
+      return { uri, label, config: core().parseClusterConfig(text, uri.fsPath) };
     } catch (e) {
+      const { ConfigFileError } = core();
       const error = e instanceof ConfigFileError ? e : new ConfigFileError(`Cannot read the cluster config ${uri.fsPath}: ${(e as Error).message}`, uri.fsPath, { cause: e });
       return { uri, label, error };
     }

@@ -1,11 +1,10 @@
 // The words of the cost prompt shown before jobs are submitted: what one worker job asks for, its SU charge at full
 // walltime from the Gadi queue table (core/config), the total for the new jobs, and the scheduler's own job when
 // one will be started.
-import { SCHEDULER_MEMORY, SCHEDULER_NCPUS, schedulerDirectives, schedulerQueue } from '../core/cluster/schedulerJob';
-import { estimateJobCost, type JobCost } from '../core/config/cost';
+import type { JobCost } from '../core/config/cost';
 import type { ClusterConfig } from '../core/config/schema';
 import { formatSu } from '../core/pbs/efficiency';
-import { formatWalltime } from '../core/units';
+import { core } from './core';
 import { formatSize } from './format';
 
 export interface CostPrompt {
@@ -18,12 +17,13 @@ export interface CostPrompt {
 
 function describe(cost: JobCost): string {
   const mem = cost.memBytes !== undefined ? `, ${formatSize(cost.memBytes)}` : '';
-  return `${cost.ncpus} core${cost.ncpus === 1 ? '' : 's'}${mem}, walltime ${formatWalltime(cost.walltimeSeconds)} on ${cost.queue.name} (${cost.queue.suRate} SU per core-hour)`;
+  return `${cost.ncpus} core${cost.ncpus === 1 ? '' : 's'}${mem}, walltime ${core().formatWalltime(cost.walltimeSeconds)} on ${cost.queue.name} (${cost.queue.suRate} SU per core-hour)`;
 }
 
 /** The scheduler job's charge (placement: job): one core and a few GB for the scheduler's walltime. */
 export function schedulerJobCost(config: ClusterConfig): JobCost | undefined {
   const pbs = config.jobqueue.pbs;
+  const { estimateJobCost, SCHEDULER_MEMORY, SCHEDULER_NCPUS, schedulerDirectives, schedulerQueue } = core();
   return estimateJobCost({
     ...pbs,
     cores: SCHEDULER_NCPUS,
@@ -38,7 +38,7 @@ export function schedulerJobCost(config: ClusterConfig): JobCost | undefined {
 /** The prompt for submitting `newJobs` worker jobs (and a scheduler job when `withScheduler`). */
 export function costPrompt(config: ClusterConfig, cluster: string, host: string, newJobs: number, withScheduler: boolean): CostPrompt {
   const pbs = config.jobqueue.pbs;
-  const perJob = estimateJobCost(pbs);
+  const perJob = core().estimateJobCost(pbs);
   const lines: string[] = [];
   let total: number | undefined = 0;
   if (perJob) {

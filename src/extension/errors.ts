@@ -1,9 +1,7 @@
 // Failures as the user sees them: one clear message and the buttons that lead out of it. Commands throw; the
 // command wrapper calls reportError, so no command shows raw stack traces and every message offers an action.
 import * as vscode from 'vscode';
-import { ClusterError, ConfigFileError } from '../core/cluster';
-import { QsubError, QsubQueueLimitError } from '../core/pbs/submit';
-import { AuthError, HostKeyError, SshConfigError, TransportError } from '../core/remote/errors';
+import { core } from './core';
 import { inertMessage } from './inert';
 
 /** A failure the front end itself detects, with the actions that fix it. */
@@ -64,6 +62,7 @@ function openFileAction(path: string): Action {
 export function describeError(error: unknown): { message: string; actions: Action[] } {
   if (error instanceof UserFacingError) return { message: error.message, actions: [...error.actions] };
   const message = error instanceof Error ? error.message : String(error);
+  const { AuthError, ClusterError, ConfigFileError, HostKeyError, QsubError, QsubQueueLimitError, SshConfigError, TransportError } = core();
   if (error instanceof ConfigFileError) {
     return { message, actions: error.path && /\.ya?ml$/.test(error.path) ? [openFileAction(error.path), ACTIONS.showLog] : [ACTIONS.createConfig, ACTIONS.showLog] };
   }
@@ -92,7 +91,7 @@ export interface ReportedError {
  */
 export function reportError(error: unknown, log: vscode.LogOutputChannel, context: string): ReportedError | undefined {
   if (error instanceof Cancelled) return undefined;
-  if (error instanceof TransportError && error.kind === 'aborted') {
+  if (error instanceof core().TransportError && error.kind === 'aborted') {
     log.info(`${context}: cancelled (${error.message})`); // the user pressed Cancel: nothing to show
     return undefined;
   }

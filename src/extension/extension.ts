@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { ClusterModel } from './clusters';
 import { REGISTERED_COMMANDS, registerCommands } from './commands';
 import type { Context } from './commands/context';
+import { coreLoadMs } from './core';
 import { ConfigStore } from './configs';
 import { ReadOnlyDocuments } from './documents';
 import type { ReportedError } from './errors';
@@ -25,7 +26,7 @@ export interface GadiDaskApi {
   readonly tree: {
     getChildren(node?: Node): Promise<Node[]>;
     getTreeItem(node: Node): vscode.TreeItem;
-  };
+    };
   /** Refreshes every cluster now; true when all answered. */
   refresh(): Promise<boolean>;
   /** The status bar item's text. */
@@ -38,6 +39,10 @@ export interface GadiDaskApi {
   readonly registeredCommands: readonly string[];
   /** Milliseconds from the activate() call to the PBS Jobs view registered (the code-server suite prints it). */
   readonly activationMs: number;
+  /** Whether activate() loaded the core bundle (it should not: see core.ts). */
+  readonly coreLoadedAtActivation: boolean;
+  /** Milliseconds the core bundle took to load, once something needed it. */
+  coreLoadMs(): number | undefined;
 }
 
 let session: Session | undefined;
@@ -67,8 +72,8 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     ...registerCommands(ctx),
   );
   setConnected();
-  void configs.list();
   startLanguageClient(context, log);
+  const coreLoadedAtActivation = coreLoadMs() !== undefined;
 
   return {
     tree: { getChildren: (node) => tree.getChildren(node), getTreeItem: (node) => tree.getTreeItem(node) },
@@ -77,6 +82,8 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     connections: () => session!.all().map((c) => ({ key: c.key, label: c.label, state: c.transport.state })),
     errors: ctx.errors,
     activationMs,
+    coreLoadedAtActivation,
+    coreLoadMs,
     registeredCommands: REGISTERED_COMMANDS,
   };
 }

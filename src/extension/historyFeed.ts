@@ -2,9 +2,10 @@
 // background after a successful refresh, at most once every few minutes per cluster (never in the way of typing or
 // of the tree), and withdrawn when the cluster leaves the view (disconnected: no advice from stale facts).
 import * as vscode from 'vscode';
-import { historyFacts, type HistoryFacts } from '../core/cluster/advice';
+import type { HistoryFacts } from '../core/cluster/advice';
 import type { ClusterReport } from '../core/cluster/report';
 import type { ClusterModel } from './clusters';
+import { core } from './core';
 
 const EVERY_MS = 5 * 60_000;
 
@@ -20,7 +21,7 @@ export class HistoryFeed implements vscode.Disposable {
   /** A report read for another reason (the Cluster Report command) counts as a fetch. */
   take(id: string, report: ClusterReport): void {
     this.fetched.set(id, { at: Date.now(), cluster: report.cluster });
-    this.send(historyFacts(report));
+    this.send(core().historyFacts(report));
   }
 
   private update(): void {

@@ -4,14 +4,14 @@ import * as vscode from 'vscode';
 import {
   LanguageClient, RevealOutputChannelOn, TransportKind, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
-
-import { HISTORY_NOTIFICATION, type HistoryFacts } from '../core/cluster/advice';
+import type { HistoryFacts } from '../core/cluster/advice';
+import { core } from './core';
 
 let client: LanguageClient | undefined;
 
 /** A cluster's history for the server's advice (dropped while the server is not running). */
 export function sendHistory(facts: HistoryFacts): void {
-  if (client?.isRunning()) void client.sendNotification(HISTORY_NOTIFICATION, facts).catch(() => undefined);
+  if (client?.isRunning()) void client.sendNotification(core().HISTORY_NOTIFICATION, facts).catch(() => undefined);
 }
 
 export function startLanguageClient(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {

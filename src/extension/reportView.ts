@@ -3,7 +3,8 @@
 // nothing else: no inline script or style, no network.
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { reportModel, type ClusterReport, type ReportModel } from '../core/cluster/report';
+import type { ClusterReport, ReportModel } from '../core/cluster/report';
+import { core } from './core';
 
 export const REPORT_VIEW_TYPE = 'gadiDask.clusterReport';
 
@@ -41,7 +42,7 @@ function html(webview: vscode.Webview, extensionUri: vscode.Uri, title: string):
 
 /** Opens (or brings forward and updates) the report panel of one cluster. Resolves once the page has drawn it. */
 export function showReport(extensionUri: vscode.Uri, key: string, report: ClusterReport): Promise<ReportModel> {
-  const model = reportModel(report);
+  const model = core().reportModel(report);
   const title = `Report: ${report.cluster}`;
   models.set(key, model);
   let panel = panels.get(key);

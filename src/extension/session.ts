@@ -3,15 +3,14 @@
 // log channel, which only ever receives messages the core marks safe (no secrets).
 import { hostname } from 'node:os';
 import * as vscode from 'vscode';
-import { ClusterManager } from '../core/cluster';
+import type { ClusterManager } from '../core/cluster';
 import { isGadiHost } from '../core/config/site';
 import type { ClusterConfig } from '../core/config/schema';
-import { LocalTransport } from '../core/remote/localTransport';
-import { SshTransportPool, type SshTransport } from '../core/remote/sshTransport';
+import type { SshTransport, SshTransportPool } from '../core/remote/sshTransport';
 import type { ConnectionState, Transport, TransportLogger } from '../core/remote/transport';
 import { VERSION } from '../core/version';
+import { core } from './core';
 import { UserFacingError } from './errors';
-import { unlessAborted } from './progress';
 import type { EditorPrompt } from './prompts';
 import { readSettings, type Settings } from './settings';
 
@@ -138,12 +137,12 @@ export class Session implements vscode.Disposable {
     const settings = readSettings();
     let transport: Transport;
     if (target.kind === 'local') {
-      transport = new LocalTransport({ host: target.label, logger: logAdapter(this.log) });
+      transport = new (core().LocalTransport)({ host: target.label, logger: logAdapter(this.log) });
     } else {
       const ssh = this.sshPool(settings).open(target.key);
       this.log.info(`Connecting to ${target.label} (${ssh.resolved.user}@${ssh.resolved.hostName}:${ssh.resolved.port})…`);
       try {
-        await unlessAborted(ssh.connect(), signal, () => undefined);
+        await ssh.connect(signal); // on Cancel, the close below ends the half-open connection
         await this.prompt.commit();
       } catch (e) {
         this.prompt.discard();
@@ -153,7 +152,7 @@ export class Session implements vscode.Disposable {
       transport = ssh;
     }
     // One agent for the whole connection: one login shell and prologue, not one per refresh.
-    const manager = new ClusterManager(transport, {
+    const manager = new (core().ClusterManager)(transport, {
       client: `VS Code (gadi-dask ${VERSION}) on ${hostname()}`,
       onProgress: (m) => this.log.info(m),
       mode: 'session',
@@ -180,7 +179,7 @@ export class Session implements vscode.Disposable {
       if (old && this.connections.size === 0) void old.close();
       this.pool = {
         key,
-        pool: new SshTransportPool({
+        pool: new (core().SshTransportPool)({
           prompt: this.prompt,
           logger: logAdapter(this.log),
           sshConfig: settings.sshConfigFile ? { configFile: settings.sshConfigFile, systemConfigFile: null } : undefined,

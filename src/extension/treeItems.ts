@@ -2,15 +2,14 @@
 // and the contextValue that picks its menu items (package.json "menus" match on it).
 import * as vscode from 'vscode';
 import type { ClusterSnapshot, DiscoveredCluster, SchedulerState, WorkerStatus } from '../core/cluster';
-import { jobDisplayName } from '../core/cluster/names';
 import type { PbsJob } from '../core/pbs/qstat';
 import { efficiencyRows, efficiencySummary, jobEfficiency } from '../core/pbs/efficiency';
 import { describeExitStatus } from '../core/pbs/states';
-import { formatWalltime } from '../core/units';
 import type { ClusterEntry } from './clusters';
 import {
   clusterContext, foundClusterContext, jobContext, messageContext, WORKER_CONTEXT, type JobRole, type Severity,
 } from './contextValues';
+import { core } from './core';
 import { formatSize } from './format';
 
 export type { JobRole, Severity };
@@ -52,6 +51,7 @@ function walltime(job: PbsJob): string {
   const requested = job.requested.walltimeSeconds;
   const used = job.used?.walltimeSeconds;
   if (requested === undefined && used === undefined) return '';
+  const { formatWalltime } = core();
   return `${used === undefined ? '–' : formatWalltime(used)} / ${requested === undefined ? '–' : formatWalltime(requested)}`;
 }
 
@@ -63,7 +63,7 @@ function nodesText(job: PbsJob): string {
 const md = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 
 export function jobItem(job: PbsJob, role: JobRole, workers: readonly WorkerStatus[], id: string): vscode.TreeItem {
-  const item = new vscode.TreeItem(`${shortJobId(job.id)} ${jobDisplayName(job.name)}`, workers.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+  const item = new vscode.TreeItem(`${shortJobId(job.id)} ${core().jobDisplayName(job.name)}`, workers.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = id;
   item.description = [job.stateInfo.label, job.queue, walltime(job), efficiencySummary(jobEfficiency(job)), nodesText(job)].filter(Boolean).join(' · ');
   item.iconPath = jobIcon(job);
@@ -82,7 +82,7 @@ function jobTooltip(job: PbsJob, role: JobRole, workers: number): vscode.Markdow
     ['Memory', job.requested.memBytes !== undefined ? formatSize(job.requested.memBytes) : undefined],
     ['GPUs', job.requested.ngpus?.toString()],
     ['Walltime', walltime(job)],
-    ['CPU time', job.used?.cputSeconds !== undefined ? formatWalltime(job.used.cputSeconds) : undefined],
+    ['CPU time', job.used?.cputSeconds !== undefined ? core().formatWalltime(job.used.cputSeconds) : undefined],
     ['Memory used', job.used?.memBytes !== undefined ? formatSize(job.used.memBytes) : undefined],
     ...efficiencyRows(jobEfficiency(job)),
     ['Nodes', job.nodes.join(', ') || undefined],

@@ -3,7 +3,7 @@
 import * as vscode from 'vscode';
 import type { ForwardHandle } from '../core/remote/transport';
 import type { ClusterEntry } from './clusters';
-import { unlessAborted } from './progress';
+import { core } from './core';
 
 interface Tunnel {
   handle: ForwardHandle;
@@ -23,7 +23,7 @@ export class Tunnels implements vscode.Disposable {
     const existing = this.tunnels.get(entry.id);
     if (existing?.remote === remote && entry.connection.transport.state !== 'closed') return existing.handle.localPort;
     if (existing) await this.close(entry.id);
-    const handle = await unlessAborted(entry.connection.transport.forward(host, port), signal, (late) => late.close());
+    const handle = await core().abortable(entry.connection.transport.forward(host, port), signal, (late) => late.close());
     this.tunnels.set(entry.id, { handle, remote, connectionKey: entry.connection.key });
     this.log.info(`Dashboard of ${entry.cluster.name}: 127.0.0.1:${handle.localPort} → ${remote} via ${entry.connection.label}.`);
     return handle.localPort;

@@ -1,4 +1,4 @@
-// Bundle sizes against the goal (dist/extension.js < 1 MB minified): the production bundles built into a temporary
+// Bundle sizes against the goal (dist/extension.js < 1 MB minified): the production bundles (scripts/bundles.mjs) built into a temporary
 // directory, the largest inputs of the extension's bundle (what to load lazily next), and the VSIX when one is built.
 // Activation time is printed by the code-server suite (test/vscode/suite/extension.test.ts).
 // Run: node --import tsx test/bench/size.ts
@@ -12,16 +12,14 @@ const GOAL = 1_000_000;
 const kb = (n: number) => `${(n / 1000).toFixed(0)} kB`;
 
 async function main(): Promise<void> {
+  const { nodeBundles } = await import('../../scripts/bundles.mjs');
   const out = mkdtempSync(join(tmpdir(), 'gadi-dask-size-'));
   try {
     const sizes: Record<string, number> = {};
     let inputs: Record<string, number> = {};
-    for (const [name, entry] of [['extension', 'src/extension/extension.ts'], ['server', 'src/server/server.ts']] as const) {
-      // The options of scripts/build.mjs --production.
-      const r = await esbuild.build({
-        entryPoints: [join(ROOT, entry)], outfile: join(out, `${name}.js`), bundle: true, platform: 'node', target: 'node20', format: 'cjs',
-        minify: true, metafile: true, logLevel: 'warning', external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
-      });
+    for (const { name, options } of nodeBundles(true, out)) {
+      if (name === 'cli') continue;
+      const r = await esbuild.build({ ...options, absWorkingDir: ROOT, metafile: true });
       sizes[name] = statSync(join(out, `${name}.js`)).size;
       if (name === 'extension') {
         inputs = {};
@@ -33,6 +31,7 @@ async function main(): Promise<void> {
       }
     }
     console.log(`dist/extension.js ${kb(sizes.extension)} (goal < ${kb(GOAL)}: ratio ${(sizes.extension / GOAL).toFixed(2)})`);
+    console.log(`dist/core.js      ${kb(sizes.core)} (loaded on first use, not at activation)`);
     console.log(`dist/server.js    ${kb(sizes.server)}`);
     console.log('largest parts of the extension bundle:');
     for (const [k, v] of Object.entries(inputs).sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${k.padEnd(44)} ${kb(v)}`);

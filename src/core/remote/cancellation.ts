@@ -44,12 +44,22 @@ export function withPartialOutput(reason: unknown, stdout: Buffer, stderr: Buffe
   return reason;
 }
 
-/** Waits for `promise` unless `signal` fires first (the promise keeps running; its outcome is then ignored). */
-export function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+/**
+ * Waits for `promise` unless `signal` fires first. The promise keeps running: what it still gives back later goes to
+ * `undo` (a half-open connection closed, a tunnel shut), else is ignored.
+ */
+export function abortable<T>(promise: Promise<T>, signal?: AbortSignal, undo?: (late: T) => unknown): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(signal.reason);
+  const late = () => void promise.then(undo, () => undefined);
+  if (signal.aborted) {
+    late();
+    return Promise.reject(signal.reason);
+  }
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
+    const onAbort = () => {
+      late();
+      reject(signal.reason);
+    };
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(
       (v) => {

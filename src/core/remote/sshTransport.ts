@@ -169,9 +169,9 @@ export class SshTransport implements Transport {
   }
 
   /** Connects now instead of on first use, so a UI can show problems (auth, host key) right away. */
-  async connect(): Promise<void> {
+  async connect(signal?: AbortSignal): Promise<void> {
     this.assertOpen();
-    await this.link.ready();
+    await this.link.ready(signal);
   }
 
   /** After an auth or host key failure, once the user has fixed the cause: try once more. */

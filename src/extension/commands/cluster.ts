@@ -1,7 +1,8 @@
 // Commands on a whole cluster: Shut Down, Open Dashboard (SSH tunnel + Simple Browser), Copy Scheduler Address,
 // Insert Dask Client Snippet, Cluster Report.
 import * as vscode from 'vscode';
-import { clusterPaths, type DownResult } from '../../core/cluster';
+import { core } from '../core';
+import type { DownResult } from '../../core/cluster';
 import type { ReportModel } from '../../core/cluster/report';
 import { Cancelled, NoSchedulerError } from '../errors';
 import { showReport } from '../reportView';
@@ -107,7 +108,7 @@ export async function copySchedulerAddress(ctx: Context, arg?: unknown): Promise
 
 /** The snippet for a cluster: its scheduler file outlives any one scheduler address. */
 export function clientSnippet(cluster: string, host: string): string {
-  const file = clusterPaths(cluster).schedulerFile;
+  const file = core().clusterPaths(cluster).schedulerFile;
   return [
     'import os',
     'from dask.distributed import Client',

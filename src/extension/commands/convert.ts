@@ -4,9 +4,8 @@
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
 // The modules, not the index: the Python parser stays in the language server's bundle.
-import { ConvertError, type NotConverted } from '../../core/convert/canonical';
-import { configFromDaskConfig, pythonFromConfig } from '../../core/convert/fromConfig';
-import { callHeader, configFileBase, renderDraft } from '../../core/convert/fromPython';
+import { core } from '../core';
+import type { NotConverted } from '../../core/convert/canonical';
 import type { ConfigFromCallArgs } from '../../server/service/convertActions';
 import { Cancelled, UserFacingError } from '../errors';
 import { configUri, type Context, type TargetArgs } from './context';
@@ -19,7 +18,7 @@ function converting<T>(work: () => T): T {
   try {
     return work();
   } catch (e) {
-    if (e instanceof ConvertError) throw new UserFacingError(e.message, []);
+    if (e instanceof core().ConvertError) throw new UserFacingError(e.message, []);
     throw e;
   }
 }
@@ -77,6 +76,7 @@ export async function createConfigFromCall(ctx: Context, arg?: unknown): Promise
   const source = containerOf(vscode.Uri.parse(arg.source));
   const where = posix.basename(source.path);
   const host = ctx.extension.globalState.get<string>(LAST_HOST, 'gadi');
+  const { callHeader, configFileBase, renderDraft } = core();
   const text = renderDraft(arg.draft, { host, header: callHeader(where, arg.line) });
   return writeConfig(ctx, text, configFileBase(arg.draft, stem(source)), folderOf(source), `the PBSCluster call in ${where}`, arg.draft.notConverted);
 }
@@ -88,7 +88,7 @@ export async function copyAsPbsCluster(ctx: Context, arg?: unknown): Promise<str
       ?? (editor?.languageId === 'dask-cluster' ? editor.uri : (await ctx.configs.choose('to copy as PBSCluster(...)')).uri);
   // The open document, so unsaved edits count.
   const doc = await vscode.workspace.openTextDocument(uri);
-  const { code, dropped } = converting(() => pythonFromConfig(doc.getText(), posix.basename(uri.path)));
+  const { code, dropped } = converting(() => core().pythonFromConfig(doc.getText(), posix.basename(uri.path)));
   await vscode.env.clipboard.writeText(code);
   const note = dropped.length ? ` Not passed: ${dropped.map((d) => d.argument).join(', ')} (see the comments).` : '';
   void vscode.window.showInformationMessage(`Copied PBSCluster(...) for ${posix.basename(uri.path)} to the clipboard.${note}`);
@@ -140,6 +140,6 @@ export async function importDaskConfig(ctx: Context, arg?: unknown): Promise<str
     throw new UserFacingError('Import Dask Config needs a jobqueue.yaml: a local file or one on a connected host.', []);
   }
   if (args.folder) near = vscode.Uri.file(args.folder);
-  const imported = converting(() => configFromDaskConfig(text, { host, source }));
+  const imported = converting(() => core().configFromDaskConfig(text, { host, source }));
   return writeConfig(ctx, imported.text, 'imported', near, source, imported.dropped);
 }

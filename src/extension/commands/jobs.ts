@@ -2,9 +2,8 @@
 // arguments ({ jobId }) looked up in the clusters' last snapshots.
 import { posix } from 'node:path';
 import * as vscode from 'vscode';
-import { cancelOtherJobs, clusterPaths, type CancelledJob } from '../../core/cluster';
-import { renderJobScript } from '../../core/pbs/jobScript';
-import { RemoteFileError } from '../../core/remote/errors';
+import { core } from '../core';
+import type { CancelledJob } from '../../core/cluster';
 import { ACTIONS, Cancelled, NotConnectedError, UserFacingError } from '../errors';
 import type { JobNode } from '../jobsTree';
 import { shortJobId } from '../treeItems';
@@ -89,7 +88,7 @@ async function cancelOne(node: JobNode, signal: AbortSignal, onProgress: (m: str
     return r.cancelled[0];
   }
   const { manager } = node.connection;
-  const [result] = await cancelOtherJobs(node.connection.transport, [job.id], { signal, onProgress, deployer: manager.deployer, agent: manager.agent });
+  const [result] = await core().cancelOtherJobs(node.connection.transport, [job.id], { signal, onProgress, deployer: manager.deployer, agent: manager.agent });
   return result;
 }
 
@@ -107,7 +106,7 @@ export async function showJobScript(ctx: Context, arg?: unknown): Promise<string
       // The copy on the cluster is what qsub got for the latest jobs; the config may have changed since.
       text = (await arg.connection.transport.readFile(file)).toString('utf8');
     } catch (e) {
-      if (!(e instanceof RemoteFileError)) throw e;
+      if (!(e instanceof core().RemoteFileError)) throw e;
       ctx.log.warn(`${e.message} Showing the script the config makes now.`);
       text = arg.role === 'scheduler' ? cluster.schedulerJobScript() : cluster.workerJobScript();
     }
@@ -116,7 +115,7 @@ export async function showJobScript(ctx: Context, arg?: unknown): Promise<string
     const entry = isNode(arg) && 'entry' in arg && arg.entry ? arg.entry : undefined;
     const config = entry?.config ?? (await ctx.configs.choose('for the job script', configUri(arg as TargetArgs | undefined)));
     const name = config.config.jobqueue.pbs.name;
-    text = entry?.cluster.workerJobScript() ?? renderJobScript(config.config.jobqueue.pbs, { schedulerFile: clusterPaths(name).schedulerFile });
+    text = entry?.cluster.workerJobScript() ?? core().renderJobScript(config.config.jobqueue.pbs, { schedulerFile: core().clusterPaths(name).schedulerFile });
     path = `/${name}/worker.pbs`;
   }
   await ctx.documents.show(path, text, 'shellscript');
@@ -147,7 +146,7 @@ export async function openJobOutput(ctx: Context, arg?: unknown): Promise<string
   try {
     text = (await node.connection.transport.readFile(file.path)).toString('utf8');
   } catch (e) {
-    if (e instanceof RemoteFileError && e.code === 'ENOENT' && job.stateInfo.active) {
+    if (e instanceof core().RemoteFileError && e.code === 'ENOENT' && job.stateInfo.active) {
       throw new UserFacingError(`Job ${job.id} is ${job.stateInfo.label.toLowerCase()}: PBS copies its output to ${file.path} when it ends.`, [ACTIONS.refresh]);
     }
     throw e;

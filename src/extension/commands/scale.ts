@@ -4,8 +4,8 @@
 // cluster goes on), or a bounded wait ends.
 // Both also take their answers as arguments (executeCommand), so scripts and tests can drive them.
 import * as vscode from 'vscode';
-import { describeCount, type AdaptResult, type ScaleRequest, type ScaleResult, type WorkersWaitResult } from '../../core/cluster';
-import { AbortedError } from '../../core/remote/errors';
+import { core } from '../core';
+import type { AdaptResult, ScaleRequest, ScaleResult, WorkersWaitResult } from '../../core/cluster';
 import { GADI_MAX_JOBS_PER_USER } from '../../core/config/queues';
 import type { ClusterEntry } from '../clusters';
 import { costPrompt } from '../cost';
@@ -113,7 +113,7 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCo
       const workers = await entry.cluster.waitForWorkers(target, { signal, onProgress, timeoutMs: WORKERS_WAIT_MS });
       return { ...r, workers };
     } catch (e) {
-      if (e instanceof AbortedError) return r; // dismissed: the cluster goes on, the tree follows it
+      if (e instanceof core().AbortedError) return r; // dismissed: the cluster goes on, the tree follows it
       throw e;
     } finally {
       void ctx.refresher.now('action');
@@ -132,7 +132,7 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCo
     void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`), 'Show Log')
       .then((b) => b && ctx.log.show());
   } else if (result.workers?.timedOut) {
-    void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${describeCount(result.workers)} after ${Math.round(result.workers.waitedMs / 60_000)} min; the jobs keep their place in the queue.`));
+    void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${core().describeCount(result.workers)} after ${Math.round(result.workers.waitedMs / 60_000)} min; the jobs keep their place in the queue.`));
   } else if (result.adaptWasOn) {
     void vscode.window.showInformationMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}. Adaptive scaling is now off.`));
   }

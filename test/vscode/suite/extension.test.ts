@@ -1,6 +1,7 @@
 // What a user gets from installing the extension, checked inside a real VS Code extension host.
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import type { GadiDaskApi } from '../../../src/extension/extension';
 
 const EXTENSION_ID = 'gadi-dask.gadi-dask';
 
@@ -28,10 +29,13 @@ function workspaceFile(name: string): vscode.Uri {
 suite('Dask on Gadi in VS Code', () => {
   test('the extension is present and activates', async () => {
     const ext = extension();
-    const api = (await ext.activate()) as { activationMs: number };
+    const api = (await ext.activate()) as GadiDaskApi;
     assert.equal(ext.isActive, true);
     assert.ok(api.activationMs > 0 && api.activationMs < 60_000, `activation took ${api.activationMs} ms`);
     process.stderr.write(`activation (activate() to the PBS Jobs view registered): ${api.activationMs.toFixed(1)} ms\n`);
+    assert.equal(api.coreLoadedAtActivation, false, 'activate() loaded dist/core.js: something at startup takes a value from the core');
+    const loadMs = api.coreLoadMs();
+    process.stderr.write(`core bundle load: ${loadMs === undefined ? 'not loaded yet' : `${loadMs.toFixed(1)} ms`}\n`);
   });
 
   test('Scale Cluster and Refresh are registered commands', async () => {

@@ -1,0 +1,3 @@
+import type { BuildOptions } from 'esbuild';
+
+export function nodeBundles(production: boolean, outdir?: string): { name: string; options: BuildOptions }[];

@@ -1,0 +1,35 @@
+// The bundles the .vsix ships, as esbuild options: scripts/build.mjs builds them, the size benchmark and the bundle
+// test build the same ones elsewhere.
+
+// The extension host takes the core from a second bundle, loaded on first use (src/extension/core.ts).
+const LAZY_CORE = { specifier: './coreBundle', file: './core.js' };
+
+const lazyCore = {
+  name: 'lazy-core',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/coreBundle$/ }, (args) =>
+      args.importer.endsWith('/src/extension/core.ts') ? { path: LAZY_CORE.file, external: true } : undefined);
+  },
+};
+
+/** The node bundles: name (dist/<name>.js) and esbuild options for `production` (minified) or not. */
+export function nodeBundles(production, outdir = 'dist') {
+  const common = {
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'warning',
+    // ssh2's optional native parts: it falls back to pure JS when they are absent.
+    external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
+  };
+  const entries = [
+    ['extension', 'src/extension/extension.ts', { plugins: [lazyCore] }],
+    ['core', 'src/extension/coreBundle.ts', {}],
+    ['server', 'src/server/server.ts', {}],
+    ['cli', 'src/cli/cli.ts', { banner: { js: '#!/usr/bin/env node' } }],
+  ];
+  return entries.map(([name, entry, extra]) => ({ name, options: { ...common, ...extra, entryPoints: [entry], outfile: `${outdir}/${name}.js` } }));
+}
