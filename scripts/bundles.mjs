@@ -12,6 +12,9 @@ const lazyCore = {
   },
 };
 
+/** What no node bundle contains: VS Code's API, and ssh2's optional native parts (it falls back to pure JS without them). */
+export const NODE_EXTERNALS = ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
+
 /** The node bundles: name (dist/<name>.js) and esbuild options for `production` (minified) or not. */
 export function nodeBundles(production, outdir = 'dist') {
   const common = {
@@ -22,8 +25,7 @@ export function nodeBundles(production, outdir = 'dist') {
     sourcemap: !production,
     minify: production,
     logLevel: 'warning',
-    // ssh2's optional native parts: it falls back to pure JS when they are absent.
-    external: ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'],
+    external: NODE_EXTERNALS,
   };
   const entries = [
     ['extension', 'src/extension/extension.ts', { plugins: [lazyCore] }],

@@ -1,10 +1,12 @@
 // Bundles the extension-host test suite into out/test/vscode/suite/: index.js (the mocha runner that
-// `extensionTestsPath` points at) and one *.test.js per test file. `vscode` comes from the extension host;
+// `extensionTestsPath` points at) and one *.test.js per test file. `vscode` comes from the extension host
+// (and the modules under test take the core from their own bundle, not from dist/core.js);
 // mocha stays external and resolves from node_modules, so the runner and the test files share one instance.
 import * as esbuild from 'esbuild';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_EXTERNALS } from '../../scripts/bundles.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -20,5 +22,5 @@ await esbuild.build({
   format: 'cjs',
   sourcemap: 'inline',
   logLevel: 'warning',
-  external: ['vscode', 'mocha'],
+  external: [...NODE_EXTERNALS, 'mocha'],
 });
