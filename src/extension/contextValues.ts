@@ -1,5 +1,6 @@
-// The PBS Jobs view's context values: what package.json's menus match with `viewItem`. Built here only, with the
-// list of every value the tree can give, so a unit test can hold the menus against it (no vscode import here).
+// The PBS Jobs view's context values: what package.json's menus match with `viewItem` (and its keybindings with
+// SELECTION_CONTEXT_KEY). Built here only, with the list of every value the tree can give, so a unit test can hold
+// the menus against it (no vscode import here).
 import type { SchedulerState } from '../core/cluster';
 import type { PbsPhase } from '../core/pbs/states';
 
@@ -20,6 +21,8 @@ export const messageContext = (severity: Severity) => `message.${severity}`;
 export const WORKER_CONTEXT = 'worker';
 export const FINISHED_JOBS_CONTEXT = 'finishedJobs';
 export const OTHER_JOBS_CONTEXT = 'otherJobs';
+/** The context key holding the selected node's context value, for package.json's keybindings (`viewItem` is menus' only). */
+export const SELECTION_CONTEXT_KEY = 'gadiDask.jobs.selection';
 
 /** Every context value a node of the view can carry. */
 export function allContextValues(): string[] {

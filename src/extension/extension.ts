@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { ClusterModel } from './clusters';
 import { REGISTERED_COMMANDS, registerCommands } from './commands';
 import type { Context } from './commands/context';
+import { SELECTION_CONTEXT_KEY } from './contextValues';
 import { coreLoadMs } from './core';
 import { ConfigStore } from './configs';
 import { ReadOnlyDocuments } from './documents';
@@ -26,7 +27,9 @@ export interface GadiDaskApi {
   readonly tree: {
     getChildren(node?: Node): Promise<Node[]>;
     getTreeItem(node: Node): vscode.TreeItem;
-    };
+    /** Selects and focuses a node in the view, as clicking it would. */
+    select(node: Node): Thenable<void>;
+  };
   /** Refreshes every cluster now; true when all answered. */
   refresh(): Promise<boolean>;
   /** The status bar item's text. */
@@ -63,12 +66,14 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const tunnels = new Tunnels(log);
   const statusBar = new StatusBar(session, model);
   const history = new HistoryFeed(model, sendHistory, log);
-  const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, statusBar, history, errors: [] };
+  const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, view, statusBar, history, errors: [] };
 
   const setConnected = () => void vscode.commands.executeCommand('setContext', 'gadiDask.connected', session!.all().length > 0);
   context.subscriptions.push(
     log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar, history,
     session.onDidChange(setConnected),
+    view.onDidChangeSelection(({ selection: [node] }) =>
+      void vscode.commands.executeCommand('setContext', SELECTION_CONTEXT_KEY, node ? tree.getTreeItem(node).contextValue : undefined)),
     ...registerCommands(ctx),
   );
   setConnected();
@@ -76,7 +81,11 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const coreLoadedAtActivation = coreLoadMs() !== undefined;
 
   return {
-    tree: { getChildren: (node) => tree.getChildren(node), getTreeItem: (node) => tree.getTreeItem(node) },
+    tree: {
+      getChildren: (node) => tree.getChildren(node),
+      getTreeItem: (node) => tree.getTreeItem(node),
+      select: (node) => view.reveal(node, { select: true, focus: true }),
+    },
     refresh: () => refresher.now('manual'),
     statusBarText: () => statusBar.text,
     connections: () => session!.all().map((c) => ({ key: c.key, label: c.label, state: c.transport.state })),

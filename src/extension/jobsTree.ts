@@ -148,9 +148,10 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     }
   }
 
-  /** The parent of a node, so the view can reveal it; only clusters' direct children are resolved. */
+  /** The parent of a node, so the view can reveal it; clusters' direct children and the other jobs are resolved. */
   getParent(node: Node): Node | undefined {
     if (node.kind === 'job' && node.entry && node.place === node.entry.id) return { kind: 'cluster', entry: node.entry };
+    if (node.kind === 'job' && node.role === 'other' && !node.entry) return { kind: 'otherJobs', connection: node.connection };
     return undefined;
   }
 

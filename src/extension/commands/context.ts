@@ -27,6 +27,7 @@ export interface Context {
   tunnels: Tunnels;
   prompt: EditorPrompt;
   tree: JobsTreeProvider;
+  view: vscode.TreeView<Node>;
   statusBar: StatusBar;
   history: HistoryFeed;
   /** What commands reported, newest last (for tests and diagnostics). */
@@ -37,6 +38,13 @@ export interface Context {
 export interface TargetArgs {
   /** A config file path or URI string. */
   config?: string;
+  /** Act on the PBS Jobs view's selected node (the view's keybindings pass this: a keybinding gets no node). */
+  selection?: boolean;
+}
+
+/** The node a command acts on: `arg` itself, or the view's selection when `arg` asks for it. */
+export function nodeArg(ctx: Context, arg: unknown): unknown {
+  return typeof arg === 'object' && arg !== null && (arg as TargetArgs).selection === true ? ctx.view.selection[0] : arg;
 }
 
 export function isNode(value: unknown): value is Node {
@@ -60,7 +68,8 @@ export function connectWithProgress(ctx: Context, target: Target): Promise<Conne
  * The cluster a command acts on: the node's, else the config named in `args`, else the workspace's (asking when
  * there are several). Connects first when `connect`, else fails with "not connected".
  */
-export async function clusterFor(ctx: Context, arg: unknown, purpose: string, connect: boolean): Promise<ClusterEntry> {
+export async function clusterFor(ctx: Context, given: unknown, purpose: string, connect: boolean): Promise<ClusterEntry> {
+  const arg = nodeArg(ctx, given);
   if (isNode(arg) && 'entry' in arg && arg.entry) return arg.entry;
   const config = await ctx.configs.choose(purpose, configUri(arg as TargetArgs | undefined));
   const target = targetOf(config.config, readSettings(), config.label);

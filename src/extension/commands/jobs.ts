@@ -9,10 +9,11 @@ import type { JobNode } from '../jobsTree';
 import { shortJobId } from '../treeItems';
 import { inertMessage } from '../inert';
 import { withCancellableProgress } from '../progress';
-import { configUri, confirm, isNode, type Context, type TargetArgs } from './context';
+import { configUri, confirm, isNode, nodeArg, type Context, type TargetArgs } from './context';
 
 interface JobArgs {
   jobId?: string;
+  selection?: boolean;
   confirm?: boolean;
   /** Open Job Output: 'o' for standard output, 'e' for standard error. */
   stream?: 'o' | 'e';
@@ -39,7 +40,8 @@ function knownJobs(ctx: Context): JobNode[] {
 }
 
 /** The job to `verb` ("cancel", "open the output of"). */
-async function jobFor(ctx: Context, arg: unknown, verb: string, filter: (n: JobNode) => boolean = () => true): Promise<JobNode> {
+async function jobFor(ctx: Context, given: unknown, verb: string, filter: (n: JobNode) => boolean = () => true): Promise<JobNode> {
+  const arg = nodeArg(ctx, given);
   if (isNode(arg) && arg.kind === 'job') return arg;
   if (!ctx.session.all().length) throw new NotConnectedError(`to ${verb} a job`);
   const jobs = knownJobs(ctx).filter(filter);

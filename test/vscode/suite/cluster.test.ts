@@ -233,8 +233,10 @@ suite('Cluster life on the sandbox, through the editor', function () {
     const listed = (await api.tree.getChildren(other)).filter((n): n is JobNode => n.kind === 'job');
     assert.deepEqual(listed.map((n) => [n.job.id, n.job.name, n.role]), [[id, 'other-job', 'other']]);
     assert.match(String(api.tree.getTreeItem(listed[0]).contextValue), /^job\.other\.(running|pending)$/);
-    const r = await vscode.commands.executeCommand<{ outcome: string }>('gadiDask.cancelJob', { jobId: id, confirm: false });
-    assert.equal(r?.outcome, 'deleted');
+    // The keyboard path: select the row, then what Delete runs (the keybinding passes { selection: true }).
+    await api.tree.select(listed[0]);
+    const r = await vscode.commands.executeCommand<{ outcome: string }>('gadiDask.cancelJob', { selection: true, confirm: false });
+    assert.equal(r?.outcome, 'deleted', `cancel failed: ${api.errors.at(-1)?.message}`);
     await api.refresh();
     assert.deepEqual((await api.tree.getChildren(other)).filter((n) => n.kind === 'job'), []);
   });
