@@ -14,7 +14,7 @@ import os
 import sys
 import traceback
 
-from .common import Exit, err
+from .common import PBS_VERSION, Exit, err
 from .config import Config, log
 from .qdel import qdel
 from .qselect import qselect
@@ -26,6 +26,9 @@ COMMANDS = {"qsub": qsub, "qstat": qstat, "qselect": qselect, "qdel": qdel}
 
 
 def main(prog, argv):
+    if argv == ["--version"]:  # every PBS command answers it alike, before reading anything
+        sys.stdout.write("pbs_version = %s\n" % PBS_VERSION)
+        return 0
     cfg = Config()
     try:
         return COMMANDS[prog](cfg, argv)

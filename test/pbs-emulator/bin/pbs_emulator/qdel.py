@@ -3,10 +3,9 @@
 import getopt
 import os
 import signal
-import sys
 import time
 
-from .common import PBSE_HISTJOBID, PBSE_UNKJOBID, PBS_VERSION, SUB_DELETED, err, pbs_exit
+from .common import PBSE_HISTJOBID, PBSE_UNKJOBID, SUB_DELETED, err, pbs_exit
 from .ids import id_text, norm_jobid
 from .procs import supervisor_alive
 from .scheduler import delete_queued_job, maybe_finish_array, schedule
@@ -18,9 +17,6 @@ QDEL_USAGE = "usage:\n\tqdel [-W force|suppress_email=X] [-x] job_identifier...\
 
 
 def qdel(cfg, argv):
-    if argv == ["--version"]:
-        sys.stdout.write("pbs_version = %s\n" % PBS_VERSION)
-        return 0
     try:
         opts, ids = getopt.gnu_getopt(argv, "W:x")
     except getopt.GetoptError:

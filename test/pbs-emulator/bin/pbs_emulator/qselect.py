@@ -3,7 +3,7 @@
 import getopt
 import sys
 
-from .common import PBS_VERSION, err
+from .common import err
 from .scheduler import schedule
 from .state import Store
 from .supervisor import launch
@@ -18,9 +18,6 @@ STATES = set("BEFHMQRSTUWX")
 
 
 def qselect(cfg, argv):
-    if argv == ["--version"]:
-        sys.stdout.write("pbs_version = %s\n" % PBS_VERSION)
-        return 0
     try:
         opts, operands = getopt.getopt(argv, "N:q:s:u:x")
     except getopt.GetoptError:

@@ -192,9 +192,6 @@ def entries_for(cfg, job, with_subjobs):
 
 
 def qstat(cfg, argv):
-    if argv == ["--version"]:
-        sys.stdout.write("pbs_version = %s\n" % PBS_VERSION)
-        return 0
     try:
         opts, operands = getopt.gnu_getopt(argv, "ainpqrstwxu:fGHJMQEBW:T1F:D:")
     except getopt.GetoptError as e:

@@ -9,7 +9,7 @@ import time
 
 from .common import (
     Exit, GADI_REJECT_EXIT, MAX_ARRAY_SIZE, PBSE_BADATVAL, PBSE_BADUSER, PBSE_INVALJOBRESC,
-    PBSE_UNKJOBID, PBSE_UNKQUE, PBS_VERSION, SUB_DEPHOLD, SUB_HELD, SUB_QUEUED, err, pbs_exit,
+    PBSE_UNKJOBID, PBSE_UNKQUE, SUB_DEPHOLD, SUB_HELD, SUB_QUEUED, err, pbs_exit,
 )
 from .gadi_queues import MAX_WALLTIME_SECONDS
 from .ids import id_text, norm_jobid
@@ -341,9 +341,6 @@ def build_variable_list(cfg, opts, cwd, queue):
 
 
 def qsub(cfg, argv):
-    if argv == ["--version"]:
-        sys.stdout.write("pbs_version = %s\n" % PBS_VERSION)
-        return 0
     opts = QsubOptions()
     try:
         rest = opts.process(argv, QsubOptions.CMDLINE)
