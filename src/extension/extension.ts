@@ -34,8 +34,8 @@ export interface GadiDaskApi {
   refresh(): Promise<boolean>;
   /** The status bar item's text. */
   statusBarText(): string;
-  /** Open connections: key, label and transport state. */
-  connections(): { key: string; label: string; state: string }[];
+  /** Open connections: key, label, transport state and how often the link dropped. */
+  connections(): { key: string; label: string; state: string; drops: number }[];
   /** Failures the commands reported to the user, newest last. */
   readonly errors: readonly ReportedError[];
   /** The ids of the commands this extension registers (the suite holds them against package.json). */
@@ -88,7 +88,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     },
     refresh: () => refresher.now('manual'),
     statusBarText: () => statusBar.text,
-    connections: () => session!.all().map((c) => ({ key: c.key, label: c.label, state: c.transport.state })),
+    connections: () => session!.all().map((c) => ({ key: c.key, label: c.label, state: c.transport.state, drops: c.drops.count })),
     errors: ctx.errors,
     activationMs,
     coreLoadedAtActivation,

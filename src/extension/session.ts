@@ -27,6 +27,8 @@ export interface Target {
 export interface Connection extends Target {
   readonly transport: Transport;
   readonly manager: ClusterManager;
+  /** How often the link dropped and the transport set out to reconnect (the status bar's tooltip says so). */
+  readonly drops: { count: number; last?: Date };
 }
 
 export function logAdapter(log: vscode.LogOutputChannel): TransportLogger {
@@ -157,9 +159,13 @@ export class Session implements vscode.Disposable {
       onProgress: (m) => this.log.info(m),
       mode: 'session',
     });
-    const connection: Connection = { ...target, transport, manager };
+    const connection: Connection = { ...target, transport, manager, drops: { count: 0 } };
     this.connections.set(target.key, connection);
     this.stateSubscriptions.set(target.key, transport.onStateChange((change) => {
+      if (change.state === 'reconnecting' && change.attempt === 1) {
+        connection.drops.count++;
+        connection.drops.last = new Date();
+      }
       const why = change.error ? `: ${change.error.message}` : '';
       const message = `Connection to ${target.label} is ${change.state}${change.attempt ? ` (attempt ${change.attempt})` : ''}${why}`;
       if (change.state === 'connected') this.log.info(message);

@@ -48,6 +48,8 @@ export class StatusBar implements vscode.Disposable {
     const link = state === 'reconnecting' ? ' · reconnecting…' : state === 'disconnected' ? ' · disconnected' : '';
     this.item.text = `${icon} ${host.label}${link || (counts ? ` ·${counts}` : '')}`;
     const lines = [`Dask on Gadi: ${host.label} (${state})`];
+    const { count, last } = host.drops;
+    if (count && last) lines.push(`The connection dropped ${count === 1 ? 'once' : `${count} times`} (last at ${last.toLocaleTimeString()}); it reconnects by itself.`);
     if (s?.exists) {
       lines.push(`Cluster ${s.cluster}: scheduler ${s.scheduler.state}, ${s.counts.workerJobs} worker jobs (${s.counts.queuedWorkerJobs} waiting), ${s.counts.workers} workers, ${s.counts.threads} threads`);
       lines.push(`As of ${s.takenAt.toLocaleTimeString()}`);

@@ -163,6 +163,28 @@ suite('Cluster life on the sandbox, through the editor', function () {
     assert.equal(again?.localPort, r.localPort);
   });
 
+  test('a dropped connection (its sshd sessions killed) comes back by itself: Scale, the tree and the dashboard work without Connect', async function () {
+    this.timeout(120_000);
+    const [before] = api.connections();
+    const port = (await vscode.commands.executeCommand<DashboardResult>('gadiDask.openDashboard', { config: configPath, open: false }))!.localPort;
+    const errors = api.errors.length;
+    // The user's sshd processes: the extension's connection, and this shell's own (hence the ignored failure).
+    await sandboxShell('pkill -KILL -u "$(id -u)" -x sshd').catch(() => undefined);
+    const after = await until('the link to drop and come back', async () => {
+      const [c] = api.connections();
+      return c && c.drops > before.drops && c.state === 'connected' ? c : undefined;
+    }, 30_000, 50);
+    assert.equal(after.key, before.key, 'the same connection, not a new one the user had to make');
+    // The session agent died with the link: Scale reaches the cluster through a new one, and finds nothing to submit.
+    const r = await vscode.commands.executeCommand<ScaleCommandResult>('gadiDask.scaleCluster', { config: configPath, jobs: 2, confirm: false });
+    assert.ok(r, `scale after the drop failed: ${api.errors.at(-1)?.message}`);
+    assert.deepEqual([r.submitted.length, r.errors, r.workers?.connected], [0, [], 2]);
+    assert.equal(await api.refresh(), true, 'the tree refreshes over the new link');
+    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 200, 'the dashboard tunnel carries new requests over the new link');
+    assert.equal(api.errors.length, errors, `nothing was reported: ${api.errors.slice(errors).map((e) => e.message).join('; ')}`);
+  });
+
   test('Copy Scheduler Address puts the running scheduler\'s address on the clipboard', async () => {
     const address = await vscode.commands.executeCommand<string>('gadiDask.copySchedulerAddress', { config: configPath });
     assert.match(address ?? '', /^tcp:\/\/[\d.]+:\d+$/);
