@@ -1,4 +1,5 @@
-// Bundles the entry points (scripts/bundles.mjs and the webview's script) with esbuild so that the .vsix runs without node_modules.
+// Bundles the entry points (scripts/bundles.mjs, and the webview's script) with esbuild so that the .vsix runs
+// without node_modules.
 import * as esbuild from 'esbuild';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { nodeBundles } from './bundles.mjs';

@@ -1,5 +1,6 @@
-// Bundle sizes against the goal (dist/extension.js < 1 MB minified): the production bundles (scripts/bundles.mjs) built into a temporary
-// directory, the largest inputs of the extension's bundle (what to load lazily next), and the VSIX when one is built.
+// Bundle sizes against the goal (dist/extension.js < 1 MB minified): the production bundles (scripts/bundles.mjs)
+// built into a temporary directory, the largest inputs of the extension's bundle (what to load lazily next), and the
+// VSIX when one is built.
 // Activation time is printed by the code-server suite (test/vscode/suite/extension.test.ts).
 // Run: node --import tsx test/bench/size.ts
 import * as esbuild from 'esbuild';
