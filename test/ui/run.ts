@@ -1,10 +1,13 @@
 // The UI layer: what a user sees after installing the packaged extension. The production .vsix goes into a fresh
 // code-server through --install-extension; chromium drives the workbench with Playwright locators the way a
 // user would (F1, typing, clicking the activity bar). No smoke-test driver here: it would hide the toasts.
+import { execFile } from 'node:child_process';
 import { cpSync, createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { ConsoleMessage, Frame, Locator, Page, Request } from 'playwright-core';
+import { until } from '../fixtures/poll';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from '../vscode/codeServer';
 import { finishLayer, launchChromium, log, PeakMemory, run, runLayer, Teardown, withDeadline } from '../vscode/harness';
@@ -19,6 +22,13 @@ const STEP_TIMEOUT_MS = 20_000;
 // The slice of the DOM's Element used in the page (this project's TypeScript has no DOM library).
 interface Animatable {
   getAnimations(options: { subtree: boolean }): { finished: Promise<unknown> }[];
+}
+
+// The slice of the page's globals that watchToasts() uses.
+interface ToastGlobals {
+  document: { body: unknown; querySelectorAll(selector: string): Iterable<{ textContent: string | null }> };
+  MutationObserver: new (callback: () => void) => { observe(target: unknown, options: Record<string, boolean>): void };
+  gadiDaskToasts?: string[];
 }
 
 interface UiTest {
@@ -181,6 +191,71 @@ async function settle(locator: Locator): Promise<void> {
   await locator.first().evaluate((el: Animatable) => Promise.all(el.getAnimations({ subtree: true }).map((a) => a.finished)));
 }
 
+function toasts(page: Page): Locator {
+  return page.locator('.notifications-toasts .notification-toast');
+}
+
+/**
+ * Keeps every text a notification toast shows, from now on. A progress notification closes as soon as its task
+ * ends, so its last message ("2/2 workers connected") may be on screen for less than a locator's polling interval.
+ */
+async function watchToasts(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const g = globalThis as unknown as ToastGlobals;
+    if (g.gadiDaskToasts) return;
+    const seen: string[] = (g.gadiDaskToasts = []);
+    new g.MutationObserver(() => {
+      for (const t of g.document.querySelectorAll('.notifications-toasts .notification-toast')) {
+        if (t.textContent && seen.at(-1) !== t.textContent) seen.push(t.textContent);
+      }
+    }).observe(g.document.body, { childList: true, subtree: true, characterData: true });
+  });
+}
+
+/** Waits until a toast watched by watchToasts() has shown a text matching `pattern`; returns that text. */
+function toastShown(page: Page, pattern: RegExp, what: string, timeoutMs: number): Promise<string> {
+  return until(what, async () => {
+    const seen = await page.evaluate(() => (globalThis as unknown as ToastGlobals).gadiDaskToasts ?? []);
+    return seen.find((t) => pattern.test(t));
+  }, { timeoutMs, everyMs: 250 });
+}
+
+/** Runs `command` in a login shell as the sandbox's user, through OpenSSH's own client rather than the extension. */
+async function sandboxShell(sandbox: Sandbox, command: string): Promise<string> {
+  const ssh = ['-F', sandbox.sshConfigPath, '-o', 'BatchMode=yes', sandbox.alias, `bash -lc '${command}'`];
+  return (await promisify(execFile)('ssh', ssh, { timeout: 30_000 })).stdout;
+}
+
+/** The ids of the user's jobs PBS holds and has not finished, as qstat lists them. */
+async function pbsJobIds(sandbox: Sandbox): Promise<string[]> {
+  const doc = JSON.parse(await sandboxShell(sandbox, 'qstat -f -F json')) as { Jobs?: Record<string, { job_state: string }> };
+  return Object.entries(doc.Jobs ?? {}).filter(([, j]) => j.job_state !== 'F').map(([id]) => id).sort();
+}
+
+/**
+ * What the cluster's journal (runtime/gadi_dask/journal.py) tracks: the jobs submitted or adopted and not since
+ * cancelled, finished or forgotten, and the names of qsubs begun (an intent) with no outcome recorded.
+ */
+async function journalJobs(sandbox: Sandbox, cluster: string): Promise<{ live: string[]; unsettled: string[] }> {
+  const text = await sandboxShell(sandbox, `cat ~/.gadi-dask/clusters/${cluster}/journal.jsonl`);
+  const live = new Set<string>();
+  const intents = new Set<string>();
+  for (const line of text.split('\n').filter((l) => l.trim())) {
+    const rec = JSON.parse(line) as { op: string; id?: string; name?: string };
+    if (rec.op === 'intent') intents.add(rec.name!);
+    else if (rec.op === 'refused') intents.delete(rec.name!);
+    else if (rec.op === 'submitted' || rec.op === 'adopted') {
+      if (rec.name) intents.delete(rec.name);
+      live.add(rec.id!);
+    } else if (['cancelled', 'finished', 'forgotten'].includes(rec.op)) live.delete(rec.id!);
+  }
+  return { live: [...live].sort(), unsettled: [...intents] };
+}
+
+function sameIds(a: string[], b: string[], what: string): void {
+  if (a.join(' ') !== b.join(' ')) throw new Error(`${what}: ${a.join(', ') || '(none)'} against ${b.join(', ') || '(none)'}`);
+}
+
 /** A cluster life on the sandbox, driven the way a user does it: palette, dialogs, the PBS Jobs view. */
 function clusterUiTests(sandbox: Sandbox): UiTest[] {
   const dialog = (page: Page) => page.locator('.monaco-dialog-box');
@@ -202,8 +277,9 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
       },
     },
     {
-      name: 'Gadi Dask: Scale Cluster from the palette: type 2, and the cost prompt shows the SU charge first',
+      name: 'Gadi Dask: Scale Cluster from the palette: type 2, the cost prompt shows the SU charge first, the progress reaches 2/2 workers',
       body: async (page) => {
+        await watchToasts(page);
         await findInPalette(page, 'Gadi Dask: Scale Cluster');
         await page.keyboard.press('Enter');
         const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -217,7 +293,10 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
         await settle(prompt);
         await page.screenshot({ path: join(RESULTS, 'cost-prompt.png') });
         await prompt.getByRole('button', { name: 'Submit 3 Jobs' }).click();
-        await visible(page.locator('.notifications-toasts').filter({ hasText: /Scaling sandbox/ }), 'the progress notification');
+        const progress = toasts(page).filter({ hasText: /Scaling sandbox/ });
+        await visible(progress, 'the progress notification');
+        await visible(progress.getByRole('button', { name: 'Cancel' }), 'the progress notification\'s Cancel button');
+        await toastShown(page, /Scaling sandbox.*2\/2 workers connected/, 'the progress notification to say "2/2 workers connected"', 90_000);
       },
     },
     {
@@ -321,7 +400,49 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
       },
     },
     {
-      name: 'Gadi Dask: Shut Down Cluster asks first, then the view shows no job',
+      name: 'Scale Cluster to 9 with a slow qsub, Cancel pressed mid-Scale: the jobs its message reports are the new ones in PBS and in the journal',
+      body: async (page) => {
+        const before = await pbsJobIds(sandbox);
+        sameIds(before, (await journalJobs(sandbox, 'sandbox')).live, 'before scaling, the jobs in PBS and in the journal differ');
+        if (before.length !== 3) throw new Error(`not the scheduler's job and 2 worker jobs in PBS before scaling: ${before.join(', ')}`);
+        // A busy server's qsub: the Cancel lands while the agent is among its submissions.
+        sandbox.wrapCommand('qsub', `sleep 2\nexec ${sandbox.realCommand('qsub')} "$@"\n`);
+        try {
+          await findInPalette(page, 'Gadi Dask: Scale Cluster');
+          await page.keyboard.press('Enter');
+          await visible(page.locator('.quick-input-widget').filter({ hasText: 'scale cluster sandbox' }), 'the Scale Cluster size prompt');
+          await page.locator('.quick-input-widget .quick-input-box input').fill('9');
+          await page.keyboard.press('Enter');
+          const prompt = dialog(page).filter({ hasText: 'Submit 7 worker jobs for cluster sandbox' });
+          await visible(prompt, 'the cost prompt for 7 more jobs');
+          await prompt.getByRole('button', { name: 'Submit 7 Jobs' }).click();
+          // The agent says how far it got every 5 submissions.
+          const progress = toasts(page).filter({ hasText: /Scaling sandbox/ }).filter({ hasText: /Submitted \d+ of 7 worker jobs/ });
+          await visible(progress, 'the progress saying worker jobs were submitted', 60_000);
+          await progress.getByRole('button', { name: 'Cancel' }).click();
+          const message = toasts(page).filter({ hasText: 'Scale of cluster sandbox cancelled' });
+          await visible(message, 'the message saying the scale was cancelled', 60_000);
+          const text = await message.first().innerText();
+          const said = /submitted (\d+) jobs? \(([^)]*)\) before it stopped/.exec(text);
+          if (!said) throw new Error(`the cancelled message reports no submitted job: ${text}`);
+          const reported = said[2].split(', ').sort();
+          if (reported.length !== Number(said[1])) throw new Error(`the message counts ${said[1]} jobs and lists ${reported.length}: ${text}`);
+          if (reported.length < 5 || reported.length >= 7) throw new Error(`Cancel after 5 submissions left ${reported.length} of 7 submitted`);
+          const after = await pbsJobIds(sandbox);
+          sameIds(after.filter((id) => !before.includes(id)), reported, 'the new jobs in PBS are not the ones the message reports');
+          sameIds(before.filter((id) => !after.includes(id)), [], 'jobs left PBS while scaling up');
+          const journal = await journalJobs(sandbox, 'sandbox');
+          sameIds(journal.live, after, 'the jobs in the journal are not the ones in PBS');
+          if (journal.unsettled.length) throw new Error(`qsubs begun with no outcome in the journal: ${journal.unsettled.join(', ')}`);
+          log(`cancelled mid-scale: ${reported.length} of 7 jobs submitted, all in PBS and the journal`);
+          await page.keyboard.press('Escape'); // hides the toast
+        } finally {
+          sandbox.unwrapCommand('qsub');
+        }
+      },
+    },
+    {
+      name: 'Gadi Dask: Shut Down Cluster asks first, then the view shows no job and qstat lists none',
       body: async (page) => {
         await findInPalette(page, 'Gadi Dask: Shut Down Cluster');
         await page.keyboard.press('Enter');
@@ -330,6 +451,7 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
         await confirm.getByRole('button', { name: 'Shut Down' }).click();
         await visible(treeRows(page, 'No jobs in the queue'), 'the view without jobs', 60_000);
         if (await workerJobRows(page).count()) throw new Error('worker job rows are still listed');
+        await until('qstat to list no job of the user', async () => (await pbsJobIds(sandbox)).length === 0, { timeoutMs: 30_000, everyMs: 1000 });
       },
     },
   ];
