@@ -15,6 +15,7 @@ import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { Transport } from '../../src/core/remote/transport';
 import { smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
+import { replayJournal } from '../fixtures/journal';
 import { until } from '../fixtures/poll';
 
 const USER = 'gdwait';
@@ -76,18 +77,10 @@ async function liveWorkerJobs(t: Transport, name: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Worker jobs the journal holds as submitted and not cancelled or finished. */
+/** Worker jobs the journal holds as submitted and not cancelled, finished or forgotten. */
 function journaledWorkers(name: string): string[] {
-  const jobs = new Map<string, { role?: string; done?: boolean }>();
-  for (const line of readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'journal.jsonl'), 'utf8').split('\n').filter(Boolean)) {
-    const r = JSON.parse(line) as { op: string; id?: string; role?: string };
-    if (!r.id) continue;
-    const j = jobs.get(r.id) ?? {};
-    if (r.op === 'submitted' || r.op === 'adopted') j.role = r.role;
-    if (r.op === 'cancelled' || r.op === 'finished') j.done = true;
-    jobs.set(r.id, j);
-  }
-  return [...jobs].filter(([, j]) => j.role === 'worker' && !j.done).map(([id]) => id).sort();
+  const text = readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'journal.jsonl'), 'utf8');
+  return replayJournal(text).live.filter((j) => j.role === 'worker').map((j) => j.id).sort();
 }
 
 describe('Scale, cancelled and awaited', { concurrency: false }, () => {

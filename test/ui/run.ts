@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { ConsoleMessage, Frame, Locator, Page, Request } from 'playwright-core';
+import { replayJournal } from '../fixtures/journal';
 import { until } from '../fixtures/poll';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 import { REPO_ROOT, startCodeServer } from '../vscode/codeServer';
@@ -232,24 +233,10 @@ async function pbsJobIds(sandbox: Sandbox): Promise<string[]> {
   return Object.entries(doc.Jobs ?? {}).filter(([, j]) => j.job_state !== 'F').map(([id]) => id).sort();
 }
 
-/**
- * What the cluster's journal (runtime/gadi_dask/journal.py) tracks: the jobs submitted or adopted and not since
- * cancelled, finished or forgotten, and the names of qsubs begun (an intent) with no outcome recorded.
- */
+/** What the cluster's journal tracks, read on the sandbox: live job ids (sorted) and qsubs with no outcome. */
 async function journalJobs(sandbox: Sandbox, cluster: string): Promise<{ live: string[]; unsettled: string[] }> {
-  const text = await sandboxShell(sandbox, `cat ~/.gadi-dask/clusters/${cluster}/journal.jsonl`);
-  const live = new Set<string>();
-  const intents = new Set<string>();
-  for (const line of text.split('\n').filter((l) => l.trim())) {
-    const rec = JSON.parse(line) as { op: string; id?: string; name?: string };
-    if (rec.op === 'intent') intents.add(rec.name!);
-    else if (rec.op === 'refused') intents.delete(rec.name!);
-    else if (rec.op === 'submitted' || rec.op === 'adopted') {
-      if (rec.name) intents.delete(rec.name);
-      live.add(rec.id!);
-    } else if (['cancelled', 'finished', 'forgotten'].includes(rec.op)) live.delete(rec.id!);
-  }
-  return { live: [...live].sort(), unsettled: [...intents] };
+  const { live, unsettled } = replayJournal(await sandboxShell(sandbox, `cat ~/.gadi-dask/clusters/${cluster}/journal.jsonl`));
+  return { live: live.map((j) => j.id).sort(), unsettled };
 }
 
 function sameIds(a: string[], b: string[], what: string): void {
