@@ -115,7 +115,7 @@ function uiTests(installedExtensions: string[]): UiTest[] {
       body: async (page) => {
         await findInPalette(page, 'Gadi Dask: Open Dashboard');
         await page.keyboard.press('Enter');
-        const toast = page.locator('.notifications-toasts .notification-toast').filter({ hasText: 'Not connected to a cluster' });
+        const toast = toasts(page).filter({ hasText: 'Not connected to a cluster' });
         await visible(toast, 'the "not connected" notification');
         await visible(toast.getByRole('button', { name: 'Connect' }), 'its Connect button');
         // Let the toast's fade-in finish so the screenshot shows it, not a translucent frame.
@@ -387,24 +387,25 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
       },
     },
     {
-      name: 'Scale Cluster to 9 with a slow qsub, Cancel pressed mid-Scale: the jobs its message reports are the new ones in PBS and in the journal',
+      name: 'Scale Cluster to 12 with a slow qsub, Cancel pressed mid-Scale: the jobs its message reports are the new ones in PBS and in the journal',
       body: async (page) => {
         const before = await pbsJobIds(sandbox);
         sameIds(before, (await journalJobs(sandbox, 'sandbox')).live, 'before scaling, the jobs in PBS and in the journal differ');
         if (before.length !== 3) throw new Error(`not the scheduler's job and 2 worker jobs in PBS before scaling: ${before.join(', ')}`);
+        // The agent reports every 5 submissions: 10 new jobs give one report, then 5 qsubs' time for the Cancel.
+        const more = 10;
         // A busy server's qsub: the Cancel lands while the agent is among its submissions.
-        sandbox.wrapCommand('qsub', `sleep 2\nexec ${sandbox.realCommand('qsub')} "$@"\n`);
+        sandbox.wrapCommand('qsub', `sleep 3\nexec ${sandbox.realCommand('qsub')} "$@"\n`);
         try {
           await findInPalette(page, 'Gadi Dask: Scale Cluster');
           await page.keyboard.press('Enter');
           await visible(page.locator('.quick-input-widget').filter({ hasText: 'scale cluster sandbox' }), 'the Scale Cluster size prompt');
-          await page.locator('.quick-input-widget .quick-input-box input').fill('9');
+          await page.locator('.quick-input-widget .quick-input-box input').fill(String(2 + more));
           await page.keyboard.press('Enter');
-          const prompt = dialog(page).filter({ hasText: 'Submit 7 worker jobs for cluster sandbox' });
-          await visible(prompt, 'the cost prompt for 7 more jobs');
-          await prompt.getByRole('button', { name: 'Submit 7 Jobs' }).click();
-          // The agent says how far it got every 5 submissions.
-          const progress = toasts(page).filter({ hasText: /Scaling sandbox/ }).filter({ hasText: /Submitted \d+ of 7 worker jobs/ });
+          const prompt = dialog(page).filter({ hasText: `Submit ${more} worker jobs for cluster sandbox` });
+          await visible(prompt, `the cost prompt for ${more} more jobs`);
+          await prompt.getByRole('button', { name: `Submit ${more} Jobs` }).click();
+          const progress = toasts(page).filter({ hasText: /Scaling sandbox/ }).filter({ hasText: new RegExp(`Submitted \\d+ of ${more} worker jobs`) });
           await visible(progress, 'the progress saying worker jobs were submitted', 60_000);
           await progress.getByRole('button', { name: 'Cancel' }).click();
           const message = toasts(page).filter({ hasText: 'Scale of cluster sandbox cancelled' });
@@ -414,14 +415,14 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
           if (!said) throw new Error(`the cancelled message reports no submitted job: ${text}`);
           const reported = said[2].split(', ').sort();
           if (reported.length !== Number(said[1])) throw new Error(`the message counts ${said[1]} jobs and lists ${reported.length}: ${text}`);
-          if (reported.length < 5 || reported.length >= 7) throw new Error(`Cancel after 5 submissions left ${reported.length} of 7 submitted`);
+          if (reported.length < 5 || reported.length >= more) throw new Error(`Cancel after 5 submissions left ${reported.length} of ${more} submitted`);
           const after = await pbsJobIds(sandbox);
           sameIds(after.filter((id) => !before.includes(id)), reported, 'the new jobs in PBS are not the ones the message reports');
           sameIds(before.filter((id) => !after.includes(id)), [], 'jobs left PBS while scaling up');
           const journal = await journalJobs(sandbox, 'sandbox');
           sameIds(journal.live, after, 'the jobs in the journal are not the ones in PBS');
           if (journal.unsettled.length) throw new Error(`qsubs begun with no outcome in the journal: ${journal.unsettled.join(', ')}`);
-          log(`cancelled mid-scale: ${reported.length} of 7 jobs submitted, all in PBS and the journal`);
+          log(`cancelled mid-scale: ${reported.length} of ${more} jobs submitted, all in PBS and the journal`);
           await page.keyboard.press('Escape'); // hides the toast
         } finally {
           sandbox.unwrapCommand('qsub');
