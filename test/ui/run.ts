@@ -319,6 +319,7 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
       body: async (page) => {
         const errors: string[] = [];
         const outside: Request[] = [];
+        const reportTab = page.locator('.part.editor .tab').filter({ hasText: 'Report: sandbox' });
         // The report's page and what it loads: a webview frame, its script and stylesheet.
         const onConsole = (m: ConsoleMessage) => {
           if (m.type() === 'error' && /webview|report\.(js|css)|Content Security Policy/i.test(`${m.location().url} ${m.text()}`)) errors.push(m.text());
@@ -332,7 +333,7 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
         try {
           await findInPalette(page, 'Gadi Dask: Cluster Report');
           await page.keyboard.press('Enter');
-          await visible(page.locator('.part.editor .tab').filter({ hasText: 'Report: sandbox' }), 'the report tab');
+          await visible(reportTab, 'the report tab');
           const deadline = Date.now() + 30_000;
           let drawn: Frame | undefined;
           while (!drawn && Date.now() < deadline) {
@@ -360,6 +361,8 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
         for (const r of outside) if (!(await r.response())?.fromServiceWorker()) network.push(r.url());
         if (network.length) throw new Error(`requests off this machine: ${network.join(', ')}`);
         await page.keyboard.press('Control+W');
+        // The next step starts with F1: only once the report's webview, which had the focus, is gone.
+        await reportTab.waitFor({ state: 'detached', timeout: 5000 });
       },
     },
     {
@@ -394,8 +397,9 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
         if (before.length !== 3) throw new Error(`not the scheduler's job and 2 worker jobs in PBS before scaling: ${before.join(', ')}`);
         // The agent reports every 5 submissions: 10 new jobs give one report, then 5 qsubs' time for the Cancel.
         const more = 10;
-        // A busy server's qsub: the Cancel lands while the agent is among its submissions.
-        sandbox.wrapCommand('qsub', `sleep 3\nexec ${sandbox.realCommand('qsub')} "$@"\n`);
+        // A busy server's qsub: the Cancel lands while the agent is among its submissions. Its jobs are held (-h):
+        // what is checked is which jobs PBS has, and running their workers would starve the workbench of CPU.
+        sandbox.wrapCommand('qsub', `sleep 3\nexec ${sandbox.realCommand('qsub')} -h "$@"\n`);
         try {
           await findInPalette(page, 'Gadi Dask: Scale Cluster');
           await page.keyboard.press('Enter');
