@@ -1,8 +1,11 @@
-// Shared by the cluster acceptance test and the cluster benchmarks: a Transport wrapper that counts round trips,
-// the small cluster config they run, and a look at the processes a user has left.
+// Shared by the cluster acceptance tests and the cluster benchmarks: a Transport wrapper that counts round trips,
+// the small cluster config they run, commands and the CLI run as the cluster account, PBS's view of a cluster's
+// worker jobs, and a look at the processes a user has left.
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { ExecOptions, ExecResult, SpawnOptions, Transport } from '../../src/core/remote/transport';
-import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE } from './sandbox';
+import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, type Sandbox } from './sandbox';
 
 /** Delegates to `inner` and counts what crosses the link. */
 export class CountingTransport implements Transport {
@@ -66,6 +69,53 @@ jobqueue:
     worker-extra-args: ['--dashboard-address', '${SANDBOX_DASHBOARD_ADDRESS}']
     scheduler-options: {dashboard_address: '${SANDBOX_DASHBOARD_ADDRESS}'}
 ${extra}`;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `argv` as the sandbox's cluster account, in its home, with a login-like environment (plus `env`). */
+export function runAs(sb: Sandbox, argv: string[], input = '', env: Record<string, string> = {}): Promise<RunResult> {
+  return new Promise((done, fail) => {
+    const p = spawn(argv[0], argv.slice(1), {
+      uid: sb.uid, gid: sb.gid, cwd: sb.home,
+      env: { HOME: sb.home, USER: sb.user, LOGNAME: sb.user, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', fail);
+    p.on('close', (code) => done({ code, stdout, stderr }));
+    p.stdin.end(input);
+  });
+}
+
+const TSX = require.resolve('tsx');
+const CLI = join(resolve(__dirname, '..', '..'), 'src', 'cli', 'cli.ts');
+
+/** The command line that runs the CLI from source. */
+export const cliArgv = (args: string[]): string[] => [process.execPath, '--import', TSX, CLI, ...args];
+
+/** The CLI as the cluster account, on its login node (local transport). */
+export function cliAs(sb: Sandbox, args: string[], config: string): Promise<RunResult> {
+  return runAs(sb, cliArgv([...args, '--transport', 'local', '--config', config]));
+}
+
+/** PBS's own view: the user's live jobs named for the cluster's workers. */
+export async function liveWorkerJobs(t: Transport, name: string): Promise<string[]> {
+  const r = await t.exec('for id in $(qselect -u "$USER"); do qstat -f -F json "$id"; done', { timeoutMs: 60_000 });
+  const out: string[] = [];
+  for (const doc of r.stdout.split(/\n(?=\{)/).filter((d) => d.trim())) {
+    for (const [id, job] of Object.entries((JSON.parse(doc) as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {})) {
+      if (job.job_state !== 'F' && new RegExp(`^${name}-[0-9a-f]{8}$`).test(job.Job_Name)) out.push(id);
+    }
+  }
+  return out.sort();
 }
 
 export interface ProcessInfo {

@@ -3,25 +3,20 @@
 // workers are connected (asked of the scheduler itself); `gadi-dask cancel` says what qdel said, with its exit code.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import type { AgentMode } from '../../src/core/cluster/agent';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
-import type { Transport } from '../../src/core/remote/transport';
-import { smallClusterYaml } from './clusterFixture';
+import { cliAs, liveWorkerJobs, runAs, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 import { replayJournal } from '../fixtures/journal';
 import { until } from '../fixtures/poll';
 
 const USER = 'gdwait';
-const ROOT = resolve(__dirname, '..', '..');
-const TSX = require.resolve('tsx');
-const CLI = join(ROOT, 'src', 'cli', 'cli.ts');
 // Inside a job the prologue becomes the job: it holds its place in the queue and costs nothing.
 const SLEEPER = "    job-script-prologue: ['if [ -n \"$PBS_JOBID\" ]; then exec sleep 900; fi']\n";
 
@@ -42,40 +37,10 @@ after(async () => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-function run(argv: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(argv[0], argv.slice(1), {
-      uid: sb.uid, gid: sb.gid, cwd: sb.home, env: { HOME: sb.home, USER, LOGNAME: USER, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code) => done({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
-
 /** The CLI as the cluster account, on its login node (local transport). */
-function cli(args: string[], config: string) {
-  return run([process.execPath, '--import', TSX, CLI, ...args, '--transport', 'local', '--config', config]);
-}
+const cli = (args: string[], config: string) => cliAs(sb, args, config);
 
-const asUser = (command: string, input = '') => run(['/bin/bash', '-lc', command], input);
-
-/** PBS's own view: the user's live jobs named for the cluster. */
-async function liveWorkerJobs(t: Transport, name: string): Promise<string[]> {
-  const r = await t.exec('for id in $(qselect -u "$USER"); do qstat -f -F json "$id"; done', { timeoutMs: 60_000 });
-  const out: string[] = [];
-  for (const doc of r.stdout.split(/\n(?=\{)/).filter((d) => d.trim())) {
-    for (const [id, job] of Object.entries((JSON.parse(doc) as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {})) {
-      if (job.job_state !== 'F' && new RegExp(`^${name}-[0-9a-f]{8}$`).test(job.Job_Name)) out.push(id);
-    }
-  }
-  return out.sort();
-}
+const asUser = (command: string, input = '') => runAs(sb, ['/bin/bash', '-lc', command], input);
 
 /** Worker jobs the journal holds as submitted and not cancelled, finished or forgotten. */
 function journaledWorkers(name: string): string[] {
