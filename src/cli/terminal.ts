@@ -11,14 +11,18 @@ export function isInteractive(io: TerminalIO): boolean {
   return !!io.input.isTTY && !!io.output.isTTY;
 }
 
-/** Reads one line; with `hidden`, nothing typed is echoed. Resolves undefined on Ctrl-C, Ctrl-D or end of input. */
+/**
+ * Reads one line; with `hidden`, nothing typed is echoed. Resolves undefined on Ctrl-C, Ctrl-D or end of input.
+ * Echo goes off before the prompt is written, as OpenSSH's readpassphrase does: a secret typed the moment the
+ * prompt shows (or while a slow terminal is still drawing it) must not be echoed.
+ */
 export function readLine(io: TerminalIO, prompt: string, hidden: boolean): Promise<string | undefined> {
   const { input, output } = io;
-  output.write(prompt);
   return new Promise((resolve) => {
     let text = '';
     const raw = hidden && typeof input.setRawMode === 'function';
     if (raw) input.setRawMode(true);
+    output.write(prompt);
     input.setEncoding('utf8');
     const finish = (value: string | undefined) => {
       input.off('data', onData);
