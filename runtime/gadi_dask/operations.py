@@ -404,7 +404,7 @@ def op_snapshot(args, progress, agent):
     return {"ok": True, "exists": True, "jobs": jobs,
             "adaptive": [i for i in view.adaptive],
             "qstat": view.qstat_text(sorted(known | set(view.adaptive))),
-            "status": status, "statusRc": None, "statusStderr": probe.error,
+            "status": status, "workersSeen": workers_seen(status), "statusRc": None, "statusStderr": probe.error,
             "prologue": agent.prologue_log(), "warnings": warnings}
 
 
@@ -507,6 +507,35 @@ def op_probe(args, progress, agent):
     return answer
 
 
+WORKERS_POLL = 0.2  # seconds between two questions to the scheduler (never to PBS)
+WORKERS_WAIT_MAX = 60
+
+
+def workers_seen(status):
+    """The scheduler's workers by name and status (None without an answer from it): what a `workers` wait is
+    changed from. Snapshots carry it; the client hands it back as it got it."""
+    if not isinstance(status, dict) or not status.get("ok"):
+        return None
+    return sorted([str(w.get("name")), str(w.get("status"))] for w in status.get("workers") or [])
+
+
+def op_workers(args, progress, agent):
+    """Asks the scheduler alone until its workers differ from `seen`, `waitSeconds` pass or the client stops it, and
+    answers its status document. The client holds it against the jobs of its last snapshot: a worker that joins is
+    seen within a poll, while PBS is asked no more often than the client takes a snapshot."""
+    name, cdir = _cluster(args)
+    from .status import probe
+
+    seen = args.get("seen")
+    deadline = time.monotonic() + max(0.0, min(float(args.get("waitSeconds", 5)), WORKERS_WAIT_MAX))
+    while True:
+        status = probe(name, 5.0) if os.path.isdir(cdir) else None
+        now = workers_seen(status)
+        if now != seen or time.monotonic() >= deadline or agent.stop_requested():
+            return {"ok": True, "status": status, "workersSeen": now}
+        time.sleep(WORKERS_POLL)
+
+
 def op_discover(args, progress, agent):
     doc, rc, out, err = runtime_command(["list"], 60)
     if not doc:
@@ -590,6 +619,7 @@ def op_qdel(args, progress, agent):
 OPERATIONS = {
     "hello": op_hello, "apply": op_apply, "snapshot": op_snapshot, "down": op_down, "cancel": op_cancel,
     "probe": op_probe, "discover": op_discover, "user-jobs": op_user_jobs, "history": op_history, "qdel": op_qdel,
+    "workers": op_workers,
 }
 
 

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import type { AgentMode } from '../../src/core/cluster/agent';
+import { AbortedError } from '../../src/core/remote/errors';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import { cliAs, liveWorkerJobs, runAs, smallClusterYaml } from './clusterFixture';
@@ -79,6 +80,44 @@ describe('Scale, cancelled and awaited', { concurrency: false }, () => {
       }
     });
   }
+
+  test('the workers wait sees a worker join from the scheduler, without asking PBS again; a Cancel ends it at once', async () => {
+    const name = 'wait-pbs';
+    const t = pool.open(sb.alias);
+    const c = new Cluster(t, parseClusterConfig(smallClusterYaml(name, sb.alias)), { mode: 'session' });
+    const calls = join(sb.home, 'qstat-calls');
+    try {
+      const r = await c.scale({ jobs: 1 }, { wait: false });
+      assert.equal(r.submitted.length, 1);
+      // Every qstat the agent runs from here on leaves a line; a snapshot is due only after 60 s.
+      sb.wrapCommand('qstat', `echo "$*" >> ${calls}\nexec ${sb.realCommand('qstat')} "$@"\n`);
+      const counts: number[] = [];
+      const w = await c.waitForWorkers(1, { pollMs: 60_000, maxPollMs: 60_000, timeoutMs: 120_000, onCount: (n) => counts.push(n.connected) });
+      assert.equal(w.done, true, JSON.stringify(w));
+      assert.equal(w.connected, 1);
+      assert.ok(w.waitedMs < 60_000, `seen before the next snapshot was due (${w.waitedMs} ms)`);
+      assert.equal(readFileSync(calls, 'utf8').trim().split('\n').length, 1, 'PBS was asked once, by the first snapshot');
+
+      // Two more jobs that never start a worker: the wait goes on until the Cancel, which ends it well before its
+      // scheduler-only wait (up to 60 s) would have.
+      sb.wrapCommand('qsub', `exec ${sb.realCommand('qsub')} -h "$@"\n`);
+      await c.scale({ jobs: 3 }, { wait: false });
+      const controller = new AbortController();
+      const waiting = c.waitForWorkers(3, { pollMs: 60_000, maxPollMs: 60_000, signal: controller.signal });
+      setTimeout(() => controller.abort(), 1500);
+      const cancelled = Date.now();
+      await assert.rejects(waiting, AbortedError);
+      assert.ok(Date.now() - cancelled < 20_000, 'the agent stopped the wait when asked');
+      assert.equal((await c.status()).counts.workers, 1, 'the session serves on after the stopped wait');
+    } finally {
+      sb.unwrapCommand('qstat');
+      sb.unwrapCommand('qsub');
+      rmSync(calls, { force: true });
+      const down = await c.down();
+      assert.deepEqual(down.exiting, []);
+      await t.close();
+    }
+  });
 
   test('CLI scale 2 --wait returns once both workers are connected, as the scheduler itself says; plain progress lines', async () => {
     const name = 'wait-cli';

@@ -91,7 +91,10 @@ export interface ScaleResult {
 export interface WorkersWaitOptions extends ActionOptions {
   /** Give up after this long (the jobs stay queued); default 10 minutes. */
   timeoutMs?: number;
-  /** First pause between snapshots, growing to `maxPollMs` (NCI asks for gentle polling). Default 1 s, 5 s. */
+  /**
+   * First pause between snapshots (each asks PBS), growing to `maxPollMs`: NCI asks for gentle polling. Default 1 s,
+   * 5 s. In between, the agent watches the scheduler alone, so a worker that joins is seen at once.
+   */
   pollMs?: number;
   maxPollMs?: number;
   /** Each snapshot's count, as it changes (the front ends show `3/8 workers connected`). */

@@ -159,9 +159,7 @@ export class Cluster {
 
   /** One refresh: jobs from qstat (recently finished ones too), workers from the scheduler, in one exec. */
   async status(options: ActionOptions = {}): Promise<ClusterSnapshot> {
-    const answer = await this.call('snapshot', { cluster: this.name, probeTimeout: PROBE_TIMEOUT_SECONDS, client: this.client },
-      `the status of cluster ${this.name}`, { timeoutMs: STATUS_TIMEOUT_MS, ...options });
-    return buildSnapshot({ cluster: this.name, host: this.transport.host, workerPrefix: this.config.jobqueue.pbs.name, answer });
+    return this.snapshotOf(await this.snapshotAnswer(options));
   }
 
   /** Retires the workers, stops the scheduler, cancels every job of the cluster (the scheduler's too), cleans up. */
@@ -216,9 +214,10 @@ export class Cluster {
   }
 
   /**
-   * Polls the snapshot (one agent request each, on this connection) until `jobs` worker jobs have all their Dask
-   * workers connected (processes per job × jobs), the signal aborts, or the timeout passes. The cluster goes on
-   * either way: the jobs keep their place in the queue.
+   * Waits until `jobs` worker jobs have all their Dask workers connected (processes per job × jobs), the signal
+   * aborts, or the timeout passes. The scheduler is watched all along (the agent asks it, never PBS, until its workers
+   * change); PBS only by snapshots at a gentle, growing pause, for the jobs' states and queue comments. The cluster
+   * goes on either way: the jobs keep their place in the queue.
    */
   async waitForWorkers(jobs: number, options: WorkersWaitOptions = {}): Promise<WorkersWaitResult> {
     const perJob = this.layout.processes;
@@ -227,9 +226,11 @@ export class Cluster {
     const started = Date.now();
     const progress = this.progress(options);
     let pause = options.pollMs ?? 1000;
+    let answer = await this.snapshotAnswer(options);
+    let snapshotDue = Date.now() + pause;
     let said = '';
     for (;;) {
-      const count = workersCount(await this.status({ signal: options.signal }), perJob, expected);
+      const count = workersCount(this.snapshotOf(answer), perJob, expected);
       const waitedMs = Date.now() - started;
       const message = describeCount(count);
       if (message !== said) {
@@ -239,8 +240,19 @@ export class Cluster {
       }
       if (count.connected >= expected) return { ...count, done: true, timedOut: false, waitedMs };
       if (waitedMs >= timeoutMs) return { ...count, done: false, timedOut: true, waitedMs };
-      await sleep(Math.min(pause, timeoutMs - waitedMs), `Waiting for the workers of cluster ${this.name}`, options.signal);
-      pause = Math.min(pause * 1.5, options.maxPollMs ?? 5000);
+      const until = Math.min(snapshotDue, started + timeoutMs);
+      if (answer.exists && until > Date.now()) {
+        const w = await this.call('workers', { cluster: this.name, seen: answer.workersSeen ?? null, waitSeconds: (until - Date.now()) / 1000 },
+          `the workers of cluster ${this.name}`, { timeoutMs: until - Date.now() + STATUS_TIMEOUT_MS, signal: options.signal });
+        answer = { ...answer, status: w.status, workersSeen: w.workersSeen };
+      } else if (until > Date.now()) {
+        await sleep(until - Date.now(), `Waiting for the workers of cluster ${this.name}`, options.signal);
+      }
+      if (Date.now() >= snapshotDue) {
+        answer = await this.snapshotAnswer(options);
+        pause = Math.min(pause * 1.5, options.maxPollMs ?? 5000);
+        snapshotDue = Date.now() + pause;
+      }
     }
   }
 
@@ -280,6 +292,15 @@ export class Cluster {
   }
 
   // ---- internals -------------------------------------------------------------------------------------------------
+
+  private snapshotAnswer(options: ActionOptions): Promise<Answer<'snapshot'>> {
+    return this.call('snapshot', { cluster: this.name, probeTimeout: PROBE_TIMEOUT_SECONDS, client: this.client },
+      `the status of cluster ${this.name}`, { timeoutMs: STATUS_TIMEOUT_MS, ...options });
+  }
+
+  private snapshotOf(answer: Answer<'snapshot'>): ClusterSnapshot {
+    return buildSnapshot({ cluster: this.name, host: this.transport.host, workerPrefix: this.config.jobqueue.pbs.name, answer });
+  }
 
   private get lockWaitSeconds(): number {
     return this.options.lockWaitSeconds ?? 60;

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME = '@@GADI_DASK_AGENT@@';
-export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'stop'] as const;
+export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface LockArgs {
@@ -44,6 +44,11 @@ export interface RequestArgs {
   history: { cluster: string; client: string };
   /** The user's jobs of no cluster (a cluster's job is refused: it goes through `cancel`). */
   qdel: { ids: string[] };
+  /**
+   * Waits on the scheduler alone (never PBS) until its workers differ from `seen` (a snapshot's or the last wait's
+   * `workersSeen`, handed back as it came), `waitSeconds` (at most 60) pass, or a stop; answers its status document.
+   */
+  workers: { cluster: string; seen: unknown; waitSeconds: number };
   /** Asks the running request `request` to stop between two PBS actions; answered at once, beside it. */
   stop: { request: number };
 }
@@ -146,6 +151,7 @@ export const answerSchemas = {
       adaptive: z.array(z.string()),
       qstat: z.string(),
       status: doc.nullable(),
+      workersSeen: z.unknown().optional(),
       statusRc: z.number().nullable(),
       statusStderr: z.string(),
       prologue: z.string(),
@@ -180,6 +186,7 @@ export const answerSchemas = {
     z.looseObject({ ok, exists: z.literal(true), jobs: z.array(historyJob), warnings }),
   ]),
   qdel: z.looseObject({ ok, cancelled: z.array(cancelledSchema) }),
+  workers: z.looseObject({ ok, status: doc.nullable(), workersSeen: z.unknown().optional() }),
   stop: z.looseObject({ ok, stopping: z.boolean() }),
 } satisfies Record<Op, z.ZodType>;
 
