@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import threading
 
 from . import pbs
 from .common import ADAPT_STATE_FILE, read_json
@@ -122,14 +123,40 @@ class View(object):
         return json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs}, separators=(",", ":"))
 
 
+class _Beside(threading.Thread):
+    """Runs ``call`` in a thread; ``result()`` returns what it returned or raises what it raised."""
+
+    def __init__(self, call):
+        threading.Thread.__init__(self, daemon=True)
+        self.call, self.value, self.error = call, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.value = self.call()
+        except BaseException as e:  # handed to the caller
+            self.error = e
+
+    def result(self):
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 def reconcile(journal, cluster, cdir, also=(), write=True):
     """Brings the journal in line with PBS and returns the View. ``write=False``: decide, record nothing."""
     who = user()
-    active = qselect(["-u", who])
-    wanted = set(active) | set(j.id for j in journal.jobs.values()) | set(also)
     adaptive = adaptive_job_ids(cdir)
-    wanted |= set(adaptive)
-    jobs = qstat(wanted)
+    known = set(j.id for j in journal.jobs.values()) | set(also) | set(adaptive)
+    # The user's job list and the known jobs' attributes side by side: each is a round trip to the PBS server, and
+    # every operation starts here. Only jobs the list adds (the user's others, or one we lost) cost a second qstat.
+    listed = _Beside(lambda: qselect(["-u", who]))
+    try:
+        jobs = qstat(known)
+    finally:
+        active = listed.result()
+    jobs.update(qstat(set(active) - known))
     record = journal.record if write else journal.apply_only
 
     for job_id in active:
