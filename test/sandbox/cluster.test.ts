@@ -15,7 +15,7 @@ import { InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, Sche
 import type { ClusterSnapshot } from '../../src/core/cluster/snapshot';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
-import { CountingTransport, processesOf, smallClusterYaml } from './clusterFixture';
+import { cliAs, CountingTransport, processesOf, runAs, smallClusterYaml } from './clusterFixture';
 import { isLoopback, SANDBOX_DASHBOARD_ADDRESS, startSandbox, type Sandbox } from './sandbox';
 import { until as poll } from '../fixtures/poll';
 
@@ -331,36 +331,12 @@ describe('through the local transport: the CLI as the cluster account', { concur
   let config: string;
 
   /** Runs `gadi-dask <args>` as the sandbox user, on "the login node". */
-  function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json: () => any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-    return new Promise((done, fail) => {
-      const p = spawn(process.execPath, ['--import', TSX, CLI, ...args, '--transport', 'local', '--config', config], {
-        uid: sb.uid, gid: sb.gid, cwd: sb.home,
-        env: { HOME: sb.home, USER, LOGNAME: USER, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('error', fail);
-      p.on('close', (code) => done({ code, stdout, stderr, json: () => JSON.parse(stdout) }));
-    });
-  }
+  const cli = async (args: string[]) => {
+    const r = await cliAs(sb, args, config);
+    return { ...r, json: () => JSON.parse(r.stdout) };
+  };
 
-  function asUser(command: string, input?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((done, fail) => {
-      const p = spawn('/bin/bash', ['-lc', command], {
-        uid: sb.uid, gid: sb.gid, cwd: sb.home, env: { HOME: sb.home, USER, PATH: '/usr/bin:/bin' }, stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      p.on('error', fail);
-      p.on('close', (code) => done({ code, stdout, stderr }));
-      p.stdin.end(input ?? '');
-    });
-  }
+  const asUser = (command: string, input = '') => runAs(sb, ['/bin/bash', '-lc', command], input);
 
   before(() => {
     assert.deepEqual(leftovers(), [], 'the ssh run left nothing behind');

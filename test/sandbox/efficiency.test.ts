@@ -4,10 +4,9 @@
 // memory within 20%. The history on the cluster also has the worker's peak from the scheduler.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import type { ReportJob } from '../../src/core/cluster/report';
@@ -15,14 +14,11 @@ import { efficiencySummary, jobEfficiency } from '../../src/core/pbs/efficiency'
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import { until as poll } from '../fixtures/poll';
-import { smallClusterYaml } from './clusterFixture';
+import { cliAs, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const USER = 'gdeffic';
 const NAME = 'eff';
-const ROOT = resolve(__dirname, '..', '..');
-const TSX = require.resolve('tsx');
-const CLI = join(ROOT, 'src', 'cli', 'cli.ts');
 const MiB = 2 ** 20;
 const YAML = (host: string) => smallClusterYaml(NAME, host, '    queue: normal\nscheduler: {placement: login}\n');
 
@@ -95,21 +91,7 @@ function readSummary(text: string): { cpu: number; memBytes: number } {
   return { cpu: Number(m[1]) / 100, memBytes: Number(m[2]) * (m[3] === 'GB' ? 1024 * MiB : MiB) };
 }
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, ['--import', TSX, CLI, ...args, '--transport', 'local', '--config', join(work, `${NAME}.dask-cluster.yaml`)], {
-      uid: sb.uid, gid: sb.gid, cwd: sb.home,
-      env: { HOME: sb.home, USER, LOGNAME: USER, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) => cliAs(sb, args, join(work, `${NAME}.dask-cluster.yaml`));
 
 describe('a busy worker job', { concurrency: false }, () => {
   let cluster: Cluster;
