@@ -109,15 +109,17 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCo
     const missing = r.submitted.filter((id) => !shown.has(id));
     if (missing.length) ctx.log.warn(`Submitted jobs not yet listed by PBS: ${missing.join(', ')}`);
     if (r.stopped || target === 0 || args.waitForWorkers === false) return r;
+    let workers;
     try {
-      const workers = await entry.cluster.waitForWorkers(target, { signal, onProgress, timeoutMs: WORKERS_WAIT_MS });
-      return { ...r, workers };
+      workers = await entry.cluster.waitForWorkers(target, { signal, onProgress, timeoutMs: WORKERS_WAIT_MS });
     } catch (e) {
+      void ctx.refresher.now('action');
       if (e instanceof core().AbortedError) return r; // dismissed: the cluster goes on, the tree follows it
       throw e;
-    } finally {
-      void ctx.refresher.now('action');
     }
+    // The last count ("2/2 workers connected") stays on screen until the tree shows those workers.
+    await ctx.refresher.now('action');
+    return { ...r, workers };
   });
   for (const w of result.warnings) ctx.log.warn(w);
   const done = [
