@@ -527,9 +527,10 @@ def op_workers(args, progress, agent):
     from .status import probe
 
     seen = args.get("seen")
+    timeout = float(args.get("probeTimeout", 5))
     deadline = time.monotonic() + max(0.0, min(float(args.get("waitSeconds", 5)), WORKERS_WAIT_MAX))
     while True:
-        status = probe(name, 5.0) if os.path.isdir(cdir) else None
+        status = probe(name, timeout) if os.path.isdir(cdir) else None
         now = workers_seen(status)
         if now != seen or time.monotonic() >= deadline or agent.stop_requested():
             return {"ok": True, "status": status, "workersSeen": now}

@@ -91,8 +91,7 @@ describe('Scale, cancelled and awaited', { concurrency: false }, () => {
       assert.equal(r.submitted.length, 1);
       // Every qstat the agent runs from here on leaves a line; a snapshot is due only after 60 s.
       sb.wrapCommand('qstat', `echo "$*" >> ${calls}\nexec ${sb.realCommand('qstat')} "$@"\n`);
-      const counts: number[] = [];
-      const w = await c.waitForWorkers(1, { pollMs: 60_000, maxPollMs: 60_000, timeoutMs: 120_000, onCount: (n) => counts.push(n.connected) });
+      const w = await c.waitForWorkers(1, { pollMs: 60_000, maxPollMs: 60_000, timeoutMs: 120_000 });
       assert.equal(w.done, true, JSON.stringify(w));
       assert.equal(w.connected, 1);
       assert.ok(w.waitedMs < 60_000, `seen before the next snapshot was due (${w.waitedMs} ms)`);

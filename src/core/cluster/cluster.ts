@@ -242,7 +242,7 @@ export class Cluster {
       if (waitedMs >= timeoutMs) return { ...count, done: false, timedOut: true, waitedMs };
       const until = Math.min(snapshotDue, started + timeoutMs);
       if (answer.exists && until > Date.now()) {
-        const w = await this.call('workers', { cluster: this.name, seen: answer.workersSeen ?? null, waitSeconds: (until - Date.now()) / 1000 },
+        const w = await this.call('workers', { cluster: this.name, seen: answer.workersSeen ?? null, waitSeconds: (until - Date.now()) / 1000, probeTimeout: PROBE_TIMEOUT_SECONDS },
           `the workers of cluster ${this.name}`, { timeoutMs: until - Date.now() + STATUS_TIMEOUT_MS, signal: options.signal });
         answer = { ...answer, status: w.status, workersSeen: w.workersSeen };
       } else if (until > Date.now()) {

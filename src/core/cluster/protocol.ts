@@ -48,7 +48,7 @@ export interface RequestArgs {
    * Waits on the scheduler alone (never PBS) until its workers differ from `seen` (a snapshot's or the last wait's
    * `workersSeen`, handed back as it came), `waitSeconds` (at most 60) pass, or a stop; answers its status document.
    */
-  workers: { cluster: string; seen: unknown; waitSeconds: number };
+  workers: { cluster: string; seen: unknown; waitSeconds: number; probeTimeout: number };
   /** Asks the running request `request` to stop between two PBS actions; answered at once, beside it. */
   stop: { request: number };
 }
