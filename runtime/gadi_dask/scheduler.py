@@ -116,7 +116,11 @@ class Idle:
 
     def __init__(self, timeout):
         self.timeout = timeout
-        self.since = time.time()
+        self.since = None
+
+    def begin(self, now):
+        """The clock starts once clients can connect: importing Dask from Lustre can take longer than the timeout."""
+        self.since = now
 
     def update(self, scheduler, now):
         from .snapshot import clients_count, task_counts
@@ -328,6 +332,7 @@ class Launcher:
                 await self.scheduler.close()
             emit({"ok": False, "code": "start-failed", "error": self.meta["error"], "metadata": self.meta})
             return 1
+        self.idle.begin(time.time())
         emit(dict(self.meta, ok=True, action="started"))
         log.info("scheduler %s running for cluster %s", self.scheduler.address, self.name)
         tasks = [

@@ -269,6 +269,11 @@ describe('runtime', { concurrency: true }, () => {
   });
 
   describe('the idle timeout', { concurrency: false }, () => {
+    const idleStop = (dir: string) => waitFor('the idle stop', () => {
+      const m = readJson(join(dir, 'runtime.json'));
+      return m.state === 'stopped' ? m : null;
+    }, 15_000);
+
     it('waits while a client is connected, then stops the scheduler and cleans up', async () => {
       const home = tempHome();
       const dir = clusterDir(home, 'idle');
@@ -287,17 +292,25 @@ describe('runtime', { concurrency: true }, () => {
       assert.equal(during.doc.ok, true, 'a connected client keeps the scheduler alive past the idle timeout');
       assert.equal(during.doc.scheduler.clients, 1);
       assert.equal(during.doc.scheduler.idle.idleSince, null);
+      // Timed from before the client is told to leave: the scheduler sees it go before its process has exited.
+      const toldToLeave = Date.now();
       client.stdin!.end('leave\n');
       await exited(client);
-      const clientLeft = Date.now();
-      const meta = await waitFor('the idle stop', () => {
-        const m = readJson(join(dir, 'runtime.json'));
-        return m.state === 'stopped' ? m : null;
-      }, 15_000);
-      assert.ok(Date.now() - clientLeft >= 1500, 'stopped before the idle timeout had passed');
+      const meta = await idleStop(dir);
+      assert.ok(Date.now() - toldToLeave >= 1900, 'stopped before the idle timeout had passed');
       assert.match(meta.stopReason, /^idle for 2s/);
       assert.equal(existsSync(join(dir, 'scheduler.json')), false);
       await waitFor('the launcher process to end', () => !alive(up.pid), 10_000);
+    });
+
+    it('counts idle time from when clients can connect, not from the launch (importing Dask takes time)', async () => {
+      const home = tempHome();
+      const dir = clusterDir(home, 'late');
+      await detached(home, 'late', ['--idle-timeout', '2']);
+      const running = Date.now(); // the launcher reports "running" only once the scheduler file is written
+      const meta = await idleStop(dir);
+      assert.ok(Date.now() - running >= 1900, `stopped ${Date.now() - running} ms after it could first be reached`);
+      assert.match(meta.stopReason, /^idle for 2s/);
     });
   });
 
