@@ -163,6 +163,30 @@ def is_our_process(pid):
     return b"scheduler" in cmd and (b"gadi_dask" in cmd or b"run.py" in cmd)
 
 
+class Beside(threading.Thread):
+    """Runs ``call`` in a thread at once; ``result()`` returns what it returned or raises what it raised, and
+    raises ``TimeoutError`` when it is still running after ``timeout`` seconds (None: wait for it)."""
+
+    def __init__(self, call):
+        threading.Thread.__init__(self, daemon=True)
+        self.call, self.value, self.error = call, None, None
+        self.start()
+
+    def run(self):
+        try:
+            self.value = self.call()
+        except BaseException as e:  # handed to the caller
+            self.error = e
+
+    def result(self, timeout=None):
+        self.join(timeout)
+        if self.is_alive():
+            raise TimeoutError("still running after %gs" % timeout)
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
 class UsageError(Exception):
     pass
 

@@ -6,13 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 
 from . import pbs
 from . import __version__
 from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, BEGIN, END, METADATA_FILE,
-                     SCHEDULER_FILE, cluster_dir, read_json, remove_file, root_dir, write_json_atomic)
+                     SCHEDULER_FILE, Beside, cluster_dir, read_json, remove_file, root_dir, write_json_atomic)
 from .history import History
 from .journal import Journal
 from .lock import ClusterLock, LockBusy
@@ -347,28 +346,22 @@ def op_apply(args, progress, agent):
     return answer
 
 
-class _Probe(threading.Thread):
-    """The status probe (status.py), in this process beside the PBS queries: a refresh costs the slower of the
-    two, and a session agent pays for Python and its imports once."""
+def _status_probe(name, timeout):
+    from .status import probe  # imported on first use, in the thread that probes beside the PBS queries
 
-    def __init__(self, name, timeout):
-        threading.Thread.__init__(self, daemon=True)
-        self.name_, self.timeout, self.doc, self.error = name, timeout, None, ""
+    return probe(name, timeout)
 
-    def run(self):
-        try:
-            from .status import probe
 
-            self.doc = probe(self.name_, self.timeout)
-        except Exception as e:  # the snapshot still has the jobs
-            self.error = "%s: %s" % (type(e).__name__, e)
-
-    def result(self):
-        self.join(self.timeout + 5)
-        if self.is_alive():
-            return {"ok": False, "code": "timeout", "cluster": self.name_, "metadata": None,
-                    "error": "no snapshot within %gs" % self.timeout}
-        return self.doc
+def _probe_result(probing, name, timeout):
+    """The status probe's document and error text; it ran beside the PBS queries (a refresh costs the slower of the
+    two, and a session agent pays for Python and its imports once). Without an answer the snapshot keeps its jobs."""
+    try:
+        return probing.result(timeout + 5), ""
+    except TimeoutError:
+        return {"ok": False, "code": "timeout", "cluster": name, "metadata": None,
+                "error": "no snapshot within %gs" % timeout}, ""
+    except Exception as e:
+        return None, "%s: %s" % (type(e).__name__, e)
 
 
 def _refresh(name, cdir, args):
@@ -393,10 +386,10 @@ def op_snapshot(args, progress, agent):
     name, cdir = _cluster(args)
     if not os.path.isdir(cdir):
         return {"ok": True, "exists": False}
-    probe = _Probe(name, float(args.get("probeTimeout", 5)))
-    probe.start()
+    timeout = float(args.get("probeTimeout", 5))
+    probing = Beside(lambda: _status_probe(name, timeout))
     journal, view, warnings = _refresh(name, cdir, args)
-    status = probe.result()
+    status, status_error = _probe_result(probing, name, timeout)
     if status:  # the workers' memory, as the scheduler reports it
         warnings += [w for w in _record_history(cdir, journal, view, status) if w not in warnings]
     jobs = [j.to_doc() for j in journal.jobs.values()]
@@ -404,7 +397,7 @@ def op_snapshot(args, progress, agent):
     return {"ok": True, "exists": True, "jobs": jobs,
             "adaptive": [i for i in view.adaptive],
             "qstat": view.qstat_text(sorted(known | set(view.adaptive))),
-            "status": status, "workersSeen": workers_seen(status), "statusRc": None, "statusStderr": probe.error,
+            "status": status, "workersSeen": workers_seen(status), "statusRc": None, "statusStderr": status_error,
             "prologue": agent.prologue_log(), "warnings": warnings}
 
 
@@ -524,13 +517,11 @@ def op_workers(args, progress, agent):
     answers its status document. The client holds it against the jobs of its last snapshot: a worker that joins is
     seen within a poll, while PBS is asked no more often than the client takes a snapshot."""
     name, cdir = _cluster(args)
-    from .status import probe
-
     seen = args.get("seen")
     timeout = float(args.get("probeTimeout", 5))
     deadline = time.monotonic() + max(0.0, min(float(args.get("waitSeconds", 5)), WORKERS_WAIT_MAX))
     while True:
-        status = probe(name, timeout) if os.path.isdir(cdir) else None
+        status = _status_probe(name, timeout) if os.path.isdir(cdir) else None
         now = workers_seen(status)
         if now != seen or time.monotonic() >= deadline or agent.stop_requested():
             return {"ok": True, "status": status, "workersSeen": now}

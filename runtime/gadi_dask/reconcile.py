@@ -10,10 +10,9 @@ import json
 import os
 import re
 import secrets
-import threading
 
 from . import pbs
-from .common import ADAPT_STATE_FILE, read_json
+from .common import ADAPT_STATE_FILE, Beside, read_json
 from .pbsjson import PbsOutputError, parse_qselect, parse_qstat
 from .protocol import JOB_ID, JOB_NAME_SUFFIX
 
@@ -123,27 +122,6 @@ class View(object):
         return json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs}, separators=(",", ":"))
 
 
-class _Beside(threading.Thread):
-    """Runs ``call`` in a thread; ``result()`` returns what it returned or raises what it raised."""
-
-    def __init__(self, call):
-        threading.Thread.__init__(self, daemon=True)
-        self.call, self.value, self.error = call, None, None
-        self.start()
-
-    def run(self):
-        try:
-            self.value = self.call()
-        except BaseException as e:  # handed to the caller
-            self.error = e
-
-    def result(self):
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
 def reconcile(journal, cluster, cdir, also=(), write=True):
     """Brings the journal in line with PBS and returns the View. ``write=False``: decide, record nothing."""
     who = user()
@@ -151,7 +129,7 @@ def reconcile(journal, cluster, cdir, also=(), write=True):
     known = set(j.id for j in journal.jobs.values()) | set(also) | set(adaptive)
     # The user's job list and the known jobs' attributes side by side: each is a round trip to the PBS server, and
     # every operation starts here. Only jobs the list adds (the user's others, or one we lost) cost a second qstat.
-    listed = _Beside(lambda: qselect(["-u", who]))
+    listed = Beside(lambda: qselect(["-u", who]))
     try:
         jobs = qstat(known)
     finally:

@@ -1,19 +1,37 @@
-"""Worker-name parsing, durations, the tree hash, and the qsub/qdel/qstat wrappers (with stand-in commands)."""
+"""Worker-name parsing, a call beside another, durations, the tree hash, and the qsub/qdel/qstat wrappers (with stand-in commands)."""
 import json
 import os
 import shutil
 import stat
 import subprocess
 import tempfile
+import threading
 import unittest
 
 from gadi_dask import pbs
-from gadi_dask.common import parse_worker_name, split_address
+from gadi_dask.common import Beside, parse_worker_name, split_address
 from gadi_dask.hashing import tree_hash
 from gadi_dask.scheduler import UsageError, parse_duration
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INSTALL_SH = os.path.join(os.path.dirname(HERE), "install.sh")
+
+
+class CallBeside(unittest.TestCase):
+    def test_value_error_and_a_call_still_running(self):
+        self.assertEqual(Beside(lambda: 42).result(), 42)
+
+        def fails():
+            raise ValueError("not PBS's format")
+
+        with self.assertRaisesRegex(ValueError, "not PBS's format"):
+            Beside(fails).result()
+        release = threading.Event()
+        late = Beside(release.wait)
+        with self.assertRaises(TimeoutError):
+            late.result(0.05)
+        release.set()
+        self.assertTrue(late.result(5))
 
 
 class WorkerNames(unittest.TestCase):
