@@ -240,13 +240,13 @@ export class Cluster {
       }
       if (count.connected >= expected) return { ...count, done: true, timedOut: false, waitedMs };
       if (waitedMs >= timeoutMs) return { ...count, done: false, timedOut: true, waitedMs };
-      const until = Math.min(snapshotDue, started + timeoutMs);
-      if (answer.exists && until > Date.now()) {
-        const w = await this.call('workers', { cluster: this.name, seen: answer.workersSeen ?? null, waitSeconds: (until - Date.now()) / 1000, probeTimeout: PROBE_TIMEOUT_SECONDS },
-          `the workers of cluster ${this.name}`, { timeoutMs: until - Date.now() + STATUS_TIMEOUT_MS, signal: options.signal });
+      const leftMs = Math.min(snapshotDue, started + timeoutMs) - Date.now();
+      if (leftMs > 0 && answer.exists) {
+        const w = await this.call('workers', { cluster: this.name, seen: answer.workersSeen ?? null, waitSeconds: leftMs / 1000, probeTimeout: PROBE_TIMEOUT_SECONDS },
+          `the workers of cluster ${this.name}`, { timeoutMs: leftMs + STATUS_TIMEOUT_MS, signal: options.signal });
         answer = { ...answer, status: w.status, workersSeen: w.workersSeen };
-      } else if (until > Date.now()) {
-        await sleep(until - Date.now(), `Waiting for the workers of cluster ${this.name}`, options.signal);
+      } else if (leftMs > 0) {
+        await sleep(leftMs, `Waiting for the workers of cluster ${this.name}`, options.signal);
       }
       if (Date.now() >= snapshotDue) {
         answer = await this.snapshotAnswer(options);
