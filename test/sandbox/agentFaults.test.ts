@@ -14,7 +14,7 @@ import { PbsUnavailableError } from '../../src/core/cluster/errors';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { Transport } from '../../src/core/remote/transport';
-import { CountingTransport, smallClusterYaml } from './clusterFixture';
+import { CountingTransport, liveWorkerJobs, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 import { seededRandom } from '../fixtures/random';
 
@@ -38,21 +38,6 @@ after(async () => {
 
 function cluster(t: Transport, name: string): Cluster {
   return new Cluster(t, parseClusterConfig(smallClusterYaml(name, sb.alias, PROLOGUE)), { lockWaitSeconds: 120 });
-}
-
-/** What PBS itself says: the user's live worker jobs of a cluster, and every live job (qselect as the user). */
-async function pbsJobs(t: Transport, name: string): Promise<{ workers: string[]; all: string[] }> {
-  const r = await t.exec('for id in $(qselect -u "$USER"); do qstat -f -F json "$id"; done', { timeoutMs: 60_000 });
-  const workers: string[] = [];
-  const all: string[] = [];
-  for (const doc of r.stdout.split(/\n(?=\{)/).filter((d) => d.trim())) {
-    for (const [id, job] of Object.entries((JSON.parse(doc) as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {})) {
-      if (job.job_state === 'F') continue;
-      all.push(id);
-      if (new RegExp(`^${name}-[0-9a-f]{8}$`).test(job.Job_Name)) workers.push(id);
-    }
-  }
-  return { workers, all };
 }
 
 function journal(name: string): string {
@@ -85,8 +70,7 @@ describe('the agent under faults', { concurrency: false }, () => {
         const t2 = pool.open(sb.alias);
         const again = await cluster(t2, 'drop').scale({ jobs: 10 }, { wait: false });
         const status = await cluster(t2, 'drop').status();
-        const pbs = await pbsJobs(t2, 'drop');
-        const lingering = pbs.workers.length - status.counts.workerJobs;
+        const lingering = (await liveWorkerJobs(t2, 'drop')).length - status.counts.workerJobs;
         assert.equal(status.counts.workerJobs, 10, `round ${round} (drop after ${at} ms, first scale ${how}, second submitted ${again.submitted.length})`);
         // What PBS runs beyond the 10 are only jobs cancelled by scale 0 that have not left yet.
         assert.ok(lingering >= 0, `round ${round}: the cluster counts jobs PBS does not have`);
@@ -99,7 +83,7 @@ describe('the agent under faults', { concurrency: false }, () => {
     const t = pool.open(sb.alias);
     const down = await cluster(t, 'drop').down();
     assert.deepEqual(down.exiting, []);
-    assert.deepEqual((await pbsJobs(t, 'drop')).workers, [], 'no worker job of the cluster is left in PBS');
+    assert.deepEqual(await liveWorkerJobs(t, 'drop'), [], 'no worker job of the cluster is left in PBS');
     await t.close();
   });
 
@@ -107,7 +91,7 @@ describe('the agent under faults', { concurrency: false }, () => {
     const t = pool.open(sb.alias);
     const c = cluster(t, 'garbled');
     await c.scale({ jobs: 2 }, { wait: false });
-    const before = await pbsJobs(t, 'garbled');
+    const before = await liveWorkerJobs(t, 'garbled');
     const records = journal('garbled');
     sb.wrapCommand('qstat', 'echo "qstat: site maintenance at 02:00, see https://nci.org.au"\nexit 0\n');
     try {
@@ -116,10 +100,10 @@ describe('the agent under faults', { concurrency: false }, () => {
     } finally {
       sb.unwrapCommand('qstat');
     }
-    assert.deepEqual((await pbsJobs(t, 'garbled')).workers.sort(), before.workers.sort(), 'nothing submitted, nothing cancelled');
+    assert.deepEqual(await liveWorkerJobs(t, 'garbled'), before, 'nothing submitted, nothing cancelled');
     assert.equal(journal('garbled'), records, 'no record dropped or added');
     await c.down();
-    assert.deepEqual((await pbsJobs(t, 'garbled')).workers, []);
+    assert.deepEqual(await liveWorkerJobs(t, 'garbled'), []);
     await t.close();
   });
 
@@ -133,7 +117,7 @@ describe('the agent under faults', { concurrency: false }, () => {
       assert.match(first.submitted[0], /^\d+\.[\w.-]+$/);
       const second = await c.scale({ jobs: 1 }, { wait: false });
       assert.deepEqual(second.submitted, []);
-      assert.deepEqual((await pbsJobs(t, 'chatty')).workers, first.submitted);
+      assert.deepEqual(await liveWorkerJobs(t, 'chatty'), first.submitted);
     } finally {
       sb.unwrapCommand('qsub');
       await c.down();
@@ -149,7 +133,7 @@ describe('the agent under faults', { concurrency: false }, () => {
     assert.equal(r.before.length, 2);
     assert.deepEqual(r.exiting, []);
     assert.match(renderScale(r), /^Worker jobs: 0 \(asked for 0\)$/m);
-    assert.deepEqual((await pbsJobs(t, 'zero')).workers, []);
+    assert.deepEqual(await liveWorkerJobs(t, 'zero'), []);
     await c.down();
     await t.close();
   });

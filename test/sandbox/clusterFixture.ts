@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { JOB_NAME_SUFFIX, jobDisplayName } from '../../src/core/cluster/names';
 import type { ExecOptions, ExecResult, SpawnOptions, Transport } from '../../src/core/remote/transport';
 import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, type Sandbox } from './sandbox';
 
@@ -112,7 +113,7 @@ export async function liveWorkerJobs(t: Transport, name: string): Promise<string
   const out: string[] = [];
   for (const doc of r.stdout.split(/\n(?=\{)/).filter((d) => d.trim())) {
     for (const [id, job] of Object.entries((JSON.parse(doc) as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {})) {
-      if (job.job_state !== 'F' && new RegExp(`^${name}-[0-9a-f]{8}$`).test(job.Job_Name)) out.push(id);
+      if (job.job_state !== 'F' && JOB_NAME_SUFFIX.test(job.Job_Name) && jobDisplayName(job.Job_Name) === name) out.push(id);
     }
   }
   return out.sort();
