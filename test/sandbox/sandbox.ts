@@ -48,6 +48,11 @@ export interface SandboxOptions {
   stateDir?: string;
   /** Directory holding qsub/qstat/qdel to install; null installs no PBS tools. Default test/pbs-emulator/bin. */
   pbsEmulatorDir?: string | null;
+  /**
+   * A real PBS's command directory (absolute) to put on the login PATH as it is, instead of installing the
+   * emulator; pbsEmulatorDir is then ignored.
+   */
+  pbsCommandsDir?: string;
   /** Printed by every login shell, as cluster login scripts do, so output parsing can be tested against noise. */
   loginBanner?: string;
   /**
@@ -538,7 +543,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(user)) throw new Error(`bad user name: ${user}`);
   const home = opts.home ?? `/home/${user}`;
   const alias = opts.alias ?? 'gadi-sandbox';
-  const emulatorDir = opts.pbsEmulatorDir === undefined ? DEFAULT_EMULATOR_DIR : opts.pbsEmulatorDir;
+  const emulatorDir = opts.pbsCommandsDir !== undefined ? null : opts.pbsEmulatorDir === undefined ? DEFAULT_EMULATOR_DIR : opts.pbsEmulatorDir;
+  if (opts.pbsCommandsDir !== undefined && !(path.isAbsolute(opts.pbsCommandsDir) && fs.existsSync(path.join(opts.pbsCommandsDir, 'qsub')))) {
+    throw new Error(`no qsub in ${opts.pbsCommandsDir} (pbsCommandsDir must be an absolute directory of PBS commands)`);
+  }
   const linger = opts.qdelLingerSeconds ?? 0;
   if (!(Number.isFinite(linger) && linger >= 0)) throw new Error(`qdelLingerSeconds must be a number of seconds >= 0, not ${linger}`);
   if (emulatorDir !== null && !fs.existsSync(path.join(emulatorDir, 'qsub'))) {
@@ -589,7 +597,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const sshDir = mkdirOwned(home, '.ssh', uid, gid, 0o700);
     writeOwned(path.join(sshDir, 'authorized_keys'), `${clientPub.line} ${user}@sandbox\n`, uid, gid, 0o600);
 
-    let pbsBinDir: string | null = null;
+    let pbsBinDir: string | null = opts.pbsCommandsDir ?? null;
     if (emulatorDir !== null) {
       pbsBinDir = path.join(home, PBS_BIN);
       mkdirOwned(home, path.dirname(PBS_BIN), uid, gid, 0o755);
@@ -600,7 +608,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // Remote commands run through `bash -l`, as on the cluster where PBS tools come from the login environment.
     const wrapBinDir = mkdirOwned(home, WRAP_BIN, uid, gid, 0o755);
     const snippetPath = path.join(home, PROFILE_SNIPPET);
-    const loginPath = [`$HOME/${WRAP_BIN}`, ...(pbsBinDir ? [`$HOME/${PBS_BIN}`] : []), ...SYSTEM_PATH].join(':');
+    const loginPath = [`$HOME/${WRAP_BIN}`, ...(emulatorDir !== null ? [`$HOME/${PBS_BIN}`] : pbsBinDir ? [pbsBinDir] : []), ...SYSTEM_PATH].join(':');
     const profile = [
       '# Login environment of the gadi-dask test sandbox.',
       `export PATH="${loginPath}"`,

@@ -1,0 +1,88 @@
+// A cluster's whole life on real OpenPBS, through the real sshd, with the CLI as the README gives it: up (the
+// scheduler in its own job) → `scale 2 --wait` (no other option) → the tree's snapshot → cancel one job → scale 1
+// (a worker retired, and read as retired) → scale 0 → down, with nothing of the cluster left in PBS.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Cluster } from '../../src/core/cluster/cluster';
+import { describeExitStatus } from '../../src/core/pbs/states';
+import { isLoopback } from '../sandbox/sandbox';
+import { inPrivateNetns, liveJobsOf, PBS_SERVER, startRealPbs, type RealPbs } from './realPbs';
+
+const USER = 'gdpbslife';
+const NAME = 'life';
+let env: RealPbs;
+let config: string;
+let cluster: Cluster;
+
+before(async () => {
+  env = await startRealPbs(USER);
+  config = env.config(NAME);
+  cluster = env.cluster(NAME);
+});
+after(() => env?.stop());
+
+const ours = () => liveJobsOf(USER).filter((j) => j.name.startsWith(`${NAME}-`) || j.name.startsWith(`dask-scheduler-${NAME}-`));
+
+describe('a cluster on real PBS, through the CLI over SSH', { concurrency: false }, () => {
+  test('the layer runs in its own network namespace', () => {
+    assert.ok(inPrivateNetns());
+  });
+
+  test('up starts the scheduler in its own PBS job', async () => {
+    const r = await env.cli(['up'], config);
+    assert.equal(r.code, 0, r.stderr);
+    const jobs = ours();
+    assert.equal(jobs.length, 1, JSON.stringify(jobs.map((j) => [j.id, j.name, j.state])));
+    assert.match(jobs[0]!.id, new RegExp(`^\\d+\\.${PBS_SERVER}$`));
+    assert.match(jobs[0]!.name, new RegExp(`^dask-scheduler-${NAME}-[0-9a-f]{8}$`));
+    assert.equal(jobs[0]!.state, 'R');
+  });
+
+  test('scale 2 --wait, with no other option, returns once two workers joined', async () => {
+    const r = await env.cli(['scale', '2', '--wait'], config);
+    assert.equal(r.code, 0, r.stderr);
+    const snap = await cluster.status();
+    assert.equal(snap.counts.workers, 2, JSON.stringify(snap.counts));
+    assert.equal(ours().length, 3);
+  });
+
+  test("the tree's snapshot: states, queue, walltime and node from real PBS", async () => {
+    const snap = await cluster.status();
+    assert.equal(snap.scheduler.state, 'running');
+    assert.ok(isLoopback(new URL(snap.scheduler.address!.replace(/^tcp:/, 'http:')).hostname), snap.scheduler.address);
+    const workers = snap.jobs.filter((j) => j.role === 'worker');
+    assert.equal(workers.length, 2);
+    for (const j of workers) {
+      assert.equal(j.state, 'R');
+      assert.equal(j.pbs.queue, 'normal');
+      assert.equal(j.pbs.requested.walltimeSeconds, 20 * 60);
+      assert.deepEqual(j.pbs.nodes, [PBS_SERVER]);
+      assert.equal(j.workers.length, 1, `one Dask worker inside ${j.id}`);
+      assert.equal(j.workers[0]!.name, `${NAME}-${j.id}`);
+    }
+  });
+
+  test('scale 1 retires a worker, which then reads as retired, not as a failed job', async () => {
+    const r = await env.cli(['scale', '1'], config);
+    assert.equal(r.code, 0, r.stderr);
+    const snap = await cluster.status();
+    const gone = snap.finishedJobs.concat(snap.jobs).filter((j) => j.role === 'worker' && !['R', 'Q'].includes(j.state));
+    assert.equal(snap.counts.workerJobs, 1);
+    for (const j of gone) assert.doesNotMatch(describeExitStatus(j.pbs.exitStatus ?? 0), /exited with status/, j.id);
+  });
+
+  test('cancel one job of the cluster', async () => {
+    const worker = ours().find((j) => !j.name.startsWith('dask-scheduler-'))!;
+    const r = await env.cli(['cancel', worker.id, '--yes'], config);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!ours().some((j) => j.id === worker.id && j.state === 'Q'));
+  });
+
+  test('scale 0, then down: nothing of the cluster left in PBS', async () => {
+    const zero = await env.cli(['scale', '0'], config);
+    assert.equal(zero.code, 0, zero.stderr);
+    const down = await env.cli(['down'], config);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(ours().map((j) => `${j.id} ${j.state}`), []);
+  });
+});

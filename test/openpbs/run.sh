@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The openpbs test layer: real OpenPBS 23.06.06, built from its source archive (checked against the sha256 pinned
+# in kit/SHA256SUMS, cached by that hash outside the clone), started in a private network namespace that has only
+# 127.0.0.1, and the layer's tests run inside that namespace, so their sshd, Dask processes and PBS's daemons never
+# bind or reach an address of the machine itself. Everything started here is stopped by pid on the way out, also
+# when a test fails. Without the source archive the layer is skipped with a line that says why.
+#   run.sh [TEST_FILE...]        default: every test/openpbs/*.test.ts
+#   run.sh --bench FILE [ARGS]   a benchmark under test/bench/ inside the same namespace, instead of the tests
+#   OPENPBS_SOURCE    the source archive        default ../shared/openpbs/openpbs-23.06.06.tar.gz beside the clone
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+KIT=$ROOT/test/openpbs/kit
+export OPENPBS_SOURCE=${OPENPBS_SOURCE:-$(dirname "$ROOT")/shared/openpbs/openpbs-23.06.06.tar.gz}
+# One instance of the project's own, apart from any other PBS on the machine.
+export PREFIX=/opt/gadi-dask-pbs PBS_HOME_DIR=/var/spool/gadi-dask-pbs
+export PBSNS_DIR=/run/gadi-dask-pbs PBSNS_HOST=gadi-pbs NODE_NCPUS=16 QUEUES="normal express"
+T0=$(date +%s)
+say() { echo "[openpbs] $(($(date +%s) - T0)) s: $*"; }
+
+if [ ! -f "$OPENPBS_SOURCE" ]; then
+  echo "# layer skipped: no OpenPBS source archive at $OPENPBS_SOURCE (set OPENPBS_SOURCE to the openpbs-23.06.06.tar.gz whose sha256 test/openpbs/kit/SHA256SUMS pins)"
+  exit 0
+fi
+[ "$(id -u)" = 0 ] || { echo "[openpbs] needs root (namespaces, PBS's daemons, the sandbox's sshd)" >&2; exit 1; }
+
+say "build (cached by the source's hash in $PREFIX)"
+EXTRA_PACKAGES="openssh-server python3-distributed python3-yaml" bash "$KIT/build.sh" | sed 's/^/  /'
+# A stale instance (a run that was killed) goes first; then a cold start: fresh datastore, job ids from 0.
+if [ -f "$PBSNS_DIR/kit.env" ]; then bash "$KIT/stop.sh" --force | sed 's/^/  /' || true; fi
+say "start in the namespace $PBSNS_DIR (hostname $PBSNS_HOST)"
+stopped=0
+stop() {
+  [ "$stopped" = 1 ] && return; stopped=1
+  say "stop"
+  bash "$KIT/stop.sh" --force | sed 's/^/  /' || true
+  say "done"
+}
+trap stop EXIT
+trap 'exit 130' INT TERM
+RESET=1 bash "$KIT/start.sh" | sed 's/^/  /'
+
+GADI_DASK_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
+export GADI_DASK_OPENPBS_PREFIX=$PREFIX GADI_DASK_OPENPBS_HOST=$PBSNS_HOST GADI_DASK_HOST_NETNS
+cd "$ROOT"
+if [ "${1:-}" = --bench ]; then
+  shift
+  say "benchmark $*"
+  "$KIT/nsrun.sh" node --import tsx "$@"
+else
+  [ $# -gt 0 ] || set -- test/openpbs/*.test.ts
+  say "tests: $*"
+  "$KIT/nsrun.sh" node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"
+fi
