@@ -7,13 +7,16 @@
 #   run.sh [TEST_FILE...]        default: every test/openpbs/*.test.ts
 #   run.sh --bench FILE [ARGS]   a benchmark under test/bench/ inside the same namespace, instead of the tests
 #   OPENPBS_SOURCE    the source archive        default ../shared/openpbs/openpbs-23.06.06.tar.gz beside the clone
+#   OPENPBS_INSTANCE  names its prefix, PBS_HOME and namespace, so two runs can go side by side (each builds once)
+#                     default gadi-dask-pbs
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 KIT=$ROOT/test/openpbs/kit
 export OPENPBS_SOURCE=${OPENPBS_SOURCE:-$(dirname "$ROOT")/shared/openpbs/openpbs-23.06.06.tar.gz}
-# One instance of the project's own, apart from any other PBS on the machine.
-export PREFIX=/opt/gadi-dask-pbs PBS_HOME_DIR=/var/spool/gadi-dask-pbs
-export PBSNS_DIR=/run/gadi-dask-pbs PBSNS_HOST=gadi-pbs NODE_NCPUS=16 QUEUES="normal express"
+# An instance of the project's own, apart from any other PBS on the machine.
+instance=${OPENPBS_INSTANCE:-gadi-dask-pbs}
+export PREFIX=/opt/$instance PBS_HOME_DIR=/var/spool/$instance
+export PBSNS_DIR=/run/$instance PBSNS_HOST=gadi-pbs NODE_NCPUS=16 QUEUES="normal express"
 T0=$(date +%s)
 say() { echo "[openpbs] $(($(date +%s) - T0)) s: $*"; }
 
