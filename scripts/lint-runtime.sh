@@ -3,7 +3,8 @@
 # site's module may give the agent) and passes pyflakes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t shells < <(git ls-files '*.sh')
+# test/fixtures holds job scripts dask-jobqueue wrote, kept byte for byte: what it printed, not the project's shell.
+mapfile -t shells < <(git ls-files '*.sh' ':!test/fixtures/')
 shellcheck "${shells[@]}"
 python3 - <<'PY'
 import ast, pathlib, sys

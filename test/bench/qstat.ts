@@ -1,5 +1,5 @@
 // Parse time of a 10,000-job `qstat -f -F json` document (goal: under 100 ms), shaped like the real samples in
-// shared/pbs-samples: running, queued, held and finished jobs, array parents and sub-jobs.
+// test/fixtures/pbs: running, queued, held and finished jobs, array parents and sub-jobs.
 //   node --import tsx test/bench/qstat.ts [jobs]
 import { performance } from 'node:perf_hooks';
 import { parseQstatJson } from '../../src/core/pbs/qstat';

@@ -6,13 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { PBS_SAMPLES as samples } from '../fixtures/paths';
 import { until as poll } from '../fixtures/poll';
 import { GADI_QUEUE_NAMES } from '../../src/core/config/queues';
 import { GADI_QUEUES_PY, gadiQueuesPython } from './gadiQueues';
 
-const repoRoot = join(__dirname, '..', '..');
 const bin = join(__dirname, 'bin');
-const samples = join(repoRoot, '..', 'shared', 'pbs-samples');
 const me = userInfo();
 const SUBMIT_HOST = 'gadi-login-01.gadi.nci.org.au';
 const COMMANDS = ['qsub', 'qstat', 'qdel', 'qselect'] as const;

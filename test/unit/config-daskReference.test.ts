@@ -1,4 +1,4 @@
-// Every config in shared/dask-jobqueue-reference, beside the repository, against what dask-jobqueue itself did with
+// Every config in test/fixtures/dask-jobqueue-reference against what dask-jobqueue itself did with
 // it (read with yaml.safe_load, set into dask.config, PBSCluster(...).job_script()): the same script, or a lint
 // error where dask-jobqueue raised or printed a broken script, and a warning where it warned.
 import { test } from 'node:test';
@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lintText, RULES, type LintDiagnostic } from '../../src/core/config';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
+import { DASK_JOBQUEUE_REFERENCE as REFERENCE } from '../fixtures/paths';
 
-const REFERENCE = join(__dirname, '..', '..', '..', 'shared', 'dask-jobqueue-reference');
 const cases = readdirSync(join(REFERENCE, 'cases')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
 const expected = (name: string, ext: string) => {
   const file = join(REFERENCE, 'expected', `${name}.${ext}`);

@@ -16,8 +16,9 @@ import {
 import { evaluate } from '../../src/core/convert/python';
 import { parser } from '@lezer/python';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
+import { DASK_JOBQUEUE_REFERENCE } from '../fixtures/paths';
 
-const REFERENCE = join(__dirname, '..', '..', '..', 'shared', 'dask-jobqueue-reference', 'cases');
+const REFERENCE = join(DASK_JOBQUEUE_REFERENCE, 'cases');
 const ctx = { schedulerFile: '/home/123/abc123/.gadi-dask/clusters/demo/scheduler.json', lifetime: 'off' as const };
 
 function python(script: string, input: string): string {

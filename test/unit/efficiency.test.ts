@@ -8,8 +8,8 @@ import { groupRuns, reportJobs } from '../../src/core/cluster/report';
 import type { HistoryJob } from '../../src/core/cluster/protocol';
 import { efficiencySummary, formatSizePair, jobEfficiency } from '../../src/core/pbs/efficiency';
 import { parseQstatJson, type PbsJob } from '../../src/core/pbs/qstat';
+import { PBS_SAMPLES as SAMPLES } from '../fixtures/paths';
 
-const SAMPLES = resolve(__dirname, '..', '..', '..', 'shared', 'pbs-samples');
 const GiB = 2 ** 30;
 
 function job(queue: string, list: Record<string, unknown>, used: Record<string, unknown>): PbsJob {

@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { repairJson } from '../../src/core/pbs/jsonRepair';
 import { parseQstatJson, QstatParseError, type PbsJob } from '../../src/core/pbs/qstat';
 import { parsePbsTime, zoneConverter } from '../../src/core/pbs/time';
+import { PBS_SAMPLES as SAMPLES } from '../fixtures/paths';
 
-// The real OpenPBS samples live beside the repository, in shared/pbs-samples.
-const SAMPLES = join(__dirname, '..', '..', '..', 'shared', 'pbs-samples');
 const sample = (name: string) => readFileSync(join(SAMPLES, name), 'utf8');
 const only = (name: string): PbsJob => {
   const { jobs } = parseQstatJson(sample(name));

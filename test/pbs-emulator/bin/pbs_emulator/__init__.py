@@ -3,7 +3,7 @@
 Jobs really run. qsub (or whichever command's scheduling pass starts a job) double-forks a supervisor in its own
 session; the supervisor runs the script with bash as a login shell, enforces walltime, samples what the job uses,
 stages the .o/.e files when the job ends and records the exit as the server would. What the commands print, their
-exit codes and the JSON layout follow real PBS output (the project's pbs-samples). Standard library only, Python 3.8
+exit codes and the JSON layout follow real PBS output (test/fixtures/pbs). Standard library only, Python 3.8
 syntax: it runs on the cluster side as an unprivileged user, and the bin directory may be copied anywhere.
 
 One module per command (qsub, qstat, qselect, qdel); the server's state lives in `state`, the scheduler in
