@@ -6,13 +6,13 @@ The fast path is an HTTP GET of the launcher's status route on the dashboard por
 library; ``distributed`` is imported only when that path is not available.
 """
 import asyncio
+import http.client
 import json
 import os
 import socket
 import sys
 import threading
 import time
-import urllib.request
 
 from . import __version__
 from .common import (
@@ -37,14 +37,43 @@ def _not_running_message(name, meta):
     return "cluster %s is not running: no scheduler file" % name
 
 
+# One kept-alive connection per dashboard: an agent that asks every fraction of a second (a `workers` wait) would
+# otherwise leave a socket in TIME_WAIT for each question, hundreds a minute on a login node shared by everyone.
+_connections = {}
+_connections_lock = threading.Lock()
+
+
 def via_http(dashboard, timeout):
-    host = dashboard["host"]
-    shown = "[%s]" % host if ":" in host else host
-    url = "http://%s:%d%s" % (shown, int(dashboard["port"]), STATUS_ROUTE)
-    # The dashboard is a direct connection on the cluster network: never through a proxy from the environment.
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=timeout) as reply:
-        return json.loads(reply.read().decode("utf-8"))
+    """The status route's document. A direct connection on the cluster network, never through a proxy."""
+    key = (dashboard["host"], int(dashboard["port"]))
+    with _connections_lock:
+        conn = _connections.pop(key, None)
+    for attempt in (0, 1):
+        fresh = conn is None
+        if fresh:
+            conn = http.client.HTTPConnection(key[0], key[1], timeout=timeout)
+        try:
+            conn.timeout = timeout
+            if conn.sock is not None:
+                conn.sock.settimeout(timeout)
+            conn.request("GET", STATUS_ROUTE)
+            reply = conn.getresponse()
+            body = reply.read()
+            if reply.status != 200:
+                raise OSError("HTTP %d from the dashboard" % reply.status)
+            doc = json.loads(body.decode("utf-8"))
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = None
+            if fresh or attempt:
+                raise
+            continue  # the kept connection had been closed by the server: ask once more on a new one
+        if reply.will_close:
+            conn.close()
+        else:
+            with _connections_lock:
+                _connections[key] = conn
+        return doc
 
 
 async def _via_rpc(address, name, meta):

@@ -40,7 +40,9 @@ stop() {
 }
 trap stop EXIT
 trap 'exit 130' INT TERM
-RESET=1 bash "$KIT/start.sh" | sed 's/^/  /'
+# The MoM polls its jobs every 10 s at most (PBS's default grows to 120 s): a walltime is enforced, and what a job
+# used is sampled, within seconds, so the tests need not wait minutes for either.
+RESET=1 MOM_CONFIG=$'$min_check_poll 2\n$max_check_poll 10' bash "$KIT/start.sh" | sed 's/^/  /'
 
 GADI_DASK_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
 export GADI_DASK_OPENPBS_PREFIX=$PREFIX GADI_DASK_OPENPBS_HOST=$PBSNS_HOST GADI_DASK_HOST_NETNS

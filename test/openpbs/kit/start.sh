@@ -13,6 +13,7 @@
 #   PBS_USER      unprivileged submitter, created if missing       default pbsuser
 #   NODE_NCPUS    resources_available.ncpus of the node (0: as detected)   default 4
 #   QUEUES        execution queues to create/enable; the first is the default queue   default "normal workq"
+#   MOM_CONFIG    more lines for mom_priv/config (one a line)
 #   RESET=1       wipe PBS_HOME first (a cold start: new datastore, job ids from 0)
 set -euo pipefail
 KIT=$(cd "$(dirname "$0")" && pwd)
@@ -157,7 +158,10 @@ fi
 # PBS runs (they fall back to /etc/pbs.conf otherwise).
 grep -qx "PBS_CONF_FILE=$PBS_CONF" "$PH/pbs_environment" || echo "PBS_CONF_FILE=$PBS_CONF" >>"$PH/pbs_environment"
 # MoM: deliver job output with cp (the destination is this host).
-for line in "\$clienthost $NSHOST" '$usecp *:/home/ /home/' '$usecp *:/tmp/ /tmp/'; do
+# MOM_CONFIG: more lines for it (e.g. its polling interval, which bounds how late a walltime is enforced).
+mom_lines=("\$clienthost $NSHOST" '$usecp *:/home/ /home/' '$usecp *:/tmp/ /tmp/')
+while IFS= read -r line; do [ -n "$line" ] && mom_lines+=("$line"); done <<<"${MOM_CONFIG:-}"
+for line in "${mom_lines[@]}"; do
   grep -qxF -- "$line" "$PH/mom_priv/config" 2>/dev/null || echo "$line" >>"$PH/mom_priv/config"
 done
 done_step "PBS_HOME $PH"
