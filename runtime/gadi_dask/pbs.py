@@ -107,8 +107,9 @@ def qdel(job_ids, timeout=60):
 def qstat_states(job_ids, timeout=30):
     """{id: one-letter job_state} for the ids PBS still knows (with -x, finished ones show as F).
 
-    Ids PBS reports as unknown map to "F"; ids missing for another reason are left out (state unknown). -E: one
-    request for all the ids (without it qstat opens one connection per id).
+    -E: one request for all the ids (without it qstat opens one connection per id); PBS answers for those it knows
+    and says nothing of the others unless it knows none. So an id missing from an answer that is PBS's (exit 0, or
+    153 "Unknown Job Id") maps to "F"; after any other failure, missing ids are left out (state unknown).
     """
     ids = [str(j) for j in job_ids]
     if not ids:
@@ -125,6 +126,6 @@ def qstat_states(job_ids, timeout=30):
         info = jobs.get(job)
         if isinstance(info, dict) and isinstance(info.get("job_state"), str):
             states[job] = info["job_state"]
-        elif re.search(r"Unknown Job Id %s(?![\w\[\]-])" % re.escape(job), err):
+        elif rc in (0, 153) and "pbs_server" in doc:
             states[job] = "F"
     return states

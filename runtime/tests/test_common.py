@@ -192,10 +192,13 @@ class PbsWrappers(unittest.TestCase):
     def test_qstat_states(self):
         doc = {"timestamp": 1, "pbs_version": "23.06.06", "pbs_server": "gadi-pbs",
                "Jobs": {"5.gadi-pbs": {"job_state": "F"}, "6.gadi-pbs": {"job_state": "Q"}}}
-        self.tool("qstat", "cat <<'EOF'\n%s\nEOF\necho 'qstat: Unknown Job Id 4.gadi-pbs' >&2; exit 153"
+        # -E: one request for every id (the server answers for those it knows, silent about the others).
+        self.tool("qstat", "[ \"$1\" = -E ] || exit 2\ncat <<'EOF'\n%s\nEOF\necho 'qstat: Unknown Job Id 4.gadi-pbs' >&2; exit 153"
                   % json.dumps(doc))
         self.assertEqual(pbs.qstat_states(["4.gadi-pbs", "5.gadi-pbs", "6.gadi-pbs", "3.gadi-pbs"]),
-                         {"4.gadi-pbs": "F", "5.gadi-pbs": "F", "6.gadi-pbs": "Q"})
+                         {"4.gadi-pbs": "F", "3.gadi-pbs": "F", "5.gadi-pbs": "F", "6.gadi-pbs": "Q"})
+        self.tool("qstat", "cat <<'EOF'\n%s\nEOF\necho 'qstat: Unauthorized Request' >&2; exit 159" % json.dumps(doc))
+        self.assertEqual(pbs.qstat_states(["3.gadi-pbs", "6.gadi-pbs"]), {"6.gadi-pbs": "Q"})
         self.tool("qstat", "echo 'not json'")
         with self.assertRaisesRegex(pbs.PbsError, "not JSON"):
             pbs.qstat_states(["1.gadi-pbs"])
