@@ -7,7 +7,9 @@ import datetime
 import json
 import os
 import re
+import selectors
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -86,6 +88,68 @@ def write_json_atomic(path, doc):
         json.dump(doc, f, indent=2, sort_keys=True, default=str)
         f.write("\n")
     os.replace(tmp, path)
+
+
+# What the agent reads from one command (stdout and stderr together): far above any qstat of a user's jobs, and
+# small enough that an answer carrying it stays below the client's transport bound and the agent's memory modest.
+OUTPUT_LIMIT = 32 * 2 ** 20
+
+
+class CommandTimeout(Exception):
+    def __init__(self, stdout):
+        Exception.__init__(self)
+        self.stdout = stdout
+
+
+class OutputTooLarge(Exception):
+    pass
+
+
+def run_bounded(argv, timeout, cwd=None, limit=OUTPUT_LIMIT):
+    """(exit status, stdout, stderr) of a command, read as it prints and decoded with replacement (what PBS and
+    users print is bytes). Past `limit` bytes or `timeout` seconds the command is killed: OutputTooLarge or
+    CommandTimeout (with what it printed). A command that cannot start raises OSError."""
+    p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    chunks = {p.stdout: [], p.stderr: []}
+    total = 0
+    deadline = time.monotonic() + timeout
+    overflow = timed_out = False
+    with selectors.DefaultSelector() as sel:
+        for f in chunks:
+            sel.register(f, selectors.EVENT_READ)
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            for key, _ in sel.select(left):
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fileobj)
+                    continue
+                total += len(data)
+                if total > limit:
+                    overflow = True
+                    break
+                chunks[key.fileobj].append(data)
+            if overflow:
+                break
+    if overflow or timed_out:
+        p.kill()
+    p.stdout.close()
+    p.stderr.close()
+    try:
+        rc = p.wait(max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+        timed_out = True
+    if overflow:
+        raise OutputTooLarge()
+    out, err = (b"".join(chunks[f]).decode("utf-8", "replace") for f in (p.stdout, p.stderr))
+    if timed_out:
+        raise CommandTimeout(out)
+    return rc, out, err
 
 
 def remove_file(path):

@@ -87,7 +87,7 @@ class History(object):
 
     def _load(self):
         try:
-            with open(self.path, encoding="utf-8") as f:
+            with open(self.path, encoding="utf-8", errors="replace") as f:
                 lines = f.read().splitlines()
         except FileNotFoundError:
             return

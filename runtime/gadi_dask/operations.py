@@ -4,19 +4,19 @@ is the protocol's (src/core/cluster/protocol.ts)."""
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 
 from . import pbs
 from . import __version__
 from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, BEGIN, END, METADATA_FILE,
-                     SCHEDULER_FILE, Beside, cluster_dir, read_json, remove_file, root_dir, write_json_atomic)
+                     OUTPUT_LIMIT, SCHEDULER_FILE, Beside, CommandTimeout, OutputTooLarge, cluster_dir, read_json,
+                     remove_file, root_dir, run_bounded, write_json_atomic)
 from .history import History
 from .journal import Journal
 from .lock import ClusterLock, LockBusy
 from .pbsjson import PbsOutputError
-from .protocol import CLUSTER_NAME, JOB_ID, JOB_ID_IN_TEXT
+from .protocol import CLUSTER_NAME, JOB_ID
 from .reconcile import qselect, qstat, reconcile, unique_name, user
 
 RUNTIME_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,11 +54,12 @@ def _write_atomic(path, text, mode=0o644):
 def runtime_command(args, timeout):
     """Runs one of this runtime's commands (run.py …) and returns (its document or None, rc, stdout, stderr)."""
     try:
-        p = subprocess.run([sys.executable, RUN_PY] + list(args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout, universal_newlines=True, cwd=os.path.expanduser("~"))
-    except subprocess.TimeoutExpired as e:
-        return None, None, e.stdout or "", "run.py %s did not finish within %ss" % (args[0], timeout)
-    return _document(p.stdout), p.returncode, p.stdout, p.stderr
+        rc, out, err = run_bounded([sys.executable, RUN_PY] + list(args), timeout, cwd=os.path.expanduser("~"))
+    except CommandTimeout as e:
+        return None, None, e.stdout, "run.py %s did not finish within %ss" % (args[0], timeout)
+    except OutputTooLarge:
+        return None, None, "", "run.py %s printed more than %d MB and was stopped" % (args[0], OUTPUT_LIMIT // 2 ** 20)
+    return _document(out), rc, out, err
 
 
 def _document(text):
@@ -120,13 +121,18 @@ def _record_history(cdir, journal, view, status=None, compact=False):
         return ["the history was not recorded: %s" % e]
 
 
+def _pbs_refusal(e):
+    """PBS did not answer in its format, or not at all (`unreachable`: its server did not answer)."""
+    if isinstance(e, pbs.PbsUnreachable):
+        return Refusal("pbs", str(e), unreachable=True)
+    return Refusal("pbs", str(e))
+
+
 def _reconciled(journal, name, cdir, also=(), write=True):
     try:
         return reconcile(journal, name, cdir, also, write)
-    except PbsOutputError as e:
-        raise Refusal("pbs", str(e))
-    except pbs.PbsError as e:
-        raise Refusal("pbs", str(e))
+    except (PbsOutputError, pbs.PbsError) as e:
+        raise _pbs_refusal(e)
 
 
 # ---- PBS actions, journaled -------------------------------------------------------------------------------------
@@ -134,8 +140,8 @@ def _reconciled(journal, name, cdir, also=(), write=True):
 def submit(journal, cdir, role, script, extra=(), cluster=None):
     """One qsub under a unique name: the intent first, the id after, both durable before the caller goes on.
 
-    Returns (job id or None, error dict or None). The id is taken wherever PBS's pattern appears in qsub's output;
-    exit 0 without one is looked up by the name, never retried blindly.
+    Returns (job id or None, error dict or None). The id is taken from qsub's answer only when it is nothing but one
+    id (pbs.answer_id); any other exit 0 is looked up by the unique name, never guessed nor retried blindly.
     """
     name = unique_name(cluster, role)
     journal.record("intent", name=name, role=role)
@@ -143,10 +149,10 @@ def submit(journal, cdir, role, script, extra=(), cluster=None):
         rc, out, err = pbs.run(["qsub", "-N", name] + list(extra) + [script], QSUB_TIMEOUT, cwd=cdir)
     except pbs.PbsError as e:
         rc, out, err = None, "", str(e)
-    found = JOB_ID_IN_TEXT.findall(out) if rc == 0 else []
+    found = pbs.answer_id(out) if rc == 0 else None
     if found:
-        journal.record("submitted", id=found[-1], role=role, name=name)
-        return found[-1], None
+        journal.record("submitted", id=found, role=role, name=name)
+        return found, None
     if rc == 0 or rc is None:
         # It may have been accepted: only PBS can say. (A timeout too: the server may have queued it.)
         try:
@@ -164,10 +170,27 @@ def submit(journal, cdir, role, script, extra=(), cluster=None):
     return None, {"rc": rc, "stdout": out, "stderr": err}
 
 
-def cancel(journal, ids):
-    """qdel; records each job it accepted or found already gone. Returns [{id, outcome, message?}]."""
+def _refuse_foreign(view, ids):
+    """The ids PBS lists as this cluster's, and a refusal for each other: nothing the cluster did not submit is
+    ever cancelled (whatever the journal says)."""
+    ok, refused = [], []
+    for i in ids:
+        why = view.foreign(i)
+        if why is None:
+            ok.append(i)
+            continue
+        message = "job %s was not cancelled: %s, so it is not a job of cluster %s" % (i, why, view.cluster)
+        sys.stderr.write("gadi-dask agent: refusing to qdel %s: %s\n" % (i, why))
+        refused.append({"id": i, "outcome": "error", "message": message})
+    return ok, refused
+
+
+def cancel(journal, view, ids):
+    """qdel of the cluster's own jobs; records each job it accepted or found already gone (or exiting).
+    Returns [{id, outcome, message?}]."""
+    ids, refused = _refuse_foreign(view, ids)
     if not ids:
-        return []
+        return refused
     try:
         said = pbs.qdel(ids)
     except pbs.PbsError as e:
@@ -180,11 +203,14 @@ def cancel(journal, ids):
             results.append({"id": i, "outcome": s})
         else:
             results.append({"id": i, "outcome": "error", "message": s[len("error: "):] if s.startswith("error: ") else s})
-    return results
+    return refused + results
 
 
-def retire(journal, name, running, count):
+def retire(journal, view, name, running, count):
     """Running worker jobs: the scheduler retires the least busy ones' workers (their data moves), then qdel."""
+    running, refused = _refuse_foreign(view, running)
+    if not running:
+        return refused, None
     doc, rc, out, err = runtime_command(["retire", "--name", name, "--count", str(count), "--qdel"] + running, 150)
     if not doc or "chosen" not in doc:
         return None, "Retiring workers failed, so running jobs were cancelled without handing their data over: %s" % (
@@ -201,7 +227,7 @@ def retire(journal, name, running, count):
         if outcome == "error":
             entry["message"] = s or doc.get("error") or "not cancelled"
         results.append(entry)
-    return results, None
+    return refused + results, None
 
 
 def wait_gone(ids, seconds, progress, stop=lambda: False):
@@ -300,13 +326,13 @@ def _scale(args, journal, view, name, cdir, answer, progress, agent):
     elif need < 0:
         # Queued jobs go first, newest first: they cost nothing and hold no data.
         drop = list(reversed(queued))[:-need]
-        answer["cancelled"] += cancel(journal, drop)
+        answer["cancelled"] += cancel(journal, view, drop)
         left = -need - len(drop)
         if left > 0:
-            results, warning = retire(journal, name, running, left)
+            results, warning = retire(journal, view, name, running, left)
             if results is None:
                 answer["warnings"].append(warning)
-                results = cancel(journal, list(reversed(running))[:left])
+                results = cancel(journal, view, list(reversed(running))[:left])
             answer["cancelled"] += results
         if target == 0:
             # Nothing of the cluster should run any more: say so only once PBS agrees (bounded).
@@ -422,7 +448,7 @@ def op_down(args, progress, agent):
         ids = sorted(set(ids), key=ids.index)
         if ids:
             progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
-        answer["cancelled"] = cancel(journal, ids)
+        answer["cancelled"] = cancel(journal, view, ids)
         gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
         answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
         for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):
@@ -463,12 +489,12 @@ def op_cancel(args, progress, agent):
                 queued.append(i)  # the scheduler has no workers to retire; a queued job has none yet
             else:
                 running.append(i)
-        answer["cancelled"] += cancel(journal, queued)
+        answer["cancelled"] += cancel(journal, view, queued)
         if running:
-            results, warning = retire(journal, name, running, len(running))
+            results, warning = retire(journal, view, name, running, len(running))
             if results is None:
                 answer["warnings"].append(warning)
-                results = cancel(journal, running)
+                results = cancel(journal, view, running)
             answer["cancelled"] += results
         done = [c["id"] for c in answer["cancelled"] if c["outcome"] == "deleted"]
         if done and (os.path.exists(os.path.join(cdir, ADAPT_REQUEST_FILE)) or view.adaptive):
@@ -494,7 +520,7 @@ def op_probe(args, progress, agent):
         try:
             jobs = qstat([job_id])
         except (PbsOutputError, pbs.PbsError) as e:
-            raise Refusal("pbs", str(e))
+            raise _pbs_refusal(e)
         answer["qstat"] = json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs})
         answer["log"] = _tail(os.path.join(cdir, SCHEDULER_JOB_LOG))
     return answer
@@ -547,7 +573,7 @@ def op_user_jobs(args, progress, agent):
         exclude = set(args.get("exclude") or [])
         jobs = qstat([i for i in ids if i not in exclude])
     except (PbsOutputError, pbs.PbsError) as e:
-        raise Refusal("pbs", str(e))
+        raise _pbs_refusal(e)
     return {"ok": True, "qstat": json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs})}
 
 

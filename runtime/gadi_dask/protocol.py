@@ -9,8 +9,6 @@ FRAME = "@@GADI_DASK_AGENT@@"
 
 # A PBS Pro job id: sequence number, optional array index ("45[2]", "6[]"), optional ".server".
 JOB_ID = re.compile(r"^\d+(\[\d*\])?(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$")
-# The same, found inside other text (qsub's output on some sites: "Job submitted: 123.gadi-pbs").
-JOB_ID_IN_TEXT = re.compile(r"(?<![\w.\[\]-])(\d+(?:\[\d*\])?\.[A-Za-z0-9][A-Za-z0-9._-]*)(?![\w\[\]-])")
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 # The unique suffix of every job name the agent gives (qsub -N <cluster>-<8 hex>).

@@ -49,21 +49,26 @@ def role_of_name(cluster, job_name):
 
 def qselect(args, timeout=60):
     rc, out, err = pbs.run(["qselect"] + list(args), timeout)
+    pbs.check_reachable("qselect", rc, err)
+    if rc == 127:
+        raise PbsOutputError("qselect: command not found (exit 127): %s" % (err or out).strip()[:300])
     if rc != 0:
         raise PbsOutputError("qselect %s exited %d: %s" % (" ".join(args), rc, (err or out).strip()[:300]))
     return parse_qselect(out, JOB_ID)
 
 
 def qstat(ids, timeout=60):
-    """{id: attributes} from ``qstat -x -f -F json`` for these ids (unknown ids are simply absent)."""
+    """{id: attributes} from ``qstat -x -f -F json`` for these ids (unknown ids are simply absent). -E: one request
+    for the ids (without it qstat opens a connection per id, each holding a privileged port for a minute)."""
     jobs = {}
     ids = sorted(set(ids))
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
-        rc, out, err = pbs.run(["qstat", "-x", "-f", "-F", "json"] + chunk, timeout)
+        rc, out, err = pbs.run(["qstat", "-E", "-x", "-f", "-F", "json"] + chunk, timeout)
+        pbs.check_reachable("qstat", rc, err)
         loud = [ln for ln in err.splitlines() if ln.strip() and not QUIET_ERRORS.search(ln)]
         if rc not in QSTAT_QUIET or loud:
-            why = "qstat is not on PATH" if rc == 127 else "qstat exited %d" % rc
+            why = "qstat: command not found (exit 127)" if rc == 127 else "qstat exited %d" % rc
             raise PbsOutputError("%s: %s" % (why, ("\n".join(loud) or err or out).strip()[:300]))
         if not out.strip() and rc == 153 and len(err.strip().splitlines()) >= len(chunk):
             continue  # every id unknown: PBS prints only the errors
@@ -75,6 +80,19 @@ def owned(attrs, who):
     return str(attrs.get("Job_Owner", "")).split("@")[0] == who
 
 
+def foreign(cluster, attrs, who):
+    """Why a job PBS lists is not one of this cluster's (None when it is): the user's, under one of the cluster's
+    names. Besides the unique names, the plain ones: adaptivity submits the worker script with its own `#PBS -N`."""
+    if attrs is None:
+        return "PBS does not list it"
+    name = attrs.get("Job_Name")
+    if not owned(attrs, who):
+        return "its owner is %s, not %s" % (attrs.get("Job_Owner"), who)
+    if role_of_name(cluster, name) is None and name not in (cluster, SCHEDULER_PREFIX + cluster):
+        return "its name %r is not one of cluster %s's" % (name, cluster)
+    return None
+
+
 def adaptive_job_ids(cdir):
     state = read_json(os.path.join(cdir, ADAPT_STATE_FILE))
     jobs = state.get("jobs") if isinstance(state, dict) else None
@@ -84,8 +102,10 @@ def adaptive_job_ids(cdir):
 class View(object):
     """The cluster's jobs as PBS and the journal see them now."""
 
-    def __init__(self, journal, pbs_jobs, adaptive):
+    def __init__(self, journal, pbs_jobs, adaptive, cluster, who):
         self.journal = journal
+        self.cluster = cluster
+        self.who = who
         self.pbs = pbs_jobs
         self.adaptive = adaptive  # ids adaptivity owns (from its state file)
 
@@ -99,6 +119,10 @@ class View(object):
             return False  # qdel accepted: it may linger in R for seconds, but it is leaving
         s = self.state(job_id)
         return bool(s) and s not in DONE_STATES and s != "E"
+
+    def foreign(self, job_id):
+        """Why PBS's job is not this cluster's, or None: asked before any qdel."""
+        return foreign(self.cluster, self.pbs.get(job_id), self.who)
 
     def queued(self, job_id):
         return self.state(job_id) in QUEUED_STATES
@@ -162,4 +186,7 @@ def reconcile(journal, cluster, cdir, also=(), write=True):
         attrs = jobs.get(job.id)
         if attrs is None or attrs.get("job_state") in DONE_STATES:
             record("finished", id=job.id, exit=attrs.get("Exit_status") if attrs else None)
-    return View(journal, jobs, adaptive)
+        elif foreign(cluster, attrs, who):
+            # An id taken from a qsub's chatter by an older agent: never counted, never cancelled.
+            record("forgotten", id=job.id, reason="not a job of this cluster: %s" % foreign(cluster, attrs, who))
+    return View(journal, jobs, adaptive, cluster, who)

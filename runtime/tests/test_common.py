@@ -9,7 +9,7 @@ import threading
 import unittest
 
 from gadi_dask import pbs
-from gadi_dask.common import Beside, parse_worker_name, split_address
+from gadi_dask.common import Beside, CommandTimeout, OutputTooLarge, parse_worker_name, run_bounded, split_address
 from gadi_dask.hashing import tree_hash
 from gadi_dask.scheduler import UsageError, parse_duration
 
@@ -152,13 +152,53 @@ class PbsWrappers(unittest.TestCase):
         self.tool("qdel", "exit 0")
         self.assertEqual(pbs.qdel(["1.gadi-pbs"]), {"1.gadi-pbs": "deleted"})
 
+    def test_qdel_of_an_exiting_job_is_leaving_and_the_others_in_the_call_deleted(self):
+        # PBS prints one line per id it refused; the exit status is the last failure's (168: state E).
+        self.tool("qdel", 'echo "qdel: Request invalid for state of job 12.gadi-pbs" >&2; exit 168')
+        self.assertEqual(pbs.qdel(["12.gadi-pbs", "13.gadi-pbs", "112.gadi-pbs"]),
+                         {"12.gadi-pbs": "gone", "13.gadi-pbs": "deleted", "112.gadi-pbs": "deleted"})
+        self.tool("qdel", 'echo "qdel: something went wrong" >&2; exit 1')
+        self.assertEqual(pbs.qdel(["12.gadi-pbs"]), {"12.gadi-pbs": "error: qdel exited 1: qdel: something went wrong"})
+
+    def test_an_unreachable_server_is_named(self):
+        for tool, call in (("qdel", lambda: pbs.qdel(["1.gadi-pbs"])), ("qstat", lambda: pbs.qstat_states(["1.gadi-pbs"])),
+                           ("qsub", lambda: pbs.qsub("w.pbs"))):
+            self.tool(tool, 'echo "Connection refused" >&2; echo "%s: cannot connect to server gadi-pbs (errno=15010)" >&2;'
+                            ' exit 10' % tool)
+            with self.assertRaisesRegex(pbs.PbsUnreachable, "PBS's server did not answer %s" % tool):
+                call()
+
+    def test_a_job_id_is_taken_only_from_an_unambiguous_answer(self):
+        self.assertEqual(pbs.answer_id("123.gadi-pbs\n"), "123.gadi-pbs")
+        self.assertEqual(pbs.answer_id("\n 7[].gadi-pbs \n"), "7[].gadi-pbs")
+        for chatter in ("123.gadi-pbs\n99.gadi-pbs\n", "Project ab12 has 12345.67 KSU left\n", "12345.67\n",
+                        "Job submitted: 123.gadi-pbs\n", "123\n", "", "caf\ufffd\n"):
+            self.assertIsNone(pbs.answer_id(chatter), chatter)
+        self.tool("qsub", 'echo 5.gadi-pbs; echo "Note: your job 4.gadi-pbs is held"')
+        with self.assertRaisesRegex(pbs.PbsError, "names no single job id"):
+            pbs.qsub("w.pbs")
+
+    def test_output_is_decoded_with_replacement_and_bounded(self):
+        self.tool("qsub", "printf 'qsub: caf\\351\\n' >&2; exit 1")
+        with self.assertRaisesRegex(pbs.PbsError, "caf\ufffd"):
+            pbs.qsub("w.pbs")
+        rc, out, err = run_bounded(["sh", "-c", "printf 'a\\351b'; printf '\\377' >&2"], 10)
+        self.assertEqual((rc, out, err), (0, "a\ufffdb", "\ufffd"))
+        with self.assertRaises(OutputTooLarge):
+            run_bounded(["sh", "-c", "yes | head -c 5000000"], 10, limit=1000000)
+        with self.assertRaises(CommandTimeout):
+            run_bounded(["sleep", "5"], 0.2)
+
     def test_qstat_states(self):
         doc = {"timestamp": 1, "pbs_version": "23.06.06", "pbs_server": "gadi-pbs",
                "Jobs": {"5.gadi-pbs": {"job_state": "F"}, "6.gadi-pbs": {"job_state": "Q"}}}
-        self.tool("qstat", "cat <<'EOF'\n%s\nEOF\necho 'qstat: Unknown Job Id 4.gadi-pbs' >&2; exit 153"
+        # -E: one request for every id (the server answers for those it knows, silent about the others).
+        self.tool("qstat", "[ \"$1\" = -E ] || exit 2\ncat <<'EOF'\n%s\nEOF\necho 'qstat: Unknown Job Id 4.gadi-pbs' >&2; exit 153"
                   % json.dumps(doc))
         self.assertEqual(pbs.qstat_states(["4.gadi-pbs", "5.gadi-pbs", "6.gadi-pbs", "3.gadi-pbs"]),
-                         {"4.gadi-pbs": "F", "5.gadi-pbs": "F", "6.gadi-pbs": "Q"})
+                         {"4.gadi-pbs": "F", "3.gadi-pbs": "F", "5.gadi-pbs": "F", "6.gadi-pbs": "Q"})
+        self.tool("qstat", "cat <<'EOF'\n%s\nEOF\necho 'qstat: Unauthorized Request' >&2; exit 159" % json.dumps(doc))
+        self.assertEqual(pbs.qstat_states(["3.gadi-pbs", "6.gadi-pbs"]), {"6.gadi-pbs": "Q"})
         self.tool("qstat", "echo 'not json'")
         with self.assertRaisesRegex(pbs.PbsError, "not JSON"):
             pbs.qstat_states(["1.gadi-pbs"])

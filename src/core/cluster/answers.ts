@@ -94,9 +94,12 @@ export function failureError(e: unknown, ctx: AnswerContext): unknown {
         return new PbsUnavailableError(`${missing[1]} is not on PATH in a login shell on ${ctx.host}, so nothing was changed. ` +
           'Is this a PBS login node? Check `which qsub qstat qselect` in a terminal there.', f.error);
       }
+      if (f.unreachable) {
+        return new PbsUnavailableError(`Nothing was changed on ${ctx.host}: ${f.error}.`, f.error);
+      }
       return new PbsUnavailableError(
-        `PBS did not answer in its own format on ${ctx.host}, so nothing was changed: ${f.error}. Is qstat on PATH in a login ` +
-          `shell there? Try again later if the PBS server is busy.`, f.error);
+        `PBS did not answer in its own format on ${ctx.host}, so nothing was changed: ${f.error}. ` +
+          'Try again later if the PBS server is busy.', f.error);
     }
     case 'env':
       return envError(f, ctx);

@@ -73,6 +73,8 @@ export const failureSchema = z.looseObject({
   rc: z.number().nullish(),
   output: str,
   prologue: str,
+  /** code "pbs": PBS's server did not answer (not PBS printing something else). */
+  unreachable: z.boolean().nullish(),
 });
 export type Failure = z.output<typeof failureSchema>;
 

@@ -251,6 +251,15 @@ def qstat(cfg, argv):
     out = []
     json_jobs = JsonObject()
     any_failed = 0
+    # -E: the ids, sorted, go to the server as one list; it answers for those it knows and fails only when it knows
+    # none (then qstat reports the last id's error).
+    express = "E" in flags
+    if express and operands:
+        if any(norm_jobid(cfg, o) is None for o in operands):
+            err("qstat: Express option can only be used with job ids\n")
+            return 1
+        operands = sorted(operands, key=lambda o: norm_jobid(cfg, o)[0])
+    failures = []
 
     with Store(cfg) as store:
         launches = schedule(cfg, store)
@@ -303,16 +312,20 @@ def qstat(cfg, argv):
                     shown = id_text(cfg, seq, int(index))
                     entry = [(shown, "sub", job, unit)]
             if entry is None:
-                err("qstat: Unknown Job Id %s\n" % shown)
-                any_failed = PBSE_UNKJOBID
-                groups.append(None)
+                failures.append((PBSE_UNKJOBID, "qstat: Unknown Job Id %s\n" % shown))
+            elif job["state"] == "F" and not history:
+                failures.append((PBSE_HISTJOBID, "qstat: %s Job has finished, use -x or -H to obtain historical job "
+                                                 "information\n" % shown))
+            else:
+                groups.append(entry)
                 continue
-            if job["state"] == "F" and not history:
-                err("qstat: %s Job has finished, use -x or -H to obtain historical job information\n" % shown)
-                any_failed = PBSE_HISTJOBID
+            if not express:
+                err(failures[-1][1])
+                any_failed = failures[-1][0]
                 groups.append(None)
-                continue
-            groups.append(entry)
+        if express and failures and not any(groups):
+            err(failures[-1][1])
+            any_failed = failures[-1][0]
 
         for gi, entries in enumerate(groups):
             if not entries:
