@@ -73,12 +73,19 @@ if (require.main === module) {
     controller.abort();
   });
   main(process.argv.slice(2), defaultIO(), controller.signal).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => leave(code),
     (e: unknown) => {
       process.stderr.write(`gadi-dask: ${neutralize(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);
-      process.exitCode = EXIT.failed;
+      leave(EXIT.failed);
     },
   );
+}
+
+/**
+ * The command has reported: leave once the output is written, whatever a connection, a reconnect or a keepalive
+ * timer may still hold open. A script waiting on gadi-dask must never wait on its transport.
+ */
+function leave(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }

@@ -5,7 +5,6 @@ import type { AdaptResult, CancelledJob, ClusterReport, SchedulerInfo, WorkersWa
 import { reportModel } from '../core/cluster/report';
 import { describeCount } from '../core/cluster';
 import { QDEL_EXIT } from '../core/pbs/submit';
-import { describeExitStatus } from '../core/pbs/states';
 import { neutralizeLine } from '../core/serverText';
 import { formatWalltime } from '../core/units';
 
@@ -59,7 +58,7 @@ export function renderStatus(s: ClusterSnapshot): string {
   if (s.finishedJobs.length) {
     out.push('', 'Finished:');
     for (const j of s.finishedJobs.slice(0, 10)) {
-      out.push(`  ${j.id} ${j.role}: ${j.pbs.exitStatus === undefined ? 'ended' : describeExitStatus(j.pbs.exitStatus)}`);
+      out.push(`  ${j.id} ${j.role}: ${j.end ?? 'ended'}`);
     }
   }
   return `${out.join('\n')}\n`;

@@ -13,7 +13,9 @@ import { requireRuntimeDocument } from '../../src/core/cluster/output';
 import { encodeRequest, FRAME, PROTOCOL_VERSION, readFrame, type Answer } from '../../src/core/cluster/protocol';
 import { findRuntimeDir, loadRuntimeBundle } from '../../src/core/cluster/runtimeBundle';
 import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '../../src/core/cluster/schedulerJob';
-import { buildSnapshot } from '../../src/core/cluster/snapshot';
+import { buildSnapshot, describeEnd } from '../../src/core/cluster/snapshot';
+import { JOB_ID } from '../../src/core/pbs/submit';
+import { parseQstatJson } from '../../src/core/pbs/qstat';
 import { Cluster } from '../../src/core/cluster/cluster';
 import type { Transport } from '../../src/core/remote/transport';
 
@@ -84,7 +86,7 @@ describe('snapshot', () => {
     ],
     adaptive: { enabled: true, min: 0, max: 4, jobs: [{ id: '14.gadi-pbs', state: 'pending' }] },
   };
-  const job = (id: string, role: 'scheduler' | 'worker', submitted = 1795700000) => ({ id, role, submitted, name: null, finished: null, cancelled: null });
+  const job = (id: string, role: 'scheduler' | 'worker', submitted = 1795700000) => ({ id, role, submitted, name: null, finished: null, cancelled: null as number | null });
   const answer = (jobs: ReturnType<typeof job>[], states: Record<string, string>, statusDoc: unknown): Answer<'snapshot'> => ({
     ok: true, exists: true, jobs, adaptive: [], qstat: qstatJson(states), status: statusDoc as Record<string, unknown>,
     statusRc: 0, statusStderr: '', prologue: '', warnings: [],
@@ -120,6 +122,42 @@ describe('snapshot', () => {
     assert.equal(s('R').state, 'starting');
     assert.equal(s('F').state, 'stopped');
     assert.match(s('F').problem!, /idle for 3600s/);
+  });
+
+  test('a finished job the journal says the cluster cancelled reads as retired or cancelled, never as a failed script', () => {
+    const ended = (id: string, exit: number, started = true) =>
+      `"${id}": {"Job_Name": "w", "Job_Owner": "u@h", "job_state": "F", "queue": "normal", "Exit_status": ${exit}${started ? ', "stime": "Sat Dec  5 10:00:00 2026"' : ''}}`;
+    const qstat = `{"pbs_version": "23.06.06", "Jobs": {${[
+      ended('20.gadi-pbs', 143), ended('21.gadi-pbs', 271), ended('22.gadi-pbs', 0), ended('23.gadi-pbs', 271, false),
+      ended('24.gadi-pbs', 271), ended('25.gadi-pbs', -29), ended('26.gadi-pbs', 143), ended('27[1].gadi-pbs', 143),
+    ].join(',')}}}`;
+    const cancelled = (id: string, role: 'scheduler' | 'worker' = 'worker') => ({ ...job(id, role), cancelled: 1795700100 });
+    const a: Answer<'snapshot'> = {
+      ...answer([cancelled('20.gadi-pbs'), cancelled('21.gadi-pbs'), cancelled('22.gadi-pbs'), cancelled('23.gadi-pbs'),
+        cancelled('24.gadi-pbs', 'scheduler'), cancelled('25.gadi-pbs'), job('26.gadi-pbs', 'worker'), cancelled('27[1].gadi-pbs')], {}, null),
+      qstat,
+    };
+    const s = buildSnapshot({ cluster: 'demo', host: 'gadi', workerPrefix: 'demo', answer: a });
+    assert.deepEqual(Object.fromEntries(s.finishedJobs.map((j) => [j.id, j.end])), {
+      '20.gadi-pbs': 'retired and cancelled by the cluster (exit status 143)',
+      '21.gadi-pbs': 'retired and cancelled by the cluster (exit status 271)',
+      '22.gadi-pbs': 'retired and cancelled by the cluster (exit status 0)',
+      '23.gadi-pbs': 'cancelled by the cluster while queued (exit status 271)',
+      '24.gadi-pbs': 'stopped and cancelled by the cluster (exit status 271)',
+      '25.gadi-pbs': 'cancelled by the cluster; before that, killed by PBS: walltime exceeded (exit status -29)',
+      // Not cancelled by the cluster: SIGTERM came from elsewhere, and the sentence says so.
+      '26.gadi-pbs': 'the job script ended on SIGTERM: deleted (qdel) or stopped by PBS (exit status 143)',
+      '27[1].gadi-pbs': 'retired and cancelled by the cluster (exit status 143)',
+    });
+    assert.equal(describeEnd({ role: 'worker', cancelled: false, pbs: { times: {} } }), 'ended');
+  });
+
+  test('subjob ids as real PBS prints them (7[1].<server>) parse wherever ids are read', () => {
+    for (const id of ['7[1].gadi-pbs', '7[].gadi-pbs', '7[12].gadi-pbs.nci.org.au']) assert.match(id, JOB_ID);
+    const [sub] = parseQstatJson(`{"Jobs": {"7[1].gadi-pbs": {"Job_Name": "w", "Job_Owner": "u@h", "job_state": "X", "queue": "normal", "Exit_status": 271}}}`).jobs;
+    assert.equal(sub.id, '7[1].gadi-pbs');
+    assert.deepEqual(sub.array, { kind: 'subjob', parentId: '7[].gadi-pbs', index: 1 });
+    assert.equal(sub.stateInfo.finished, true);
   });
 
   test('qstat text that cannot be read is an error naming qstat, not an empty cluster', () => {

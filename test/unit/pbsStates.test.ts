@@ -29,6 +29,10 @@ test('pbsState looks letters up and keeps an unknown one active', () => {
 test('exit statuses: script codes, signals (qdel gives 271) and PBS codes (walltime gives -29)', () => {
   assert.equal(describeExitStatus(0), 'finished normally (exit status 0)');
   assert.equal(describeExitStatus(3), 'the job script exited with status 3');
+  // A shell ended by a signal exits 128 + it: 143 is SIGTERM (qdel on the emulator, or a job's own kill), not a code.
+  assert.equal(describeExitStatus(143), 'the job script ended on SIGTERM: deleted (qdel) or stopped by PBS (exit status 143)');
+  assert.equal(describeExitStatus(137), 'the job script ended on SIGKILL (exit status 137)');
+  assert.equal(describeExitStatus(128), 'the job script exited with status 128');
   assert.equal(describeExitStatus(271), 'killed by SIGTERM: deleted (qdel) or stopped by PBS (exit status 271)');
   assert.equal(describeExitStatus(265), 'killed by SIGKILL (exit status 265)');
   assert.equal(describeExitStatus(-29), 'killed by PBS: walltime exceeded (exit status -29)');

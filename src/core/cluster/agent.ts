@@ -2,7 +2,7 @@
 // hash and protocol facts), the preamble on stdin (the prologue and the python, base64, never in argv), requests
 // and their answers (agentLink.ts carries them). A missing or outdated runtime is deployed and asked again, once.
 import { shellJoin } from '../remote/shellQuote';
-import { AbortedError, OutputLimitError } from '../remote/errors';
+import { AbortedError, ConnectionError, OutputLimitError } from '../remote/errors';
 import type { Transport } from '../remote/transport';
 import { AgentProtocolError, PythonNotFoundError, RemoteOutputError } from './errors';
 import { excerptOf } from './output';
@@ -118,6 +118,13 @@ export class AgentClient {
         throw new PythonNotFoundError(`${r.stderr.trim().split('\n')[0].replace(/^gadi-dask: /, '')} ${excerptOf(r.stderr.split('\n').slice(1).join('\n'), 400)}`, env.python, r.stderr);
       }
       if (r.exit.error instanceof OutputLimitError) throw r.exit.error;
+      if (r.exit.error instanceof ConnectionError) {
+        throw new ConnectionError(
+          `The connection to ${this.transport.host} dropped while the gadi-dask agent was working on ${what}; it may or may not have ` +
+            'finished. What it did is in the cluster\'s journal: once the connection is back, run status to see where the cluster stands.',
+          { cause: r.exit.error },
+        );
+      }
       const stderr = r.stderr.trim() ? ` It printed on stderr: ${excerptOf(r.stderr)}.` : '';
       const how = r.exit.error ? r.exit.error.message : `exit status ${r.exit.code ?? r.exit.signal ?? 'unknown'}`;
       throw new RemoteOutputError(

@@ -28,6 +28,16 @@ import { buildSnapshot, type ClusterSnapshot } from './snapshot';
 
 const STATUS_TIMEOUT_MS = 45_000;
 const PROBE_TIMEOUT_SECONDS = 5;
+const PROBE_CALL_TIMEOUT_MS = 30_000;
+
+/**
+ * One request's options, taken field by field: an action's `timeoutMs` is how long a whole wait lasts, not one
+ * request's deadline, and spreading it (`{ timeoutMs: default, ...options }`) let an absent one, `undefined`,
+ * replace the default (a deadline of NaN s).
+ */
+function callOptions(timeoutMs: number, options: ActionOptions): CallOptions {
+  return { timeoutMs, signal: options.signal, onProgress: options.onProgress };
+}
 
 /** A pause that a cancellation ends with the same AbortedError the transport gives. */
 function sleep(ms: number, what: string, signal?: AbortSignal): Promise<void> {
@@ -171,7 +181,7 @@ export class Cluster {
     const timeoutMs = (shutdownSeconds + waitSeconds + 120 + this.lockWaitSeconds) * 1000;
     const answer = await this.call('down', {
       cluster: this.name, shutdownTimeout: shutdownSeconds, purge: options.purge ?? false, waitSeconds, ...this.lockArgs(timeoutMs),
-    }, `shutting down cluster ${this.name}`, { timeoutMs, ...options, onProgress: progress });
+    }, `shutting down cluster ${this.name}`, callOptions(timeoutMs, { signal: options.signal, onProgress: progress }));
     if (!answer.existed) {
       return { existed: false, wasRunning: false, retiredWorkers: [], cancelled: [], exiting: [], purged: false, warnings: [] };
     }
@@ -197,7 +207,7 @@ export class Cluster {
     // Retiring workers may take up to a minute and a half (run.py retire's timeouts).
     const timeoutMs = (this.lockWaitSeconds + 120) * 1000;
     const answer = await this.call('cancel', { cluster: this.name, ids: [...ids], ...this.lockArgs(timeoutMs) },
-      `cancelling jobs of cluster ${this.name}`, { timeoutMs, ...options });
+      `cancelling jobs of cluster ${this.name}`, callOptions(timeoutMs, options));
     const outcome: CancelJobsResult = answer.noCluster
       ? { cancelled: ids.map((id) => ({ id, outcome: 'error', message: `cluster ${this.name} has no directory on ${this.transport.host}` })), warnings: [] }
       : { cancelled: answer.cancelled, warnings: answer.warnings };
@@ -209,7 +219,7 @@ export class Cluster {
   /** What every job of the cluster asked for, used and cost, from the history the agent keeps on the cluster. */
   async report(options: ActionOptions = {}): Promise<ClusterReport> {
     const answer = await this.call('history', { cluster: this.name, client: this.client }, `the history of cluster ${this.name}`,
-      { timeoutMs: STATUS_TIMEOUT_MS, ...options });
+      callOptions(STATUS_TIMEOUT_MS, options));
     return buildReport(this.name, this.transport.host, answer);
   }
 
@@ -272,7 +282,7 @@ export class Cluster {
       said = message;
     };
     for (;;) {
-      const answer = await this.call('probe', { cluster: this.name, ...(jobId ? { jobId } : {}) }, `the scheduler of cluster ${this.name}`, { timeoutMs: 30_000, ...options });
+      const answer = await this.call('probe', { cluster: this.name, ...(jobId ? { jobId } : {}) }, `the scheduler of cluster ${this.name}`, callOptions(PROBE_CALL_TIMEOUT_MS, options));
       const probe = readProbe(answer, jobId, this.name, this.paths.schedulerFile);
       if (probe.info) {
         tell(`Scheduler of ${this.name} running at ${probe.info.address}${probe.info.dashboard ? `, dashboard ${probe.info.dashboard.url}` : ''}`);
@@ -295,7 +305,7 @@ export class Cluster {
 
   private snapshotAnswer(options: ActionOptions): Promise<Answer<'snapshot'>> {
     return this.call('snapshot', { cluster: this.name, probeTimeout: PROBE_TIMEOUT_SECONDS, client: this.client },
-      `the status of cluster ${this.name}`, { timeoutMs: STATUS_TIMEOUT_MS, ...options });
+      `the status of cluster ${this.name}`, callOptions(STATUS_TIMEOUT_MS, options));
   }
 
   private snapshotOf(answer: Answer<'snapshot'>): ClusterSnapshot {

@@ -11,7 +11,7 @@ export class Deployer {
   constructor(readonly transport: Transport, readonly runtime: RuntimeBundle) {}
 
   deploy(options: ActionOptions = {}): Promise<DeployResult> {
-    const p = deployRuntime(this.transport, { bundle: this.runtime, ...options });
+    const p = deployRuntime(this.transport, { ...options, bundle: this.runtime });
     this.done = p;
     // A failed deploy is forgotten (the caller gets the error), so the next action tries again.
     p.catch(() => {

@@ -3,7 +3,7 @@
 // the agent's snapshot answer (one exec); every part is typed, and output that cannot be read is an error that quotes it.
 import { jobIdOfWorker } from '../pbs/jobScript';
 import { parseQstatJson, QstatParseError, type PbsJob } from '../pbs/qstat';
-import { pbsState, type PbsStateInfo } from '../pbs/states';
+import { describeExitStatus, pbsState, QDEL_EXIT_STATUSES, type PbsStateInfo } from '../pbs/states';
 import { RemoteOutputError } from './errors';
 import type { Answer, JournalJob } from './protocol';
 import {
@@ -32,6 +32,10 @@ export interface ClusterJob {
   /** Adaptivity submitted or adopted it. */
   adaptive: boolean;
   submittedAt?: Date;
+  /** The cluster's journal records that it cancelled the job. */
+  cancelled: boolean;
+  /** For a finished job: how it ended, in a sentence (see describeEnd). */
+  end?: string;
 }
 
 /**
@@ -102,6 +106,20 @@ function schedulerFromError(doc: ErrorDoc, schedulerJob: ClusterJob | undefined)
   return { ...base, state, address: doc.address ?? undefined, jobId: metadata?.pbsJobId ?? undefined };
 }
 
+/**
+ * How a finished job of the cluster ended. A job the cluster cancelled ends with SIGTERM's statuses (143, 271) or 0:
+ * that is its retirement, not a failure of its script; any other status is what happened before the qdel took.
+ */
+export function describeEnd(job: { role: JobRole; cancelled: boolean; pbs: Pick<PbsJob, 'exitStatus' | 'times'> }): string {
+  const status = job.pbs.exitStatus;
+  const said = status === undefined ? undefined : describeExitStatus(status);
+  if (!job.cancelled) return said ?? 'ended';
+  if (status !== undefined && !QDEL_EXIT_STATUSES.includes(status)) return `cancelled by the cluster; before that, ${said}`;
+  const code = status === undefined ? '' : ` (exit status ${status})`;
+  if (!job.pbs.times.started) return `cancelled by the cluster while queued${code}`;
+  return job.role === 'worker' ? `retired and cancelled by the cluster${code}` : `stopped and cancelled by the cluster${code}`;
+}
+
 export interface SnapshotInput {
   cluster: string;
   host: string;
@@ -124,6 +142,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
   }
   const records = jobRecords(answer.jobs);
   const adopted = answer.jobs.filter((j) => j.adopted).map((j) => j.id);
+  const cancelled = new Set(answer.jobs.filter((j) => j.cancelled).map((j) => j.id));
   const byId = new Map<string, JobRecord>();
   for (const r of records) if (!byId.has(r.id) || r.role === 'scheduler') byId.set(r.id, r);
   for (const id of answer.adaptive) if (!byId.has(id)) byId.set(id, { id, role: 'worker' });
@@ -145,7 +164,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
     if (!pbs || !record) continue; // PBS no longer knows it
     all.push({
       id, role: record.role, state: pbs.state, stateInfo: pbsState(pbs.state), pbs, workers: [],
-      adaptive: adopted.includes(id) || adaptiveIds.has(id), submittedAt: record.submittedAt,
+      adaptive: adopted.includes(id) || adaptiveIds.has(id), submittedAt: record.submittedAt, cancelled: cancelled.has(id),
     });
   }
   const workerJobIds = all.filter((j) => j.role === 'worker').map((j) => j.id);
@@ -179,6 +198,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
 
   const jobs = all.filter((j) => j.stateInfo.active).sort((a, b) => (a.role === b.role ? 0 : a.role === 'scheduler' ? -1 : 1));
   const finishedJobs = all.filter((j) => !j.stateInfo.active).reverse();
+  for (const j of finishedJobs) j.end = describeEnd(j);
   const activeWorkers = jobs.filter((j) => j.role === 'worker');
   const workers = status?.workers ?? [];
   return {

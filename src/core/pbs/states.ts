@@ -75,15 +75,26 @@ const SIGNALS: Readonly<Record<number, string>> = Object.freeze({
   1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM',
 });
 
-/** A sentence for `Exit_status`: 0 ok, 1–255 the script's own code, ≥ 256 killed by signal (status − 256), < 0 PBS. */
+const SIGTERM = 15;
+
+/**
+ * What a job deleted with qdel ends with: its script's shell ended by SIGTERM (128 + 15), PBS's record of the signal
+ * (256 + 15, real PBS), or 0 when the program under it left cleanly on the signal (a retired Dask worker does).
+ */
+export const QDEL_EXIT_STATUSES: readonly number[] = Object.freeze([0, 128 + SIGTERM, 256 + SIGTERM]);
+
+function signalEnd(signal: number): string {
+  return `${SIGNALS[signal] ?? `signal ${signal}`}${signal === SIGTERM ? ': deleted (qdel) or stopped by PBS' : ''}`;
+}
+
+/**
+ * A sentence for `Exit_status`: 0 ok, 1–128 the script's own code, 129–192 its shell ended by a signal (128 + it),
+ * ≥ 256 killed by signal (status − 256), < 0 PBS.
+ */
 export function describeExitStatus(status: number): string {
   if (status === 0) return 'finished normally (exit status 0)';
   if (status < 0) return `${PBS_EXIT_STATUSES[status] ?? 'PBS ended the job'} (exit status ${status})`;
-  if (status >= 256) {
-    const signal = status - 256;
-    const name = SIGNALS[signal] ?? `signal ${signal}`;
-    const why = signal === 15 ? ': deleted (qdel) or stopped by PBS' : '';
-    return `killed by ${name}${why} (exit status ${status})`;
-  }
+  if (status >= 256) return `killed by ${signalEnd(status - 256)} (exit status ${status})`;
+  if (status > 128 && status <= 128 + 64) return `the job script ended on ${signalEnd(status - 128)} (exit status ${status})`;
   return `the job script exited with status ${status}`;
 }

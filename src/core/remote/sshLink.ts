@@ -34,6 +34,8 @@ export class SshLink {
   private pending?: Promise<Live>;
   private fatal?: TransportError;
   private current: ConnectionState = 'idle';
+  /** Final: a reconnect under way when the link is closed must neither reopen it nor report a state. */
+  private closed = false;
   private readonly listeners = new Set<(change: StateChange) => void>();
 
   constructor(
@@ -55,6 +57,7 @@ export class SshLink {
   }
 
   private setState(change: StateChange): void {
+    if (this.closed && change.state !== 'closed') return;
     this.current = change.state;
     for (const l of [...this.listeners]) {
       try {
@@ -68,7 +71,7 @@ export class SshLink {
   /** A live connection, connecting or waiting for a reconnect as needed. */
   async ready(signal?: AbortSignal): Promise<Live> {
     for (;;) {
-      if (this.current === 'closed') throw new ConnectionError(`The connection to ${this.label} was closed.`);
+      if (this.closed) throw this.closedError();
       if (this.fatal) throw this.fatal;
       if (this.live?.alive) return this.live;
       this.pending ??= this.track(this.connectOnce());
@@ -81,18 +84,23 @@ export class SshLink {
 
   /** After an auth or host key failure: try again, because the user says something changed. */
   async reconnect(): Promise<void> {
-    if (this.current === 'closed') throw new ConnectionError(`The connection to ${this.label} was closed.`);
+    if (this.closed) throw this.closedError();
     this.fatal = undefined;
     await this.ready();
   }
 
   async close(): Promise<void> {
-    if (this.current === 'closed') return;
+    if (this.closed) return;
+    this.closed = true;
     this.setState({ state: 'closed' });
     const live = this.live;
     this.live = undefined;
     if (live) this.bury(live);
     this.listeners.clear();
+  }
+
+  private closedError(): ConnectionError {
+    return new ConnectionError(`The connection to ${this.label} was closed.`);
   }
 
   private track(p: Promise<Live>): Promise<Live> {
@@ -115,7 +123,7 @@ export class SshLink {
   /** Records a failure: fatal ones stop every retry until reconnect(); others leave the next call free to try. */
   private failed(e: unknown): TransportError {
     const err = e instanceof TransportError ? e : new ConnectionError(`Cannot connect to ${this.label}: ${(e as Error).message}`);
-    if (this.current === 'closed') return err;
+    if (this.closed) return err;
     if (!err.retryable) {
       this.fatal = err;
       this.setState({ state: 'failed', error: err });
@@ -128,10 +136,11 @@ export class SshLink {
   private async reconnectLoop(cause: ConnectionError): Promise<Live> {
     let last: TransportError = cause;
     for (let attempt = 1; attempt <= this.s.reconnectAttempts; attempt++) {
+      if (this.closed) throw this.closedError();
       this.setState({ state: 'reconnecting', attempt, error: last });
       const delay = attempt === 1 ? 0 : Math.min(this.s.reconnectMaxDelayMs, this.s.reconnectBaseDelayMs * 2 ** (attempt - 2));
       if (delay) await sleep(delay);
-      if (this.current === 'closed') throw new ConnectionError(`The connection to ${this.label} was closed.`);
+      if (this.closed) throw this.closedError();
       try {
         return await this.establish();
       } catch (e) {
@@ -145,7 +154,7 @@ export class SshLink {
 
   private onDrop(live: Live, why: string): void {
     if (this.live === live) this.live = undefined;
-    if (this.current === 'closed') return;
+    if (this.closed) return;
     const cause = new ConnectionError(`The connection to ${this.label} dropped (${why}).`);
     this.s.logger.warn(`${cause.message} Reconnecting.`);
     this.pending = this.track(this.reconnectLoop(cause));
@@ -166,9 +175,9 @@ export class SshLink {
       throw e;
     }
     const live: Live = { client: clients[clients.length - 1], hops: clients.slice(0, -1), alive: true, onGone: new Set() };
-    if (this.current === 'closed') {
+    if (this.closed) {
       for (const c of clients.reverse()) c.end();
-      throw new ConnectionError(`The connection to ${this.label} was closed.`);
+      throw this.closedError();
     }
     let why = 'the server closed it';
     const gone = () => {
