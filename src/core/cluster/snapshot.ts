@@ -199,7 +199,9 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
   const jobs = all.filter((j) => j.stateInfo.active).sort((a, b) => (a.role === b.role ? 0 : a.role === 'scheduler' ? -1 : 1));
   const finishedJobs = all.filter((j) => !j.stateInfo.active).reverse();
   for (const j of finishedJobs) j.end = describeEnd(j);
-  const activeWorkers = jobs.filter((j) => j.role === 'worker');
+  // A job the cluster cancelled may stay R for seconds while PBS ends it: it is leaving, not a worker job (the agent
+  // counts it so too).
+  const activeWorkers = jobs.filter((j) => j.role === 'worker' && !j.cancelled);
   const workers = status?.workers ?? [];
   return {
     cluster, host, takenAt, exists: true, scheduler, jobs, finishedJobs, otherWorkers,
