@@ -156,8 +156,10 @@ fi
 # The daemons replace their environment with pbs_environment; keep PBS_CONF_FILE in it for the shell scripts
 # PBS runs (they fall back to /etc/pbs.conf otherwise).
 grep -qx "PBS_CONF_FILE=$PBS_CONF" "$PH/pbs_environment" || echo "PBS_CONF_FILE=$PBS_CONF" >>"$PH/pbs_environment"
-# MoM: deliver job output with cp (the destination is this host).
-for line in "\$clienthost $NSHOST" '$usecp *:/home/ /home/' '$usecp *:/tmp/ /tmp/'; do
+# MoM: deliver job output with cp (the destination is this host); jobs' TMPDIRs in this instance's PBS_HOME, as
+# /var/tmp/pbs.<id> is shared with any other instance (same host name, ids from 0) and outlives a reset.
+mkdir -p "$PH/tmp" && chmod 1777 "$PH/tmp"
+for line in "\$clienthost $NSHOST" '$usecp *:/home/ /home/' '$usecp *:/tmp/ /tmp/' "\$tmpdir $PH/tmp"; do
   grep -qxF -- "$line" "$PH/mom_priv/config" 2>/dev/null || echo "$line" >>"$PH/mom_priv/config"
 done
 done_step "PBS_HOME $PH"
