@@ -44,8 +44,8 @@ before(async () => {
   installJobScripts(real.sb.home, real.sb.uid, real.sb.gid);
   installJobScripts(emu.home, emu.uid, emu.gid);
   const [r, e] = await Promise.all([
-    runScenario(execOn(real.pool, real.sb.alias), PBS_SERVER, NCPUS),
-    runScenario(execOn(emuPool, emu.alias), PBS_SERVER, NCPUS),
+    runScenario(execOn(real.pool, real.sb.alias), PBS_SERVER, NCPUS, 'real PBS'),
+    runScenario(execOn(emuPool, emu.alias), PBS_SERVER, NCPUS, 'emulator'),
   ]);
   runs = { real: r, emu: e };
   rows = compareRuns(

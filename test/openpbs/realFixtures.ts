@@ -20,26 +20,21 @@ function renamer(user: string, pbsBin: string): (text: string, host?: string) =>
     text.split(`/home/${user}`).join(GADI.home).split(pbsBin).join(GADI.pbsBin).replace(name, GADI.user).split(SERVER).join(host);
 }
 
-function renameJson(value: unknown, rename: (t: string, host?: string) => string, key = ''): unknown {
-  if (typeof value === 'string') return rename(value, NODE_ATTRS.has(key) ? GADI.node : LOGIN_ATTRS.has(key) ? GADI.login : SERVER);
-  if (Array.isArray(value)) return value.map((v) => renameJson(v, rename, key));
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [rename(k), renameJson(v, rename, k)]));
-  }
-  return value;
-}
-
 const fileName = (s: Step) => s.step.replace(/[:]/g, '_');
 
-/** Replaces the fixtures with this run's real outputs: `<step>.json` for qstat's JSON, `<step>.txt` otherwise. */
+/** Replaces the fixtures with this run's real outputs: `<step>.json` for qstat's JSON, `<step>.txt` (command, output, exit status) otherwise. */
 export function writeRealFixtures(run: ScenarioRun, user: string, pbsBin: string): void {
   const rename = renamer(user, pbsBin);
   mkdirSync(FIXTURES_DIR, { recursive: true });
   for (const f of readdirSync(FIXTURES_DIR)) if (/\.(json|txt)$/.test(f)) rmSync(join(FIXTURES_DIR, f));
   for (const s of run.steps) {
     if (s.json && s.code === 0 && !s.stderr) {
-      // Four spaces, as 23.06.06 prints it (see the README).
-      writeFileSync(join(FIXTURES_DIR, `${fileName(s)}.json`), `${JSON.stringify(renameJson(JSON.parse(s.stdout), rename), null, 4)}\n`);
+      // The server's own layout, one attribute a line: each line renamed for the role its attribute names.
+      const text = s.stdout.split('\n').map((line) => {
+        const key = /^\s*"([^"]+)":/.exec(line)?.[1] ?? '';
+        return rename(line, NODE_ATTRS.has(key) ? GADI.node : LOGIN_ATTRS.has(key) ? GADI.login : SERVER);
+      });
+      writeFileSync(join(FIXTURES_DIR, `${fileName(s)}.json`), text.join('\n'));
       continue;
     }
     const text = [`$ ${s.command}`, s.stdout.trimEnd(), s.stderr.trimEnd(), `rc=${s.code}`].filter(Boolean).join('\n');

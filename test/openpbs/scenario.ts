@@ -43,7 +43,8 @@ export function installJobScripts(home: string, uid: number, gid: number): void 
 
 type Jobs = Record<string, Record<string, unknown>>;
 
-export async function runScenario(exec: Exec, server: string, ncpus: number): Promise<ScenarioRun> {
+/** Runs the scenario; `label` names the server in a failed wait's message. */
+export async function runScenario(exec: Exec, server: string, ncpus: number, label: string): Promise<ScenarioRun> {
   const steps: Step[] = [];
   const run = async (step: string, command: string, json = false): Promise<Step> => {
     const r = await exec(command);
@@ -62,6 +63,14 @@ export async function runScenario(exec: Exec, server: string, ncpus: number): Pr
     return id;
   };
   const states = (j: Jobs, ids: string[]) => ids.map((id) => String(j[id]?.job_state)).join('');
+  let seen = '';
+  const settle = async (what: string, timeoutMs: number, probe: () => Promise<boolean>) => {
+    try {
+      await until(what, probe, { timeoutMs, everyMs: 300 });
+    } catch (e) {
+      throw new Error(`${label}: ${(e as Error).message} (last seen: ${seen})`);
+    }
+  };
 
   const wall = '-l walltime=00:10:00';
   const ids = {} as Record<Role, string>;
@@ -71,16 +80,12 @@ export async function runScenario(exec: Exec, server: string, ncpus: number): Pr
   ids.quick = await submit('quick', 'qsub -N diffquick quick.sh');
   // Needs every core of the node while the running job holds one: stays queued with the scheduler's comment.
   ids.queued = await submit('queued', `qsub -N diffbig -l select=1:ncpus=${ncpus} ${wall} long.sh`);
-  const all = [ids.running, ids.depend, ids.held, ids.quick, ids.queued];
-  await until(
-    'the running job R with its session, the quick one F, the big one Q with a comment',
-    async () => {
-      const j = await jobs(all.join(' '));
-      // A started job is R a moment before its MoM reports the session (substate 41, then 42).
-      return states(j, [ids.running, ids.quick, ids.queued]) === 'RFQ' && j[ids.queued]?.comment !== undefined && j[ids.running]?.session_id !== undefined;
-    },
-    { timeoutMs: 30_000, everyMs: 300 },
-  );
+  await settle('the running job R with its session, the quick one F, the big one Q with a comment', 30_000, async () => {
+    const j = await jobs(`${ids.running} ${ids.quick} ${ids.queued}`);
+    seen = `${states(j, [ids.running, ids.quick, ids.queued])}, session ${String(j[ids.running]?.session_id)}`;
+    // A started job is R a moment before its MoM reports the session (substate 41, then 42).
+    return seen.startsWith('RFQ') && j[ids.queued]?.comment !== undefined && j[ids.running]?.session_id !== undefined;
+  });
 
   await run('qstat-json:running', `qstat -f -F json ${ids.running}`, true);
   await run('qstat-json:depend', `qstat -f -F json ${ids.depend}`, true);
@@ -106,7 +111,7 @@ export async function runScenario(exec: Exec, server: string, ncpus: number): Pr
   // Accepted: the server cannot know the id is no job of another server's; the job ends at once, never run.
   const orphan = (await run('qsub:depend-unknown', `qsub -W depend=afterok:${UNKNOWN_SEQ}.${server} quick.sh`)).stdout.trim();
   if (orphan) {
-    await until('the job depending on an unknown one finished', async () => states(await jobs(orphan), [orphan]) === 'F', { timeoutMs: 10_000, everyMs: 300 });
+    await settle('the job depending on an unknown one finished', 10_000, async () => (seen = states(await jobs(orphan), [orphan])) === 'F');
   }
   await run('qstat-json:depend-unknown', `qstat -x -f -F json ${orphan || `${UNKNOWN_SEQ}.${server}`}`, true);
 
@@ -117,11 +122,10 @@ export async function runScenario(exec: Exec, server: string, ncpus: number): Pr
   await run('qstat-json:queued-after-qdel', `qstat -x -f -F json ${ids.queued}`, true);
   await run('qdel:running', `qdel ${ids.running}`);
   // The job depending on it (afterok) can no longer run: the server deletes it too.
-  await until(
-    'the deleted running job and its dependent finished',
-    async () => states(await jobs(`${ids.running} ${ids.depend}`), [ids.running, ids.depend]) === 'FF',
-    { timeoutMs: 40_000, everyMs: 300 },
-  );
+  await settle('the deleted running job and its dependent finished', 40_000, async () => {
+    seen = states(await jobs(`${ids.running} ${ids.depend}`), [ids.running, ids.depend]);
+    return seen === 'FF';
+  });
   await run('qstat-json:running-after-qdel', `qstat -x -f -F json ${ids.running}`, true);
   await run('qstat-json:depend-after-qdel', `qstat -x -f -F json ${ids.depend}`, true);
   await run('qdel:held', `qdel ${ids.held}`);
