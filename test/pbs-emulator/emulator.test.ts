@@ -544,7 +544,22 @@ test('-W depend=afterok waits for success, depend=after waits for the start, a f
 
   await until('the cancelled job', () => state(ops, cancelled) === 'F');
   const c = job(ops.json(['-x', cancelled]), cancelled);
-  assert.deepEqual([c.substate, c.Exit_status, c.stime], [91, undefined, undefined]);
+  // Ended by the server, never run: substate 92 on real PBS (a qdel'd queued job gets 91).
+  assert.deepEqual([c.substate, c.Exit_status, c.stime], [92, undefined, undefined]);
+});
+
+// Both measured on real OpenPBS by test/openpbs/differential.test.ts.
+test('qsub refuses an unknown resource, keeps Gadi\'s own, and accepts a dependency on an unknown job, which ends unrun', async () => {
+  const bad = ops.run('qsub', ['-l', 'foo=1', 'dask-worker.pbs']);
+  assert.deepEqual([bad.status, bad.stdout, bad.stderr], [187, '', 'qsub: Unknown resource Resource_List.foo\n']);
+  const site = submit(ops, ['-h', '-l', 'storage=gdata/ab12+scratch/ab12', '-l', 'jobfs=1GB', '-l', 'wd', 'dask-worker.pbs']);
+  assert.equal(job(ops.json([site]), site).job_state, 'H');
+  assert.equal(ops.run('qdel', [site]).status, 0);
+
+  const orphan = submit(ops, ['-W', 'depend=afterok:9999.gadi-pbs', 'dask-worker.pbs']);
+  await until('the job depending on an unknown one to end', () => state(ops, orphan) === 'F');
+  const j = job(ops.json(['-x', orphan]), orphan);
+  assert.deepEqual([j.substate, j.Hold_Types, j.Exit_status, j.stime], [92, 's', undefined, undefined]);
 });
 
 test('qstat -J and -t list arrays and their sub-jobs like qstat_J_array.txt and qstat_t_array.txt', () => {

@@ -157,9 +157,11 @@ fi
 # The daemons replace their environment with pbs_environment; keep PBS_CONF_FILE in it for the shell scripts
 # PBS runs (they fall back to /etc/pbs.conf otherwise).
 grep -qx "PBS_CONF_FILE=$PBS_CONF" "$PH/pbs_environment" || echo "PBS_CONF_FILE=$PBS_CONF" >>"$PH/pbs_environment"
-# MoM: deliver job output with cp (the destination is this host).
+# MoM: deliver job output with cp (the destination is this host); jobs' TMPDIRs in this instance's PBS_HOME, as
+# /var/tmp/pbs.<id> is shared with any other instance (same host name, ids from 0) and outlives a reset.
 # MOM_CONFIG: more lines for it (e.g. its polling interval, which bounds how late a walltime is enforced).
-mom_lines=("\$clienthost $NSHOST" '$usecp *:/home/ /home/' '$usecp *:/tmp/ /tmp/')
+mkdir -p "$PH/tmp" && chmod 1777 "$PH/tmp"
+mom_lines=("\$clienthost $NSHOST" '$usecp *:/home/ /home/' '$usecp *:/tmp/ /tmp/' "\$tmpdir $PH/tmp")
 while IFS= read -r line; do [ -n "$line" ] && mom_lines+=("$line"); done <<<"${MOM_CONFIG:-}"
 for line in "${mom_lines[@]}"; do
   grep -qxF -- "$line" "$PH/mom_priv/config" 2>/dev/null || echo "$line" >>"$PH/mom_priv/config"

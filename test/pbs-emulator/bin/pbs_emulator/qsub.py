@@ -9,11 +9,11 @@ import time
 
 from .common import (
     Exit, GADI_REJECT_EXIT, MAX_ARRAY_SIZE, PBSE_BADATVAL, PBSE_BADUSER, PBSE_INVALJOBRESC,
-    PBSE_UNKJOBID, PBSE_UNKQUE, SUB_DEPHOLD, SUB_HELD, SUB_QUEUED, err, pbs_exit,
+    PBSE_UNKQUE, PBSE_UNKRESC, SUB_DEPHOLD, SUB_HELD, SUB_QUEUED, err, pbs_exit,
 )
 from .gadi_queues import MAX_WALLTIME_SECONDS
 from .ids import id_text, norm_jobid
-from .resources import HOST_LEVEL, build_resource_list, validate_resources
+from .resources import HOST_LEVEL, build_resource_list, known_resource, validate_resources
 from .scheduler import schedule
 from .state import Store
 from .supervisor import launch
@@ -383,6 +383,10 @@ def qsub(cfg, argv):
         return pbs_exit(PBSE_BADUSER)
 
     raw_resources = [(n, v) for n, v, _p in opts.resources]
+    unknown = next((n for n, _v in raw_resources if not known_resource(n)), None)
+    if unknown is not None:
+        err("qsub: Unknown resource Resource_List.%s\n" % unknown)
+        return pbs_exit(PBSE_UNKRESC)
     try:
         resources = validate_resources(raw_resources)
     except ValueError as e:
@@ -434,16 +438,6 @@ def qsub(cfg, argv):
         except ValueError as e:
             err("qsub: Illegal attribute or resource value Resource_List.%s\n" % e.args[0])
             raise Exit(pbs_exit(PBSE_BADATVAL))
-        if depend:
-            for kind, ids in depend:
-                if kind == "on":
-                    continue
-                for seq, index in ids:
-                    target = store.jobs.get(seq)
-                    if target is None or (index is None) != (target.get("array") is None):
-                        err("qsub: Unknown Job Id %s\n" % id_text(cfg, seq, index))
-                        raise Exit(pbs_exit(PBSE_UNKJOBID))
-
         seq = store.next_seq()
         now = int(time.time())
         job_id = id_text(cfg, seq, "" if indices else None)

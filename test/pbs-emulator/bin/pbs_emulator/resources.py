@@ -23,6 +23,21 @@ INT_RESOURCES = ("mpiprocs", "naccelerators", "ncpus", "ngpus", "nmics", "nodect
 TIME_RESOURCES = ("cput", "pcput", "walltime", "min_walltime", "max_walltime", "soft_walltime")
 
 
+# The names the server knows: OpenPBS's own (its master_resc_def_all.xml) and Gadi's site resources. Any other
+# name is refused by the server ("Unknown resource"), so a typo fails at qsub instead of being carried along.
+BUILTIN = ("accelerator", "accelerator_group", "accelerator_memory", "accelerator_model", "aoe", "arch",
+           "cpupercent", "cput", "energy", "eoe", "exec_vnode", "file", "hbmem", "host", "hpm", "max_walltime",
+           "mem", "min_walltime", "mpiprocs", "naccelerators", "nchunk", "ncpus", "nice", "nodect", "nodemask",
+           "nodes", "ompthreads", "partition", "pcap_accelerator", "pcap_node", "pcput", "pe_mask", "pgov",
+           "place", "pmem", "preempt_targets", "pstate", "pvmem", "resc", "select", "site", "soft_walltime",
+           "software", "ssinodes", "start_time", "vmem", "vnode", "vntype", "walltime")
+GADI_SITE = ("jobfs", "ngpus", "nmics", "other", "storage", "wd")
+
+
+def known_resource(name):
+    return name in BUILTIN or name in GADI_SITE
+
+
 def validate_resources(pairs):
     """Normalised values, or raise (name) for a value the server would refuse."""
     out = {}

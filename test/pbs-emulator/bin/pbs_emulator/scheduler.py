@@ -72,7 +72,8 @@ def schedule(cfg, store):
                     store.touch(job)
                     changed = True
                 elif verdict == "never":
-                    delete_queued_job(cfg, store, job, now)
+                    # The server ends it without running it: substate 92, where a qdel leaves 91.
+                    delete_queued_job(cfg, store, job, now, SUB_FINISHED)
                     changed = True
         capacity = store.node_ncpus
         running = [(j, u) for j in store.ordered() for u in units(j) if u["state"] in ("R", "E")]
@@ -183,8 +184,9 @@ def maybe_finish_array(store, job, now):
     store.touch(job)
 
 
-def delete_queued_job(cfg, store, job, now):
-    """A job deleted before it ran goes to history without an exit status (as qdel of a held job shows)."""
+def delete_queued_job(cfg, store, job, now, substate=SUB_DELETED):
+    """A job deleted before it ran goes to history without an exit status (as qdel of a held job shows); the
+    scheduler's comment, if it had one, ends "and terminated"."""
     if job.get("array"):
         for unit in units(job):
             if unit["state"] == "Q":
@@ -194,8 +196,9 @@ def delete_queued_job(cfg, store, job, now):
         if job["state"] != "F":
             store.touch(job)
         return
-    job.update(state="F", substate=SUB_DELETED, mtime=now, history_timestamp=now)
-    job.pop("comment", None)
+    job.update(state="F", substate=substate, mtime=now, history_timestamp=now)
+    if job.get("comment"):
+        job["comment"] += " and terminated"
     store.touch(job)
 
 
