@@ -623,7 +623,7 @@ def op_qdel(args, progress, agent):
         said = (err + out).strip()
         if rc == 0:
             outcome = "deleted"
-        elif rc in pbs.QDEL_GONE or "Unknown Job Id" in said or "has finished" in said:
+        elif rc in pbs.QDEL_GONE or pbs.QDEL_GONE_TEXT.search(said) or pbs.QDEL_LEAVING.search(said):
             outcome = "gone"
         else:
             outcome = "error"

@@ -9,9 +9,9 @@ import { CLUSTER_NAME, JOB_NAME_SUFFIX } from '../../src/core/cluster/names';
 import { FRAME, OPS, PROTOCOL_VERSION } from '../../src/core/cluster/protocol';
 import { repairJson } from '../../src/core/pbs/jsonRepair';
 import { JOB_ID } from '../../src/core/pbs/submit';
-import { PBS_SAMPLES as SAMPLES } from '../fixtures/paths';
 
 const RUNTIME = resolve(__dirname, '..', '..', 'runtime');
+const SAMPLES = resolve(__dirname, '..', '..', '..', 'shared', 'pbs-samples');
 
 function python(script: string, input = ''): string {
   return execFileSync('python3', ['-c', script], { cwd: RUNTIME, input, encoding: 'utf8' });
@@ -27,9 +27,9 @@ test('protocol.py holds the same version, frame, operations and patterns as this
 test('a qsub answer gives a job id only when it is nothing but one id of a server\'s form, which this side accepts too', () => {
   const cases = ['123.gadi-pbs\n', '6[].gadi-pbs\n', ' 45[2].gadi-pbs \n\n', 'Job submitted: 123.gadi-pbs', '123.gadi-pbs\n99.gadi-pbs\n',
     'Project ab12 has 12345.67 KSU left\n', '12345.67\n', '123\n', 'no id here', ''];
-  const py = JSON.parse(python('import json,sys; from gadi_dask.pbs import answer_id; print(json.dumps([answer_id(s) for s in json.load(sys.stdin)]))', JSON.stringify(cases)));
+  const py: Array<string | null> = JSON.parse(python('import json,sys; from gadi_dask.pbs import answer_id; print(json.dumps([answer_id(s) for s in json.load(sys.stdin)]))', JSON.stringify(cases)));
   assert.deepEqual(py, ['123.gadi-pbs', '6[].gadi-pbs', '45[2].gadi-pbs', null, null, null, null, null, null, null]);
-  for (const found of py.filter((id: string | null): id is string => id !== null)) assert.match(found, JOB_ID);
+  for (const found of py) if (found !== null) assert.match(found, JOB_ID);
 });
 
 test('pbsjson repairs what PBS prints exactly as jsonRepair.ts does, on every sample and on seeded garbage', () => {
