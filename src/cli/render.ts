@@ -74,13 +74,21 @@ export function renderUp(r: UpResult): string {
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
 }
 
+/** Jobs PBS let go of on one line; each one qdel failed on on its own, with PBS's reason (it is still there). */
+function cancelLines(cancelled: readonly CancelledJob[]): string[] {
+  const done = cancelled.filter((c) => c.outcome !== 'error');
+  const failed = cancelled.filter((c) => c.outcome === 'error');
+  return [
+    ...(done.length ? [`Cancelled: ${done.map((c) => c.id).join(' ')}`] : []),
+    ...failed.map((c) => `Not cancelled: ${c.id}: ${c.message ?? 'qdel failed'}${c.exitCode ? ` (qdel exit ${c.exitCode})` : ''}; it may still run: check with status, then cancel it again`),
+  ];
+}
+
 export function renderScale(r: ScaleResult): string {
   const lines: string[] = [];
   const now = r.before.length + r.submitted.length - r.cancelled.filter((c) => c.outcome !== 'error').length;
   if (r.submitted.length) lines.push(`Submitted: ${r.submitted.join(' ')}`);
-  if (r.cancelled.length) {
-    lines.push(`Cancelled: ${r.cancelled.map((c) => `${c.id}${c.outcome === 'error' ? ` (failed: ${c.message})` : ''}`).join(' ')}`);
-  }
+  lines.push(...cancelLines(r.cancelled));
   if (!r.submitted.length && !r.cancelled.length) lines.push(`Already at ${r.targetJobs} worker job(s)`);
   lines.push(`Worker jobs: ${now} (asked for ${r.targetJobs})`);
   if (r.adaptWasOn) lines.push('Adaptivity was turned off');
@@ -101,7 +109,7 @@ export function renderAdapt(r: AdaptResult): string {
 export function renderDown(r: DownResult): string {
   if (!r.existed) return 'No such cluster: nothing to do\n';
   const lines = [r.wasRunning ? `Scheduler stopped; ${r.retiredWorkers.length} worker(s) retired` : 'No scheduler was running'];
-  lines.push(r.cancelled.length ? `Cancelled: ${r.cancelled.map((c) => `${c.id}${c.outcome === 'error' ? ` (failed: ${c.message})` : ''}`).join(' ')}` : 'No job left to cancel');
+  lines.push(...(r.cancelled.length ? cancelLines(r.cancelled) : ['No job left to cancel']));
   if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
   if (r.purged) lines.push('Cluster directory removed');
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;

@@ -36,6 +36,9 @@ export class AgentFailure extends Error {
 
 let nextId = 1;
 
+/** What runtime/bootstrap.sh prints on stderr just before it hands over to python. */
+const STARTING_AGENT = 'gadi-dask: starting the agent with';
+
 export function bootstrapCommand(bundle: RuntimeBundle): string {
   return shellJoin(['bash', '-c', bundle.bootstrapScript, 'gadi-dask-agent', bundle.version, bundle.hash, FRAME, String(PROTOCOL_VERSION)]);
 }
@@ -125,11 +128,23 @@ export class AgentClient {
           { cause: r.exit.error },
         );
       }
-      const stderr = r.stderr.trim() ? ` It printed on stderr: ${excerptOf(r.stderr)}.` : '';
       const how = r.exit.error ? r.exit.error.message : `exit status ${r.exit.code ?? r.exit.signal ?? 'unknown'}`;
+      const started = r.stderr.lastIndexOf(STARTING_AGENT);
+      if (started >= 0) {
+        // The shell reached python: what python printed (a traceback, nothing at all) is the cause.
+        const said = r.stderr.slice(started).split('\n').slice(1).join('\n').trim();
+        throw new PythonNotFoundError(
+          `The Python for the cluster, "${env.python}", ran on ${this.transport.host} and ended (${how}) without the gadi-dask agent ` +
+            `answering for ${what}${said ? `; it printed: ${excerptOf(said, 600)}` : ', and printed nothing'}. Is it a Python 3.8 or newer? ` +
+            'Set jobqueue.pbs.python to one, or load it in jobqueue.pbs.job-script-prologue. What the agent did, if anything, is in ' +
+            'the cluster\'s journal: run status to see where the cluster stands.',
+          env.python, r.stderr);
+      }
+      const stderr = r.stderr.trim() ? ` It printed on stderr: ${excerptOf(r.stderr)}.` : '';
       throw new RemoteOutputError(
-        `The gadi-dask agent on ${this.transport.host} gave no answer for ${what} (${how}; killed, the connection dropped, or a ` +
-          `job-script-prologue or login script that exits?).${stderr} What it did is in its journal: run status to see where the cluster stands.`,
+        `The login shell on ${this.transport.host} ended (${how}) before the gadi-dask agent started, for ${what}: a login script ` +
+          `(~/.bash_profile, ~/.bashrc, ~/.profile) that exits, or a process killed there?${stderr} Try \`ssh ${this.transport.host} true\` ` +
+          'in a terminal to see what the login prints.',
         '',
       );
     }

@@ -107,6 +107,24 @@ export function failureError(e: unknown, ctx: AnswerContext): unknown {
       return new PythonNotFoundError(`The Python for the cluster, "${ctx.python}", cannot be run on ${ctx.host}. ${ENV_FIX}`, ctx.python, f.prologue ?? '');
     case 'qsub':
       return f.qsub ? qsubFailureError(f.qsub) : new RemoteCommandError(f.error, f.code);
+    case 'no-preamble':
+      return new RemoteCommandError(
+        `A login script on ${ctx.host} read the gadi-dask agent's standard input before the agent could (${f.error}): ` +
+          '~/.bash_profile, ~/.bashrc or ~/.profile runs something that reads input (read, cat, ssh-add, a prompt). Run it only ' +
+          'in an interactive terminal (e.g. inside `if [ -t 0 ]; then … fi`) and try again; nothing was changed.', f.code);
+    case 'no-home':
+      return new RemoteCommandError(
+        `Your home directory on ${ctx.host} cannot be used (${f.error}); gadi-dask keeps its runtime and cluster state there, so ` +
+          'nothing was changed. Check `echo $HOME; ls -ld "$HOME"` in a terminal there, and any login script that sets HOME.', f.code);
+    case 'no-tmpdir':
+      return new RemoteCommandError(
+        `The gadi-dask agent cannot start on ${ctx.host}: ${f.error}. Check TMPDIR in your login scripts there ` +
+          '(`echo $TMPDIR; df -h "$TMPDIR"` in a terminal), or unset it; nothing was changed.', f.code);
+    case 'prologue-exit':
+      return new RemoteCommandError(
+        `The job-script-prologue of cluster ${ctx.cluster} stopped the agent's shell on ${ctx.host}: ${f.error}. Every worker ` +
+          'job would end the same way: remove the `exit` (or the command that fails under `set -e`) from ' +
+          'jobqueue.pbs.job-script-prologue. Nothing was changed.', f.code);
     case 'no-dir':
       return new RemoteCommandError(`Cannot create ~/.gadi-dask/clusters/${ctx.cluster} on ${ctx.host}: is the home directory writable and under its quota? (${f.error})`, f.code);
     default:

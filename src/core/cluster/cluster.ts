@@ -14,7 +14,7 @@ import type {
   SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions, WorkersCount, WorkersWaitOptions, WorkersWaitResult,
 } from './actions';
 import { AgentClient, type AgentEnvironment, type CallOptions } from './agent';
-import { failureError, qsubFailureError, schedulerAction, shutdownWarnings, type AnswerContext, type SchedulerAction } from './answers';
+import { failureError, qsubFailureError, schedulerAction, shutdownWarnings, type AnswerContext, type CancelledJob, type SchedulerAction } from './answers';
 import type { DeployResult } from './deploy';
 import { Deployer } from './deployer';
 import { SchedulerTimeoutError } from './errors';
@@ -137,7 +137,7 @@ export class Cluster {
     };
     if (outcome.exiting.length) result.warnings.push(`PBS still runs ${outcome.exiting.join(', ')}: cancelled, still exiting. Check again with status.`);
     if (outcome.submitted.length) progress(`Submitted ${outcome.submitted.length} job(s): ${outcome.submitted.join(', ')}`);
-    if (outcome.cancelled.length) progress(`Cancelled ${outcome.cancelled.length} job(s): ${outcome.cancelled.map((c) => c.id).join(', ')}`);
+    tellCancelled(outcome.cancelled, progress);
     // Nothing submitted although jobs were needed: the refusal is the answer.
     if (errors.length && outcome.submitted.length === 0) throw errors[0];
     if (outcome.scheduler) {
@@ -186,7 +186,7 @@ export class Cluster {
       return { existed: false, wasRunning: false, retiredWorkers: [], cancelled: [], exiting: [], purged: false, warnings: [] };
     }
     const stop = shutdownWarnings(answer);
-    if (answer.cancelled.length) progress(`Cancelled ${answer.cancelled.length} job(s): ${answer.cancelled.map((c) => c.id).join(', ')}`);
+    tellCancelled(answer.cancelled, progress);
     if (answer.exiting.length) stop.warnings.push(`PBS still runs ${answer.exiting.join(', ')} after ${waitSeconds} s: cancelled, still exiting. Check again with status.`);
     return {
       existed: true, wasRunning: stop.wasRunning, retiredWorkers: stop.retired, cancelled: answer.cancelled,
@@ -392,6 +392,14 @@ export class Cluster {
       }
     }
   }
+}
+
+/** Progress about cancelled jobs names the ones qdel failed on apart, never as cancelled. */
+function tellCancelled(cancelled: readonly CancelledJob[], progress: (message: string) => void): void {
+  const done = cancelled.filter((c) => c.outcome !== 'error');
+  const failed = cancelled.filter((c) => c.outcome === 'error');
+  if (done.length) progress(`Cancelled ${done.length} job(s): ${done.map((c) => c.id).join(', ')}`);
+  if (failed.length) progress(`Could not cancel ${failed.length} job(s): ${failed.map((c) => `${c.id} (${c.message ?? 'qdel failed'})`).join(', ')}`);
 }
 
 /** Connected workers counted per worker job (at most its processes each), and the queued jobs with PBS's reason. */
