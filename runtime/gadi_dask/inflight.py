@@ -56,9 +56,10 @@ def _kill_group(pgid):
 
 
 def qsub_processes(name):
-    """This user's live processes on this host with the unique job name as an argument (qsub, a wrapper of it, the
-    timeout around it), by pid, with their process groups."""
-    found = {}
+    """The pids of this user's qsubs of this unique job name running on this host: their watchdogs, each a
+    ``timeout`` leading its own process group (which holds the qsub). A process that merely inherited qsub's argv
+    (a PBS client that forks) is not one."""
+    found = []
     me = os.getuid()
     try:
         entries = os.listdir("/proc")
@@ -68,13 +69,14 @@ def qsub_processes(name):
     for entry in entries:
         if not entry.isdigit() or int(entry) == os.getpid():
             continue
+        pid = int(entry)
         try:
             if os.stat("/proc/" + entry).st_uid != me:
                 continue
             with open("/proc/%s/cmdline" % entry, "rb") as f:
                 args = f.read().split(b"\0")
-            if want in args and pid_alive(entry):
-                found[int(entry)] = os.getpgid(int(entry))
+            if want in args and os.path.basename(args[0]) == b"timeout" and os.getpgid(pid) == pid and pid_alive(pid):
+                found.append(pid)
         except OSError:
             continue
     return found
@@ -98,7 +100,6 @@ def settle(name, intent, wait=True, poll=0.2):
         return False
     if not wait:
         return True
-    for pgid in set(running.values()):
-        if pgid in running:  # only a group one of its own processes leads (qsub runs in its own session)
-            _kill_group(pgid)
+    for pgid in running:
+        _kill_group(pgid)
     return time.time() < until

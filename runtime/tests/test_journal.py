@@ -143,7 +143,10 @@ class SettleTest(unittest.TestCase):
 
     def test_a_running_qsub_of_the_intent_is_waited_for(self):
         name = "demo-%08x" % os.getpid()
-        q = subprocess.Popen(["sh", "-c", "sleep 1", "qsub", "-N", name], start_new_session=True)
+        q = subprocess.Popen(["timeout", "5", "sh", "-c", "sleep 1", "qsub", "-N", name], start_new_session=True)
+        # A process that only inherited a qsub's argv (a forking client) is not a qsub in flight.
+        other = subprocess.Popen(["sh", "-c", "sleep 3", "qsub", "-N", name], start_new_session=True)
+        self.addCleanup(other.wait)
         self.addCleanup(q.wait)
         started = time.monotonic()
         intent = {"role": "worker", "host": socket.gethostname(), "until": time.time() + inflight.LAND_GRACE + 30}

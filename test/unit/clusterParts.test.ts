@@ -14,7 +14,7 @@ import { encodeRequest, FRAME, PROTOCOL_VERSION, readFrame, type Answer } from '
 import { findRuntimeDir, loadRuntimeBundle } from '../../src/core/cluster/runtimeBundle';
 import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '../../src/core/cluster/schedulerJob';
 import { buildSnapshot } from '../../src/core/cluster/snapshot';
-import { Cluster } from '../../src/core/cluster/cluster';
+import { Cluster, shortOfJobs } from '../../src/core/cluster/cluster';
 import type { Transport } from '../../src/core/remote/transport';
 
 
@@ -120,6 +120,16 @@ describe('snapshot', () => {
     assert.equal(s('R').state, 'starting');
     assert.equal(s('F').state, 'stopped');
     assert.match(s('F').problem!, /idle for 3600s/);
+  });
+
+  test('a wait for workers ends early once fewer of the cluster\'s worker jobs than asked for are left in PBS', () => {
+    const snap = (states: Record<string, string>) => buildSnapshot({
+      cluster: 'demo', host: 'gadi', workerPrefix: 'demo',
+      answer: answer([job('10.gadi-pbs', 'scheduler'), job('11.gadi-pbs', 'worker'), job('12.gadi-pbs', 'worker')], states, null),
+    });
+    assert.equal(shortOfJobs(snap({ '10.gadi-pbs': 'R', '11.gadi-pbs': 'R', '12.gadi-pbs': 'Q' }), 2), undefined);
+    assert.match(shortOfJobs(snap({ '10.gadi-pbs': 'F', '11.gadi-pbs': 'F', '12.gadi-pbs': 'R' }), 2)!, /^only 1 of the 2 worker job\(s\) asked for is left in PBS \(ended: 11\.gadi-pbs\); scale again/);
+    assert.match(shortOfJobs(snap({}), 2)!, /^only 0 of the 2/);
   });
 
   test('qstat text that cannot be read is an error naming qstat, not an empty cluster', () => {
