@@ -7,14 +7,14 @@ import shutil
 import sys
 import time
 
-from . import pbs
+from . import inflight, liveness, pbs
 from . import __version__
 from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, BEGIN, END, METADATA_FILE,
                      OUTPUT_LIMIT, SCHEDULER_FILE, Beside, CommandTimeout, OutputTooLarge, cluster_dir, read_json,
                      remove_file, root_dir, run_bounded, write_json_atomic)
 from .history import History
-from .journal import Journal
-from .lock import ClusterLock, LockBusy
+from .journal import Journal, JournalWriteError
+from .lock import ClusterLock, LockBusy, LockUnavailable
 from .pbsjson import PbsOutputError
 from .protocol import CLUSTER_NAME, JOB_ID
 from .reconcile import qselect, qstat, reconcile, unique_name, user
@@ -25,7 +25,6 @@ WORKER_SCRIPT = "worker.pbs"
 SCHEDULER_SCRIPT = "scheduler.pbs"
 LAUNCH_FILE = "launch.json"
 SCHEDULER_JOB_LOG = "scheduler-job.log"
-QSUB_TIMEOUT = 120
 
 
 class Refusal(Exception):
@@ -85,9 +84,11 @@ def _tail(path, lines=40):
 class Locked(object):
     """The cluster's lock around an operation; a busy lock is a refusal naming its owner."""
 
-    def __init__(self, cdir, args):
+    def __init__(self, cdir, args, unlocked_ok=False):
         self.lock = ClusterLock(cdir, args.get("client", "gadi-dask"), float(args.get("lockTtl", 600)))
         self.wait = float(args.get("lockWait", 60))
+        self.unlocked_ok = unlocked_ok  # down: a home nobody can write is one nobody else can change either
+        self.unavailable = None
 
     def __enter__(self):
         try:
@@ -96,6 +97,11 @@ class Locked(object):
             raise Refusal("locked", "the cluster is being changed by another client", owner=e.owner)
         except FileNotFoundError:
             raise Refusal("locked", "the cluster directory disappeared while waiting for its lock", owner="")
+        except LockUnavailable as e:
+            if not self.unlocked_ok:
+                raise Refusal("home", "%s, so nothing was changed. Free space in the home directory (or ask for "
+                              "more quota), or make it writable, then try again." % e)
+            self.unavailable = str(e)
         return self
 
     def __exit__(self, *exc):
@@ -128,9 +134,9 @@ def _pbs_refusal(e):
     return Refusal("pbs", str(e))
 
 
-def _reconciled(journal, name, cdir, also=(), write=True):
+def _reconciled(journal, name, cdir, also=(), write=True, wait_for_qsub=True):
     try:
-        return reconcile(journal, name, cdir, also, write)
+        return reconcile(journal, name, cdir, also, write, wait_for_qsub)
     except (PbsOutputError, pbs.PbsError) as e:
         raise _pbs_refusal(e)
 
@@ -141,19 +147,24 @@ def submit(journal, cdir, role, script, extra=(), cluster=None):
     """One qsub under a unique name: the intent first, the id after, both durable before the caller goes on.
 
     Returns (job id or None, error dict or None). The id is taken from qsub's answer only when it is nothing but one
-    id (pbs.answer_id); any other exit 0 is looked up by the unique name, never guessed nor retried blindly.
+    id (pbs.answer_id); any other exit 0 is looked up by the unique name, never guessed nor retried blindly. qsub
+    runs in its own session with a deadline (inflight.py): an intent it leaves unsettled stays open until no qsub of
+    it can land any more.
     """
     name = unique_name(cluster, role)
-    journal.record("intent", name=name, role=role)
+    journal.intent(name, role, inflight.deadline())
+    timed_out = False
     try:
-        rc, out, err = pbs.run(["qsub", "-N", name] + list(extra) + [script], QSUB_TIMEOUT, cwd=cdir)
+        rc, out, err, timed_out = inflight.run_qsub(["qsub", "-N", name] + list(extra) + [script], cdir)
     except pbs.PbsError as e:
         rc, out, err = None, "", str(e)
+    if timed_out:
+        rc, err = None, "qsub did not finish within %ss: %s" % (inflight.QSUB_TIMEOUT, err.strip()[-300:])
     found = pbs.answer_id(out) if rc == 0 else None
     if found:
         journal.record("submitted", id=found, role=role, name=name)
         return found, None
-    if rc == 0 or rc is None:
+    if rc == 0 or timed_out:
         # It may have been accepted: only PBS can say. (A timeout too: the server may have queued it.)
         try:
             ids = qselect(["-x", "-u", user(), "-N", name])
@@ -162,11 +173,13 @@ def submit(journal, cdir, role, script, extra=(), cluster=None):
         if ids:
             journal.record("submitted", id=ids[0], role=role, name=name)
             return ids[0], None
-        if rc is None:
+        if timed_out:
+            # The intent stays open (a pending job of its role) until the server's grace has passed.
+            journal.intent(name, role, time.time() + inflight.LAND_GRACE, late=True)
             return None, {"rc": None, "stdout": out, "stderr": err}
         journal.record("refused", name=name, reason="qsub exited 0 without a job id and PBS has no such job")
         return None, {"rc": 0, "stdout": out, "stderr": err or "qsub printed no job id"}
-    journal.record("refused", name=name, reason="qsub exited %d" % rc)
+    journal.record("refused", name=name, reason="qsub exited %s" % rc if rc is not None else err)
     return None, {"rc": rc, "stdout": out, "stderr": err}
 
 
@@ -271,6 +284,10 @@ def _ensure_scheduler(args, journal, view, name, cdir, agent):
     sid = view.scheduler_job()
     if sid:
         return {"kind": "job-exists", "jobId": sid, "state": view.state(sid)}
+    pending = journal.pending("scheduler")
+    if pending:
+        raise Refusal("qsub-pending", "a qsub of the scheduler's job %s, started by an agent that stopped, may still "
+                      "land in PBS, so no second one was submitted; try again in a minute" % pending[0])
     if os.path.exists(os.path.join(cdir, SCHEDULER_FILE)):
         doc, _, _, _ = runtime_command(["status", "--name", name, "--timeout", "5"], 30)
         if doc and doc.get("ok"):
@@ -305,13 +322,20 @@ def _scale(args, journal, view, name, cdir, answer, progress, agent):
     workers = [i for i in view.worker_ids() if view.active(i)]
     queued = [i for i in workers if view.queued(i)]
     running = [i for i in workers if not view.queued(i)]
-    have = len(workers)
+    # A qsub that may still land counts as a queued job: a replacement would make one too many.
+    pending = journal.pending("worker")
+    have = len(workers) + len(pending)
     answer["scale"] = {"before": have, "queued": len(queued), "running": len(running), "target": target}
+    if pending:
+        answer["warnings"].append("%d worker job(s) of a qsub an earlier agent left unfinished may still land in PBS "
+                                  "and are counted: %s" % (len(pending), ", ".join(pending)))
     need = target - have
     if need > 0:
-        sid = view.scheduler_job()
+        scheduler = answer.get("scheduler") or {}
+        sid = scheduler.get("jobId") if scheduler.get("kind") == "submitted" else view.scheduler_job()
+        fresh = sid is not None and sid == scheduler.get("jobId") and scheduler.get("kind") == "submitted"
         # Workers wait for the scheduler's job to start (-W on the command line; the script stays PBSCluster's).
-        extra = ["-W", "depend=after:%s" % sid] if sid and view.queued(sid) else []
+        extra = ["-W", "depend=after:%s" % sid] if sid and (fresh or view.queued(sid)) else []
         for n in range(need):
             if agent.stop_requested():
                 answer["stopped"] = True  # between two submissions: what was submitted is journaled and answered
@@ -340,6 +364,41 @@ def _scale(args, journal, view, name, cdir, answer, progress, agent):
             answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
 
 
+def _replace_dead_scheduler(journal, view, cdir, answer, progress):
+    """A scheduler that is gone (killed, or its job deleted while PBS still shows it R) takes its running workers
+    with it: they would die at their death-timeout. Its job and theirs are cancelled, so neither counts, and the
+    stale scheduler file goes, so the new scheduler's workers never try the dead address."""
+    dead = liveness.dead_scheduler(cdir, view)
+    if not dead:
+        return
+    sid, why = dead
+    doomed = [i for i in view.worker_ids() if view.active(i) and not view.queued(i)]
+    ids = ([sid] if sid and view.active(sid) else []) + doomed
+    progress("The scheduler of the cluster is gone: %s" % why)
+    answer["warnings"].append("The scheduler of the cluster is gone (%s): %s; a new one is started." % (
+        why, "its job and the worker jobs bound to it are cancelled (%s)" % ", ".join(ids) if ids else
+        "no job of it is left"))
+    answer["cancelled"] += cancel(journal, ids)
+    view.gone.update(ids)
+    remove_file(os.path.join(cdir, SCHEDULER_FILE))
+
+
+def _submitted_so_far(answer, journal_error):
+    """What an apply that stopped on a journal write had already done, for the message that stops it."""
+    done = []
+    scheduler = answer.get("scheduler") or {}
+    if scheduler.get("kind") == "submitted":
+        done.append("the scheduler's job %s" % scheduler["jobId"])
+    if answer["submitted"]:
+        done.append("worker jobs %s" % ", ".join(answer["submitted"]))
+    said = "Submitted before it stopped: %s." % "; ".join(done) if done else "Nothing was submitted."
+    rec = journal_error.rec if journal_error else {}
+    if rec.get("op") == "submitted":
+        said += (" Job %s was submitted but could not be recorded; the next command finds it by its name %s."
+                 % (rec.get("id"), rec.get("name")))
+    return said
+
+
 def op_apply(args, progress, agent):
     name, cdir = _cluster(args)
     try:
@@ -348,28 +407,41 @@ def op_apply(args, progress, agent):
         raise Refusal("no-dir", "cannot create %s: %s" % (cdir, e))
     answer = {"ok": True, "before": [], "submitted": [], "submitErrors": [], "cancelled": [], "warnings": []}
     with Locked(cdir, args):
-        _write_atomic(os.path.join(cdir, WORKER_SCRIPT), args["workerScript"])
-        journal = Journal(cdir)
-        answer["warnings"] += journal.warnings
-        view = _reconciled(journal, name, cdir)
-        sid = view.scheduler_job()
-        ids = ([sid] if sid else []) + [i for i in view.worker_ids() if view.active(i)]
-        answer["before"] = [{"id": i, "state": view.state(i), "role": "scheduler" if i == sid else "worker"} for i in ids]
-        adapt = args.get("adapt")
-        if args.get("scaleTo") is not None or adapt == "off":
-            answer["adaptWasOn"] = _adapt_off(journal, view, cdir)
-        if agent.stop_requested():
-            answer["stopped"] = True
-        elif args.get("ensureScheduler"):
-            answer["scheduler"] = _ensure_scheduler(args, journal, view, name, cdir, agent)
-        if args.get("scaleTo") is not None and not answer.get("stopped"):
-            _scale(args, journal, view, name, cdir, answer, progress, agent)
-        if isinstance(adapt, dict):
-            live = [i for i in view.worker_ids() if view.active(i)] + answer["submitted"]
-            write_json_atomic(os.path.join(cdir, ADAPT_REQUEST_FILE), dict(adapt, jobs=live))
-            answer["adaptAdopted"] = len(live)
-        journal.compact()
+        try:
+            _apply(args, progress, agent, name, cdir, answer)
+        except (JournalWriteError, OSError) as e:
+            what = e if isinstance(e, JournalWriteError) else "%s: %s" % (getattr(e, "filename", None) or cdir, e.strerror or e)
+            raise Refusal("home", "%s, so the operation stopped. %s Free space in the home directory (or ask for more "
+                          "quota), then run status, or down." % (
+                              what, _submitted_so_far(answer, e if isinstance(e, JournalWriteError) else None)),
+                          submitted=answer["submitted"], cancelled=answer["cancelled"])
     return answer
+
+
+def _apply(args, progress, agent, name, cdir, answer):
+    _write_atomic(os.path.join(cdir, WORKER_SCRIPT), args["workerScript"])
+    journal = Journal(cdir)
+    answer["warnings"] += journal.warnings
+    view = _reconciled(journal, name, cdir)
+    sid = view.scheduler_job()
+    ids = ([sid] if sid else []) + [i for i in view.worker_ids() if view.active(i)]
+    answer["before"] = [{"id": i, "state": view.state(i), "role": "scheduler" if i == sid else "worker"} for i in ids]
+    adapt = args.get("adapt")
+    if args.get("scaleTo") is not None or adapt == "off":
+        answer["adaptWasOn"] = _adapt_off(journal, view, cdir)
+    if agent.stop_requested():
+        answer["stopped"] = True
+    elif args.get("ensureScheduler"):
+        _replace_dead_scheduler(journal, view, cdir, answer, progress)
+        answer["scheduler"] = _ensure_scheduler(args, journal, view, name, cdir, agent)
+    if args.get("scaleTo") is not None and not answer.get("stopped"):
+        _scale(args, journal, view, name, cdir, answer, progress, agent)
+    if isinstance(adapt, dict):
+        live = [i for i in view.worker_ids() if view.active(i)] + answer["submitted"]
+        write_json_atomic(os.path.join(cdir, ADAPT_REQUEST_FILE), dict(adapt, jobs=live))
+        answer["adaptAdopted"] = len(live)
+    journal.compact()
+    answer["warnings"] += [w for w in journal.warnings if w not in answer["warnings"]]
 
 
 def _status_probe(name, timeout):
@@ -395,11 +467,13 @@ def _refresh(name, cdir, args):
     lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
     try:
         lock.acquire(0)
-    except (LockBusy, FileNotFoundError):
-        pass
+    except (LockBusy, LockUnavailable, FileNotFoundError):
+        pass  # read only: a full or read-only home still has a status
     try:
         journal = Journal(cdir)
-        view = _reconciled(journal, name, cdir, write=lock.held)
+        journal.keep_going = True  # what cannot be recorded now is found again by the next reconcile
+        # A qsub a dead agent left running is not waited for here: its intent stays open for a changing operation.
+        view = _reconciled(journal, name, cdir, write=lock.held, wait_for_qsub=False)
         if lock.held:
             journal.compact()
         warnings = journal.warnings + _record_history(cdir, journal, view, compact=lock.held)
@@ -432,12 +506,16 @@ def op_down(args, progress, agent):
     if not os.path.isdir(cdir):
         return {"ok": True, "existed": False}
     answer = {"ok": True, "existed": True, "cancelled": [], "exiting": [], "purged": False, "warnings": []}
-    with Locked(cdir, args):
+    with Locked(cdir, args, unlocked_ok=True) as locked:
+        if locked.unavailable:
+            answer["warnings"].append("%s: down goes on without it and records nothing." % locked.unavailable)
         journal = Journal(cdir)
-        answer["warnings"] += journal.warnings
+        # A full or read-only home must not keep the jobs running: what is not recorded, PBS says again next time
+        # (the jobs it no longer runs are marked finished then).
+        journal.keep_going = True
         # PBS first: when it does not answer in its own format, nothing is stopped, cancelled or forgotten.
         view = _reconciled(journal, name, cdir)
-        remove_file(os.path.join(cdir, ADAPT_REQUEST_FILE))
+        _remove_quietly(os.path.join(cdir, ADAPT_REQUEST_FILE))
         progress("Stopping the scheduler of %s" % name)
         doc, rc, out, err = runtime_command(["shutdown", "--name", name, "--timeout",
                                              str(args.get("shutdownTimeout", 30))], float(args.get("shutdownTimeout", 30)) + 60)
@@ -452,17 +530,25 @@ def op_down(args, progress, agent):
         gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
         answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
         for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):
-            remove_file(os.path.join(cdir, f))
+            _remove_quietly(os.path.join(cdir, f))
         if answer["exiting"] or [c for c in answer["cancelled"] if c["outcome"] == "error"]:
             purge = False  # the journal still has work to do: keep it
         else:
             purge = bool(args.get("purge"))
         answer["warnings"] += _record_history(cdir, journal, _reconciled(journal, name, cdir), compact=True)
         journal.compact()
+        answer["warnings"] += journal.warnings
     if purge:
         shutil.rmtree(cdir, ignore_errors=True)
         answer["purged"] = True
     return answer
+
+
+def _remove_quietly(path):
+    try:
+        remove_file(path)
+    except OSError:
+        pass  # a read-only home: the request file stays, the jobs still go
 
 
 def op_cancel(args, progress, agent):

@@ -1,9 +1,9 @@
 """What PBS says about the account's jobs, held against the cluster's journal.
 
 Every operation starts here: the jobs PBS lists for this user that carry one of the cluster's job names and that
-the journal lacks are adopted, an intent whose qsub left no id is looked up by its unique name, and a job PBS no
-longer has is marked finished, the last only when PBS answered in its own format (pbsjson). A PBS answer that is
-not its format raises PbsOutputError before anything is decided, submitted, cancelled or dropped.
+the journal lacks are adopted, an intent whose qsub left no id is looked up by its unique name (and refused only
+once no qsub of it can still land: inflight.py), and a job PBS no longer has is marked finished, the last only when
+PBS answered in its own format (pbsjson). A PBS answer that is not its format raises PbsOutputError before anything is decided, submitted, cancelled or dropped.
 """
 import getpass
 import json
@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 
-from . import pbs
+from . import inflight, pbs
 from .common import ADAPT_STATE_FILE, Beside, read_json
 from .pbsjson import PbsOutputError, parse_qselect, parse_qstat
 from .protocol import JOB_ID, JOB_NAME_SUFFIX
@@ -108,6 +108,7 @@ class View(object):
         self.who = who
         self.pbs = pbs_jobs
         self.adaptive = adaptive  # ids adaptivity owns (from its state file)
+        self.gone = set()  # jobs bound to a dead scheduler: leaving whatever PBS shows
 
     def state(self, job_id):
         attrs = self.pbs.get(job_id)
@@ -115,7 +116,7 @@ class View(object):
 
     def active(self, job_id):
         job = self.journal.jobs.get(job_id)
-        if job is not None and job.cancelled:
+        if job_id in self.gone or (job is not None and job.cancelled):
             return False  # qdel accepted: it may linger in R for seconds, but it is leaving
         s = self.state(job_id)
         return bool(s) and s not in DONE_STATES and s != "E"
@@ -146,8 +147,18 @@ class View(object):
         return json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs}, separators=(",", ":"))
 
 
-def reconcile(journal, cluster, cdir, also=(), write=True):
-    """Brings the journal in line with PBS and returns the View. ``write=False``: decide, record nothing."""
+def _found(journal, name, who, jobs, record):
+    found = [i for i in qselect(["-x", "-u", who, "-N", name]) if i not in journal.jobs]
+    if found:
+        jobs.update(qstat(found))
+        record("submitted", id=found[0], role=journal.intents[name]["role"], name=name)
+    return bool(found)
+
+
+def reconcile(journal, cluster, cdir, also=(), write=True, wait_for_qsub=True):
+    """Brings the journal in line with PBS and returns the View. ``write=False``: decide, record nothing (and leave
+    intents open: their agent may be submitting right now). ``wait_for_qsub``: wait for a qsub a dead agent left
+    running on this host, instead of leaving its intent open."""
     who = user()
     adaptive = adaptive_job_ids(cdir)
     known = set(j.id for j in journal.jobs.values()) | set(also) | set(adaptive)
@@ -173,14 +184,14 @@ def reconcile(journal, cluster, cdir, also=(), write=True):
         if role:
             record("adopted", id=job_id, role=role, name=name)
 
-    for name in list(journal.intents):
+    for name in list(journal.intents) if write else ():
         # The qsub of this intent may have gone through and its job finished already: look in the history.
-        found = [i for i in qselect(["-x", "-u", who, "-N", name]) if i not in journal.jobs]
-        if found:
-            jobs.update(qstat(found))
-            record("submitted", id=found[0], role=journal.intents[name]["role"], name=name)
-        else:
-            record("refused", name=name, reason="PBS has no job of this name: the qsub did not happen")
+        if _found(journal, name, who, jobs, record):
+            continue
+        if inflight.settle(name, journal.intents[name], wait_for_qsub):
+            continue  # its qsub may still land: a pending job of its role, adopted by name when it appears
+        if not _found(journal, name, who, jobs, record):
+            record("refused", name=name, reason="PBS has no job of this name and no qsub of it can still land")
 
     for job in journal.live():
         attrs = jobs.get(job.id)

@@ -252,7 +252,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
         const line = waitLine(io, !!values.quiet);
         const workers = await c.waitForWorkers(r.targetJobs, { signal, timeoutMs: wait.timeoutMs, onProgress: line.say }).finally(line.done);
         out(values.json ? toJson({ ...r, workers }) : renderScale(r) + renderWorkers(workers));
-        if (failed) return EXIT.failed;
+        if (failed || workers.cannotReach) return EXIT.failed;
         return workers.done ? EXIT.ok : EXIT.timeout;
       };
       break;

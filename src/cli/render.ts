@@ -127,6 +127,7 @@ export function renderReport(r: ClusterReport): string {
 export function renderWorkers(w: WorkersWaitResult): string {
   const line = describeCount(w);
   if (w.done) return `Workers: ${line}\n`;
+  if (w.cannotReach) return `Workers: ${line}; stopped waiting: ${w.cannotReach}\n`;
   const queued = w.queued.map((q) => `  ${q.id} queued${q.comment ? `: ${q.comment}` : ''}`);
   return [`Workers: ${line} after ${Math.round(w.waitedMs / 1000)} s; the jobs keep their place in the queue (check again with status)`, ...queued].join('\n') + '\n';
 }

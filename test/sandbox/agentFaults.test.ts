@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderScale } from '../../src/cli/render';
 import { Cluster } from '../../src/core/cluster/cluster';
@@ -14,9 +14,11 @@ import { PbsUnavailableError } from '../../src/core/cluster/errors';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { Transport } from '../../src/core/remote/transport';
-import { CountingTransport, liveWorkerJobs, smallClusterYaml } from './clusterFixture';
+import { cliAs, CountingTransport, liveWorkerJobs, processesOf, runAs, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 import { seededRandom } from '../fixtures/random';
+import { replayJournal } from '../fixtures/journal';
+import { until } from '../fixtures/poll';
 
 const USER = 'gdfaults';
 const TOKEN = `tok-${process.pid}-${Date.now().toString(36)}`;
@@ -43,6 +45,42 @@ function cluster(t: Transport, name: string): Cluster {
 function journal(name: string): string {
   return readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'journal.jsonl'), 'utf8');
 }
+
+/** PBS's own view: the user's live jobs named for the cluster's scheduler. */
+async function liveSchedulerJobs(t: Transport, name: string): Promise<string[]> {
+  const r = await t.exec('for id in $(qselect -u "$USER"); do qstat -f -F json "$id"; done', { timeoutMs: 60_000 });
+  const ours = new RegExp(`^dask-scheduler-${name}-[0-9a-f]{8}$`);
+  const out: string[] = [];
+  for (const doc of r.stdout.split(/\n(?=\{)/).filter((d) => d.trim())) {
+    for (const [id, job] of Object.entries((JSON.parse(doc) as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {})) {
+      if (job.job_state !== 'F' && ours.test(job.Job_Name)) out.push(id);
+    }
+  }
+  return out.sort();
+}
+
+/** Intents in the journal with no outcome yet: a qsub under way. */
+function openIntents(name: string): number {
+  const text = journal(name);
+  const settled = new Set<string>();
+  const intents = new Set<string>();
+  for (const line of text.split('\n').filter((l) => l.trim())) {
+    const rec = JSON.parse(line) as { op: string; name?: string };
+    if (rec.op === 'intent' && rec.name) intents.add(rec.name);
+    else if (rec.name) settled.add(rec.name);
+  }
+  return [...intents].filter((n) => !settled.has(n)).length;
+}
+
+function intentsRecorded(name: string): number {
+  try {
+    return journal(name).split('\n').filter((l) => l.includes('"op":"intent"')).length;
+  } catch {
+    return 0;
+  }
+}
+
+const sh = (command: string) => execFileSync('/bin/sh', ['-c', command], { encoding: 'utf8' });
 
 
 describe('the agent under faults', { concurrency: false }, () => {
@@ -86,6 +124,120 @@ describe('the agent under faults', { concurrency: false }, () => {
     assert.deepEqual(await liveWorkerJobs(t, 'drop'), [], 'no worker job of the cluster is left in PBS');
     await t.close();
   });
+
+  for (const [at, what] of [[1, 'the scheduler\'s qsub'], [3, 'a worker\'s qsub']] as const) {
+    test(`the agent killed -9 inside a slow ${what}: the next scale adopts the job that lands; exactly the asked jobs exist, recorded`, async () => {
+      const name = `killed${at}`;
+      sb.wrapCommand('qsub', `sleep 4\nexec ${sb.realCommand('qsub')} "$@"\n`);
+      const t = pool.open(sb.alias);
+      try {
+        const first = cluster(t, name).scale({ jobs: 3 }, { wait: false }).then(() => 'finished', (e: Error) => e.message);
+        await until(`qsub number ${at} under way`, () => intentsRecorded(name) >= at && openIntents(name) > 0, { timeoutMs: 120_000, everyMs: 50 });
+        const agents = processesOf(sb.uid).filter((p) => /run\.py agent\b/.test(p.cmdline));
+        assert.equal(agents.length, 1, agents.map((p) => p.cmdline).join('\n'));
+        process.kill(agents[0].pid, 'SIGKILL');
+        await first;
+        sb.unwrapCommand('qsub');
+        // The orphaned qsub is still sleeping: the next agent must neither refuse its intent nor submit twice.
+        const again = await cluster(t, name).scale({ jobs: 3 }, { wait: false });
+        assert.equal(openIntents(name), 0, 'every intent settled');
+        const workers = await liveWorkerJobs(t, name);
+        assert.equal(workers.length, 3, `worker jobs in PBS: ${workers.join(' ')} (second scale submitted ${again.submitted.join(' ')})`);
+        assert.equal((await liveSchedulerJobs(t, name)).length, 1, 'one scheduler job');
+        const live = replayJournal(journal(name)).live.filter((j) => j.role === 'worker').map((j) => j.id).sort();
+        assert.deepEqual(live, workers, 'the journal records every one');
+        assert.equal((await cluster(t, name).status()).counts.workerJobs, 3);
+      } finally {
+        sb.unwrapCommand('qsub');
+        await cluster(t, name).down();
+        assert.deepEqual(await liveWorkerJobs(t, name), []);
+        await t.close();
+      }
+    });
+  }
+
+  test('a full, then read-only home: scale stops naming what it submitted, no torn record, no lock left; status and down still work', async () => {
+    const name = 'fullhome';
+    const cdir = join(sb.home, '.gadi-dask', 'clusters', name);
+    for (const dir of ['.gadi-dask', '.gadi-dask/clusters', `.gadi-dask/clusters/${name}`]) {
+      mkdirSync(join(sb.home, dir), { recursive: true });
+      chownSync(join(sb.home, dir), sb.uid, sb.gid);
+    }
+    sh(`mount -t tmpfs -o size=1m,mode=0700,uid=${sb.uid},gid=${sb.gid} gadi-dask-full ${cdir}`);
+    const t = pool.open(sb.alias);
+    const c = cluster(t, name);
+    try {
+      await c.scale({ jobs: 1 }, { wait: false });
+      const earlier = await liveWorkerJobs(t, name);
+      // Fill the disk, then give back a page: room for a few records, not for forty jobs'.
+      const filler = join(cdir, 'filler');
+      sh(`dd if=/dev/zero of=${filler} bs=4k 2>/dev/null; dd if=/dev/zero of=${filler}-2 bs=4k 2>/dev/null; truncate -s -4k ${filler}; sync`);
+      const started = Date.now();
+      const failure = await c.scale({ jobs: 40 }, { wait: false }).then(() => undefined, (e: Error) => e);
+      assert.ok(failure, 'scale 40 on a full home must not pretend it succeeded');
+      assert.match(failure.message, /No space left on device/);
+      assert.match(failure.message, /Submitted before it stopped: worker jobs \d+\./, failure.message);
+      const workers = await liveWorkerJobs(t, name);
+      assert.ok(workers.length > 1 && workers.length < 40, `some workers submitted: ${workers.length}`);
+      const named = new Set(failure.message.split(/[\s,]+/).map((w) => w.replace(/\.$/, '')));
+      for (const id of workers.filter((w) => !earlier.includes(w) && !named.has(w))) assert.fail(`${id} is in PBS but the message does not name it: ${failure.message}`);
+      for (const line of journal(name).split('\n').slice(0, -1)) JSON.parse(line); // every record whole
+      assert.ok(journal(name).endsWith('\n'), 'no torn tail');
+      assert.ok(!readdirSync(cdir).includes('.lock'), 'the lock was released');
+
+      const full = await c.status();
+      assert.equal(full.counts.workerJobs, workers.length, 'status while full counts every job PBS has');
+
+      sh(`mount -o remount,ro ${cdir}`);
+      const roStarted = Date.now();
+      await assert.rejects(c.scale({ jobs: 41 }, { wait: false }), (e: Error) => /Read-only file system/.test(e.message) && /nothing was changed/.test(e.message));
+      assert.ok(Date.now() - roStarted < 30_000, 'no wait for a lock nobody can hold');
+      assert.equal((await c.status()).counts.workerJobs, workers.length, 'status on a read-only home');
+      const down = await c.down();
+      assert.deepEqual(down.exiting, []);
+      assert.deepEqual(await liveWorkerJobs(t, name), [], 'down cancelled every worker job');
+      assert.deepEqual(await liveSchedulerJobs(t, name), [], 'and the scheduler job');
+      process.stderr.write(`full home: ${workers.length} jobs submitted before the disk filled, ${Date.now() - started} ms in all\n`);
+    } finally {
+      sh(`umount -l ${cdir} || true`);
+      await c.down().catch(() => undefined);
+      await t.close();
+    }
+  });
+
+  for (const how of ['kill -9 of the scheduler', 'qdel of the scheduler\'s job (still R while PBS finishes it)']) {
+    test(`a dead scheduler, by ${how}: scale 2 --wait reaches 2 workers on a new scheduler; the doomed jobs are cancelled`, async () => {
+      const name = how.startsWith('kill') ? 'deadkill' : 'deadqdel';
+      const config = join(sb.home, `${name}.dask-cluster.yaml`);
+      writeFileSync(config, smallClusterYaml(name, 'unused-with-local'));
+      chownSync(config, sb.uid, sb.gid);
+      const meta = () => JSON.parse(readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'runtime.json'), 'utf8')) as { pbsJobId: string; pid: number };
+      const t = pool.open(sb.alias);
+      try {
+        const first = await cliAs(sb, ['scale', '2', '--wait', '--timeout', '300'], config);
+        assert.equal(first.code, 0, first.stderr);
+        const old = meta();
+        const oldWorkers = await liveWorkerJobs(t, name);
+        if (how.startsWith('kill')) process.kill(old.pid, 'SIGKILL');
+        else assert.equal((await runAs(sb, ['/bin/bash', '-lc', `qdel ${old.pbsJobId}`])).code, 0);
+        const again = await cliAs(sb, ['scale', '2', '--wait', '--timeout', '300'], config);
+        assert.equal(again.code, 0, again.stdout + again.stderr);
+        assert.doesNotMatch(again.stdout, /Already at 2/);
+        assert.match(again.stdout, /^Workers: 2\/2 workers connected$/m, again.stdout);
+        assert.notEqual(meta().pbsJobId, old.pbsJobId, 'a new scheduler job runs the cluster');
+        // The old workers die with their scheduler: they were cancelled, and only the new ones remain.
+        await until('the doomed worker jobs left PBS', async () => (await liveWorkerJobs(t, name)).every((id) => !oldWorkers.includes(id)), { timeoutMs: 60_000 });
+        const workers = await liveWorkerJobs(t, name);
+        assert.equal(workers.length, 2, workers.join(' '));
+        const live = replayJournal(journal(name)).live.filter((j) => j.role === 'worker').map((j) => j.id).sort();
+        assert.deepEqual(live, workers, 'the journal holds exactly the live workers');
+      } finally {
+        const down = await cliAs(sb, ['down'], config);
+        assert.equal(down.code, 0, down.stderr);
+        await t.close();
+      }
+    });
+  }
 
   test('qstat printing garbage with exit 0: scale and down refuse naming the cause; jobs and records unchanged', async () => {
     const t = pool.open(sb.alias);

@@ -16,7 +16,7 @@ import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '
 import { buildSnapshot, describeEnd } from '../../src/core/cluster/snapshot';
 import { JOB_ID } from '../../src/core/pbs/submit';
 import { parseQstatJson } from '../../src/core/pbs/qstat';
-import { Cluster } from '../../src/core/cluster/cluster';
+import { Cluster, shortOfJobs } from '../../src/core/cluster/cluster';
 import type { Transport } from '../../src/core/remote/transport';
 
 
@@ -158,6 +158,16 @@ describe('snapshot', () => {
     assert.equal(sub.id, '7[1].gadi-pbs');
     assert.deepEqual(sub.array, { kind: 'subjob', parentId: '7[].gadi-pbs', index: 1 });
     assert.equal(sub.stateInfo.finished, true);
+  });
+
+  test('a wait for workers ends early once fewer of the cluster\'s worker jobs than asked for are left in PBS', () => {
+    const snap = (states: Record<string, string>) => buildSnapshot({
+      cluster: 'demo', host: 'gadi', workerPrefix: 'demo',
+      answer: answer([job('10.gadi-pbs', 'scheduler'), job('11.gadi-pbs', 'worker'), job('12.gadi-pbs', 'worker')], states, null),
+    });
+    assert.equal(shortOfJobs(snap({ '10.gadi-pbs': 'R', '11.gadi-pbs': 'R', '12.gadi-pbs': 'Q' }), 2), undefined);
+    assert.match(shortOfJobs(snap({ '10.gadi-pbs': 'F', '11.gadi-pbs': 'F', '12.gadi-pbs': 'R' }), 2)!, /^only 1 of the 2 worker job\(s\) asked for is left in PBS \(ended: 11\.gadi-pbs\); scale again/);
+    assert.match(shortOfJobs(snap({}), 2)!, /^only 0 of the 2/);
   });
 
   test('qstat text that cannot be read is an error naming qstat, not an empty cluster', () => {

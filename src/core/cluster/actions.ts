@@ -113,6 +113,8 @@ export interface WorkersWaitResult extends WorkersCount {
   done: boolean;
   /** The wait ended by timeout (done false). */
   timedOut: boolean;
+  /** The wait ended early because the cluster cannot reach the asked size (done false): why. */
+  cannotReach?: string;
   waitedMs: number;
 }
 

@@ -240,7 +240,8 @@ export class Cluster {
     let snapshotDue = Date.now() + pause;
     let said = '';
     for (;;) {
-      const count = workersCount(this.snapshotOf(answer), perJob, expected);
+      const snapshot = this.snapshotOf(answer);
+      const count = workersCount(snapshot, perJob, expected);
       const waitedMs = Date.now() - started;
       const message = describeCount(count);
       if (message !== said) {
@@ -249,6 +250,8 @@ export class Cluster {
         said = message;
       }
       if (count.connected >= expected) return { ...count, done: true, timedOut: false, waitedMs };
+      const cannotReach = shortOfJobs(snapshot, jobs);
+      if (cannotReach) return { ...count, done: false, timedOut: false, waitedMs, cannotReach };
       if (waitedMs >= timeoutMs) return { ...count, done: false, timedOut: true, waitedMs };
       const leftMs = Math.min(snapshotDue, started + timeoutMs) - Date.now();
       if (leftMs > 0 && answer.exists) {
@@ -408,6 +411,19 @@ export function workersCount(s: ClusterSnapshot, perJob: number, expected: numbe
   const connected = Math.min(expected, jobs.reduce((n, j) => n + Math.min(perJob, j.workers.filter((w) => w.status !== 'closing' && w.status !== 'closed').length), 0));
   const queued = jobs.filter((j) => j.stateInfo.phase === 'pending').map((j) => (j.pbs.comment ? { id: j.id, comment: j.pbs.comment } : { id: j.id }));
   return { connected, expected, queued };
+}
+
+/**
+ * Why `jobs` worker jobs can no longer all be there (fewer of the cluster's are left in PBS: they ended, or were
+ * cancelled), or undefined while they can. Waiting longer would only wait out the timeout.
+ */
+export function shortOfJobs(s: ClusterSnapshot, jobs: number): string | undefined {
+  if (!s.exists) return `cluster ${s.cluster} no longer exists`;
+  const left = s.jobs.filter((j) => j.role === 'worker').length;
+  if (left >= jobs) return undefined;
+  const ended = s.finishedJobs.filter((j) => j.role === 'worker').map((j) => j.id);
+  return `only ${left} of the ${jobs} worker job(s) asked for ${left === 1 ? 'is' : 'are'} left in PBS` +
+    `${ended.length ? ` (ended: ${ended.slice(0, 5).join(', ')}${ended.length > 5 ? ', …' : ''})` : ''}; scale again to replace them`;
 }
 
 /** `3/8 workers connected; 2 jobs queued (Not Running: Insufficient amount of resource: ncpus)`. */

@@ -133,6 +133,8 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCo
   } else if (result.errors.length) {
     void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${done}, but PBS refused the rest: ${result.errors[0].message}`), 'Show Log')
       .then((b) => b && ctx.log.show());
+  } else if (result.workers?.cannotReach) {
+    void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${core().describeCount(result.workers)}; stopped waiting: ${result.workers.cannotReach}.`));
   } else if (result.workers?.timedOut) {
     void vscode.window.showWarningMessage(inertMessage(`Cluster ${entry.cluster.name}: ${core().describeCount(result.workers)} after ${Math.round(result.workers.waitedMs / 60_000)} min; the jobs keep their place in the queue.`));
   } else if (result.adaptWasOn) {
