@@ -378,7 +378,7 @@ def _replace_dead_scheduler(journal, view, cdir, answer, progress):
     answer["warnings"].append("The scheduler of the cluster is gone (%s): %s; a new one is started." % (
         why, "its job and the worker jobs bound to it are cancelled (%s)" % ", ".join(ids) if ids else
         "no job of it is left"))
-    answer["cancelled"] += cancel(journal, ids)
+    answer["cancelled"] += cancel(journal, view, ids)
     view.gone.update(ids)
     remove_file(os.path.join(cdir, SCHEDULER_FILE))
 
