@@ -12,7 +12,7 @@ export const EXIT = {
   usage: 2,
   /** The cluster config file is missing, unreadable or invalid. */
   config: 3,
-  /** No connection: network, authentication, host key, ssh config. */
+  /** No connection, or it dropped under a command: network, authentication, host key, ssh config. */
   connection: 4,
   /** Timed out: a remote command, the wait for the scheduler, or another client's lock. */
   timeout: 5,
@@ -26,7 +26,7 @@ export const EXIT_CODES_HELP = `Exit status:
   1    the action failed on the cluster (qsub refused a job, the scheduler did not start, a remote error)
   2    usage error (unknown command or option, bad number)
   3    the cluster config file is missing, unreadable or invalid
-  4    cannot connect (network, authentication, host key, ssh config)
+  4    cannot connect, or the connection dropped under the command (network, authentication, host key, ssh config)
   5    timed out (a remote command, the wait for the scheduler or, with scale --wait, the workers; another
        client's lock on the cluster)
   6    status: the cluster is not running
