@@ -26,6 +26,9 @@ ADAPT_REQUEST_FILE = "adapt.json"
 ADAPT_STATE_FILE = "adapt-state.json"
 ADAPT_CANCELLED_FILE = "adapt-cancelled"
 LOG_FILE = "scheduler.log"
+# The cluster's TLS certificate (its own CA) and key (names shared with src/core/cluster/names.ts).
+TLS_CERT_FILE = "tls-cert.pem"
+TLS_KEY_FILE = "tls-key.pem"
 
 
 _emit_lock = threading.Lock()

@@ -46,11 +46,12 @@ async def _workers_by_job(r, candidates):
     return groups
 
 
-async def _retire(address, candidates, count, timeout):
+async def _retire(cdir, address, candidates, count, timeout):
     from distributed.core import rpc
-    from distributed.security import Security
 
-    async with rpc(address, connection_args=Security().get_connection_args("client")) as r:
+    from .tls import connection_args
+
+    async with rpc(address, connection_args=connection_args(cdir, address)) as r:
         groups = await _workers_by_job(r, set(candidates))
         chosen = choose(candidates, groups, count)
         addresses = [a for job in chosen for a in (groups.get(job) or {}).get("addresses", [])]
@@ -84,7 +85,7 @@ def main(argv):
     if count and address and tcp_reachable(address, 2.0):
         try:
             chosen, groups, retired = asyncio.run(
-                asyncio.wait_for(_retire(address, args.jobs, count, args.timeout), args.timeout + 10))
+                asyncio.wait_for(_retire(cluster_dir(name), address, args.jobs, count, args.timeout), args.timeout + 10))
             for job in chosen:
                 for worker_address, worker_name in zip(groups.get(job, {}).get("addresses", []),
                                                        groups.get(job, {}).get("names", [])):

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 
-from . import RUNTIME_DIR, __version__
+from . import RUNTIME_DIR, __version__, tls
 from .common import (
     LOG_FILE, METADATA_FILE, SCHEDULER_FILE, Parser, UsageError, check_name, cluster_dir, emit, now_iso,
     parse_worker_name, read_json, remove_file, split_address, tcp_reachable, write_json_atomic,
@@ -26,7 +26,8 @@ log = logging.getLogger("gadi_dask.scheduler")
 DEFAULTS = {
     "host": None,
     "interface": None,
-    "protocol": "tcp",
+    "protocol": None,  # tls with --tls, else tcp
+    "tls": False,
     "port": 0,
     "dashboard-address": ":8787",
     "idle-timeout": "3600",
@@ -62,7 +63,9 @@ def build_parser():
     p.add_argument("--config", help="JSON file whose keys are these long option names (flags win)")
     p.add_argument("--host", default=None)
     p.add_argument("--interface", default=None, help="network interface to listen on, e.g. ib0")
-    p.add_argument("--protocol", default=None, help="tcp (default), tls, ucx, ...")
+    p.add_argument("--protocol", default=None, help="tcp (default), tls (the default with --tls), ucx, ...")
+    p.add_argument("--tls", choices=("on", "off"), default=None,
+                   help="on: new TLS keys for the cluster at each start; only holders of them connect (default off)")
     p.add_argument("--port", type=int, default=None, help="scheduler port; 0 (default) picks a free one")
     p.add_argument("--dashboard-address", default=None, help="[host]:port of the HTTP server (default :8787)")
     p.add_argument("--idle-timeout", default=None, help="stop after this long with no client and no task")
@@ -94,6 +97,13 @@ def resolve_options(argv):
         opts["placement"] = "job" if os.environ.get("PBS_JOBID") else "login"
     if opts["placement"] not in ("job", "login"):
         raise UsageError("placement must be job or login")
+    if opts["tls"] not in (True, False, "on", "off"):
+        raise UsageError("tls must be on or off")
+    opts["tls"] = opts["tls"] in (True, "on")
+    if opts["protocol"] is None:
+        opts["protocol"] = "tls" if opts["tls"] else "tcp"
+    elif opts["tls"] and str(opts["protocol"]).split("://")[0] != "tls":
+        raise UsageError("--tls needs protocol tls, not %s" % opts["protocol"])
     try:
         opts["port"] = int(opts["port"])
         opts["wait"] = float(opts["wait"])
@@ -193,6 +203,7 @@ class Launcher:
             "schedulerId": None,
             "dashboard": None,
             "log": os.path.join(self.cdir, LOG_FILE),
+            "tls": opts["tls"],
         }
 
     def save_meta(self, **changes):
@@ -282,9 +293,13 @@ class Launcher:
         self.meta.update(daskVersion=dask.__version__, distributedVersion=distributed.__version__)
         self.save_meta()
         o = self.opts
+        security = None
+        if o["tls"]:
+            tls.make(self.cdir, self.name)
+            security = tls.security(self.cdir)
         self.scheduler = Scheduler(
             host=o["host"], port=o["port"], interface=o["interface"], protocol=o["protocol"],
-            dashboard_address=o["dashboard-address"], dashboard=True,
+            dashboard_address=o["dashboard-address"], dashboard=True, security=security,
         )
         await self.scheduler
         self.scheduler.handlers["gadi_dask_status"] = self.handle_status

@@ -14,11 +14,12 @@ from .common import (
 )
 
 
-async def _ask_to_stop(address, timeout):
+async def _ask_to_stop(cdir, address, timeout):
     from distributed.core import rpc
-    from distributed.security import Security
 
-    async with rpc(address, connection_args=Security().get_connection_args("client")) as r:
+    from .tls import connection_args
+
+    async with rpc(address, connection_args=connection_args(cdir, address)) as r:
         try:
             reply = await r.gadi_dask_shutdown(timeout=timeout)
         except Exception:
@@ -78,7 +79,7 @@ def main(argv):
         doc["wasRunning"] = True
         try:
             remaining = max(1.0, deadline - time.time())
-            reply = asyncio.run(asyncio.wait_for(_ask_to_stop(address, remaining * 0.6), remaining))
+            reply = asyncio.run(asyncio.wait_for(_ask_to_stop(cdir, address, remaining * 0.6), remaining))
             doc["workers"], doc["retired"] = reply.get("workers", []), reply.get("retired", [])
             jobs.update(reply.get("workerJobIds") or [])
         except Exception as e:

@@ -78,12 +78,11 @@ def via_http(dashboard, timeout):
 
 async def _via_rpc(address, name, meta):
     from distributed.core import rpc
-    from distributed.security import Security
 
     from .snapshot import from_identity
+    from .tls import connection_args
 
-    args = Security().get_connection_args("client")
-    async with rpc(address, connection_args=args) as r:
+    async with rpc(address, connection_args=connection_args(cluster_dir(name), address)) as r:
         try:
             doc = await r.gadi_dask_status()
         except Exception:

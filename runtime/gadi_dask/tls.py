@@ -1,0 +1,101 @@
+"""The cluster's TLS keys: a self-signed certificate (the cluster's own CA) and its private key, the kind Dask's
+``Security.temporary()`` makes, but in files, so that workers in other PBS jobs and this runtime's commands can
+use them. Every scheduler start makes new ones, so a cluster started again never accepts an old worker or client.
+
+The files live in the cluster's directory, which is made private, and are written 0600 from the first byte: the key
+never passes through argv, the environment, a PBS attribute or a log. ``distributed`` and ``cryptography`` are
+imported only when keys are made or used: the status probe's HTTP path must stay fast.
+"""
+import datetime
+import os
+
+from .common import TLS_CERT_FILE, TLS_KEY_FILE
+
+VALID_DAYS = 365  # as Security.temporary(); a cluster lives for days at most
+
+
+class TlsError(Exception):
+    """The cluster's keys are missing or unreadable: the message says what to do."""
+
+
+def paths(cdir):
+    return os.path.join(cdir, TLS_CERT_FILE), os.path.join(cdir, TLS_KEY_FILE)
+
+
+def _generate(common_name):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.utcnow()
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))  # nodes' clocks differ a little
+        .not_valid_after(now + datetime.timedelta(days=VALID_DAYS))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        encoding=serialization.Encoding.PEM,
+        format=serialization.PrivateFormat.PKCS8,
+        encryption_algorithm=serialization.NoEncryption(),
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+
+
+def _write_private(path, data):
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    try:
+        os.remove(tmp)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def make(cdir, cluster):
+    """New keys for the cluster, replacing any it had; the directory becomes private (0700)."""
+    os.makedirs(cdir, exist_ok=True)
+    os.chmod(cdir, 0o700)
+    cert_pem, key_pem = _generate("gadi-dask %s" % cluster)
+    cert, key = paths(cdir)
+    # The key first: a reader that sees the new certificate finds its key already in place.
+    _write_private(key, key_pem)
+    _write_private(cert, cert_pem)
+    return cert, key
+
+
+def security(cdir):
+    """The cluster's ``Security`` for every role (the certificate is its own CA), encryption required."""
+    from distributed.security import Security
+
+    cert, key = paths(cdir)
+    for path in (cert, key):
+        if not os.access(path, os.R_OK):
+            raise TlsError("the cluster's TLS file %s is missing or unreadable; run down, then start the cluster "
+                           "again to make new keys" % path)
+    roles = {}
+    for role in ("client", "scheduler", "worker"):
+        roles["tls_%s_cert" % role] = cert
+        roles["tls_%s_key" % role] = key
+    return Security(require_encryption=True, tls_ca_file=cert, **roles)
+
+
+def connection_args(cdir, address):
+    """What ``rpc``/``Client`` need to reach the scheduler at `address`: the cluster's keys for ``tls://``."""
+    from distributed.security import Security
+
+    if str(address).startswith("tls://"):
+        return security(cdir).get_connection_args("client")
+    return Security().get_connection_args("client")
