@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { cancelOtherJobs, ClusterManager, ConfigFileError, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
 import { clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
+import { workerScriptContext } from '../core/cluster/tls';
 import { GADI_MAX_JOBS_PER_USER } from '../core/config/queues';
 import type { ClusterConfig } from '../core/config/schema';
 import { checkBeforeSubmit } from '../core/lintGate';
@@ -218,7 +219,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     const paths = clusterPaths(config.jobqueue.pbs.name);
     out(values.scheduler
       ? renderSchedulerJobScript(config, config.jobqueue.pbs.name, paths.runPy)
-      : renderJobScript(config.jobqueue.pbs, { schedulerFile: paths.schedulerFile }));
+      : renderJobScript(config.jobqueue.pbs, workerScriptContext(config, paths)));
     return EXIT.ok;
   }
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { CLUSTER_NAME, JOB_NAME_SUFFIX } from '../../src/core/cluster/names';
+import { CLUSTER_NAME, JOB_NAME_SUFFIX, TLS_CERT_FILE, TLS_KEY_FILE } from '../../src/core/cluster/names';
 import { FRAME, OPS, PROTOCOL_VERSION } from '../../src/core/cluster/protocol';
 import { repairJson } from '../../src/core/pbs/jsonRepair';
 import { JOB_ID } from '../../src/core/pbs/submit';
@@ -22,6 +22,11 @@ test('protocol.py holds the same version, frame, operations and patterns as this
     'import json; from gadi_dask import protocol as p; print(json.dumps({"v": p.PROTOCOL_VERSION, "frame": p.FRAME, ' +
       '"ops": list(p.OPS), "job": p.JOB_ID.pattern, "name": p.CLUSTER_NAME.pattern, "suffix": p.JOB_NAME_SUFFIX.pattern}))'));
   assert.deepEqual(py, { v: PROTOCOL_VERSION, frame: FRAME, ops: [...OPS], job: JOB_ID.source, name: CLUSTER_NAME.source, suffix: JOB_NAME_SUFFIX.source });
+});
+
+test('common.py names the cluster\'s TLS files as this side does', () => {
+  const py = JSON.parse(python('import json; from gadi_dask import common as c; print(json.dumps([c.TLS_CERT_FILE, c.TLS_KEY_FILE]))'));
+  assert.deepEqual(py, [TLS_CERT_FILE, TLS_KEY_FILE]);
 });
 
 test('a qsub answer gives a job id only when it is nothing but one id of a server\'s form, which this side accepts too', () => {

@@ -51,12 +51,15 @@ describe('gadi-dask', () => {
   test('job-script prints the worker script from the config in the working directory, without connecting', async () => {
     const c = io(dir);
     assert.equal(await main(['job-script'], c.io), EXIT.ok);
-    const expected = renderJobScript(parseClusterConfig(CONFIG).jobqueue.pbs, { schedulerFile: '~/.gadi-dask/clusters/demo/scheduler.json' });
+    const d = '~/.gadi-dask/clusters/demo';
+    const expected = renderJobScript(parseClusterConfig(CONFIG).jobqueue.pbs, {
+      schedulerFile: `${d}/scheduler.json`, tls: { caFile: `${d}/tls-cert.pem`, cert: `${d}/tls-cert.pem`, key: `${d}/tls-key.pem` },
+    });
     assert.equal(c.out(), expected);
     assert.match(c.out(), /^#PBS -P ab12$/m);
     const s = io(dir);
     assert.equal(await main(['job-script', '--scheduler', '--config', 'demo.dask-cluster.yaml'], s.io), EXIT.ok);
-    assert.match(s.out(), /^exec python3 "\$HOME"\/\.gadi-dask\/runtime\/[^/]+\/run\.py scheduler --name demo --placement job$/m);
+    assert.match(s.out(), /^exec python3 "\$HOME"\/\.gadi-dask\/runtime\/[^/]+\/run\.py scheduler --name demo --placement job --tls on$/m);
   });
 
   test('--help lists the commands and the exit statuses', async () => {

@@ -14,6 +14,8 @@ import { encodeRequest, FRAME, PROTOCOL_VERSION, readFrame, type Answer } from '
 import { findRuntimeDir, loadRuntimeBundle } from '../../src/core/cluster/runtimeBundle';
 import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '../../src/core/cluster/schedulerJob';
 import { buildSnapshot, describeEnd } from '../../src/core/cluster/snapshot';
+import { workerScriptContext } from '../../src/core/cluster/tls';
+import { renderJobScript } from '../../src/core/pbs/jobScript';
 import { JOB_ID } from '../../src/core/pbs/submit';
 import { parseQstatJson } from '../../src/core/pbs/qstat';
 import { Cluster, shortOfJobs } from '../../src/core/cluster/cluster';
@@ -44,6 +46,7 @@ jobqueue:
 scheduler:
   walltime: '04:00:00'
   idle-timeout: 1800
+  tls: false
 `;
 
 describe('agent answers', () => {
@@ -189,6 +192,16 @@ describe('scheduler job', () => {
       'exec "$HOME"/venv/bin/python "$HOME"/.gadi-dask/runtime/0.1.0/run.py scheduler --name demo --placement job --interface ib0 --protocol tcp --dashboard-address :8788 --idle-timeout 1800',
       '',
     ].join('\n'));
+  });
+
+  test('by default the launcher makes the cluster\'s keys and the workers join with them, as PBSCluster(security=...) writes', () => {
+    const c = config(GADI.replace('  tls: false\n', '').replace(' protocol: tcp,', ''));
+    assert.match(renderSchedulerJobScript(c, 'demo', clusterPaths('demo').runPy), / --tls on --idle-timeout 1800\n$/);
+    assert.ok(!schedulerLaunch(c, 'demo').args.includes('--protocol'), 'the launcher picks tls itself');
+    const worker = renderJobScript(c.jobqueue.pbs, workerScriptContext(c, clusterPaths('demo')));
+    assert.match(worker, / --interface ib0 --protocol tls:\/\/ --tls-ca-file ~\/\.gadi-dask\/clusters\/demo\/tls-cert\.pem --tls-cert ~\/\.gadi-dask\/clusters\/demo\/tls-cert\.pem --tls-key ~\/\.gadi-dask\/clusters\/demo\/tls-key\.pem --lifetime /);
+    const off = config(GADI);
+    assert.doesNotMatch(renderJobScript(off.jobqueue.pbs, workerScriptContext(off, clusterPaths('demo'))), /--tls|--protocol/);
   });
 
   test('scheduler-options the launcher does not take are reported; a GPU queue is not used for the scheduler', () => {

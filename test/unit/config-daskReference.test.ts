@@ -24,6 +24,18 @@ const DELIBERATE: Record<string, RegExp> = { 'null-name': /finds a cluster's job
 /** Diagnostics about how dask reads the file, not Gadi's advice (the cases target Gadi but test dask's reading). */
 const reading = (ds: LintDiagnostic[]) => ds.filter((d) => RULES[d.code].scope !== 'gadi');
 
+/** The key files record-secured.py gave PBSCluster(security=Security(...)): a cluster's, as gadi-dask names them. */
+const KEYS = '~/.gadi-dask/clusters/demo';
+const TLS = { caFile: `${KEYS}/tls-cert.pem`, cert: `${KEYS}/tls-cert.pem`, key: `${KEYS}/tls-key.pem` };
+const TLS_FLAGS = ` --protocol tls:// --tls-ca-file ${TLS.caFile} --tls-cert ${TLS.cert} --tls-key ${TLS.key}`;
+
+/**
+ * Where the secured script differs on purpose. dask-jobqueue adds `--protocol` to worker_extra_args without reading
+ * a null as its default, so with security it raises on `worker-extra-args: null`; gadi-dask reads the null as the
+ * default, as dask-jobqueue does without security.
+ */
+const DELIBERATE_SECURED: Record<string, RegExp> = { 'null-worker-extra-args': /^TypeError: unsupported operand type\(s\) for \+: 'NoneType' and 'list'/ };
+
 /** Our script with dask-jobqueue's scheduler address, dummy worker name and interpreter placeholder. */
 function asDask(script: string, pythonUnset: boolean): string {
   return script
@@ -34,7 +46,7 @@ function asDask(script: string, pythonUnset: boolean): string {
 
 test('the reference holds cases of every kind', () => {
   assert.ok(cases.length >= 30, `${cases.length} cases in ${REFERENCE}`);
-  for (const ext of ['sh', 'error', 'refuse', 'warnings']) assert.ok(cases.some((c) => expected(c, ext) !== undefined), ext);
+  for (const ext of ['sh', 'error', 'refuse', 'warnings', 'secured.sh', 'secured.error']) assert.ok(cases.some((c) => expected(c, ext) !== undefined), ext);
 });
 
 for (const name of cases) {
@@ -56,6 +68,15 @@ for (const name of cases) {
       const ours = asDask(renderJobScript(pbs, { schedulerFile: '/scheduler.json', lifetime: 'off' }), pbs.python === undefined);
       // The reference files end at the worker command; ours keeps the (empty) epilogue's line.
       assert.equal(ours.trimEnd(), script.trimEnd());
+      // The same config with the cluster's keys: what PBSCluster(security=Security(...)) writes.
+      const secured = asDask(renderJobScript(pbs, { schedulerFile: '/scheduler.json', lifetime: 'off', tls: TLS }), pbs.python === undefined);
+      const raised = expected(name, 'secured.error');
+      if (raised !== undefined) {
+        assert.match(raised, DELIBERATE_SECURED[name], `dask-jobqueue raised with security: ${raised}`);
+        assert.equal(secured.trimEnd(), `${script.trimEnd()}${TLS_FLAGS}`);
+      } else {
+        assert.equal(secured.trimEnd(), expected(name, 'secured.sh')?.trimEnd(), 'secured');
+      }
     } else {
       assert.ok(why, `${name} has an expectation`);
       assert.equal(result.config, undefined, `refused: ${why}`);

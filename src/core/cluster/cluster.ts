@@ -23,6 +23,7 @@ import type { Answer, ApplyArgs, LockArgs, Op, RequestArgs } from './protocol';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import { buildReport, type ClusterReport } from './report';
 import { renderSchedulerJobScript, schedulerLaunch } from './schedulerJob';
+import { workerScriptContext } from './tls';
 import { readProbe } from './schedulerProbe';
 import { buildSnapshot, type ClusterSnapshot } from './snapshot';
 
@@ -81,7 +82,7 @@ export class Cluster {
 
   /** The worker job script: PBSCluster's, joining through the cluster's scheduler file. */
   workerJobScript(): string {
-    return renderJobScript(this.config.jobqueue.pbs, { schedulerFile: this.paths.schedulerFile });
+    return renderJobScript(this.config.jobqueue.pbs, workerScriptContext(this.config, this.paths));
   }
 
   /** The scheduler's job script (placement: job). */

@@ -17,6 +17,8 @@ export {
 } from './errors';
 export { loadClusterConfig, parseClusterConfig } from './configFile';
 export { assertClusterName, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
+export { clientSnippet } from './clientSnippet';
+export { tlsEnabled, workerScriptContext } from './tls';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 export type { AdaptiveStatus, RuntimeMetadata, WorkerStatus } from './runtimeDocs';
 export {

@@ -39,7 +39,14 @@ export interface ClusterPaths {
   schedulerFile: string;
   /** The cluster's job ids, one `<id> <role> <epoch seconds>` line each (role: scheduler | worker). */
   jobsFile: string;
+  /** The cluster's TLS certificate (its own CA) and private key, made by the scheduler at each start. */
+  tlsCert: string;
+  tlsKey: string;
 }
+
+/** runtime/README.md, "Cluster names and files" (runtime/gadi_dask/common.py holds the same names). */
+export const TLS_CERT_FILE = 'tls-cert.pem';
+export const TLS_KEY_FILE = 'tls-key.pem';
 
 export const REMOTE_ROOT = '~/.gadi-dask';
 export const RUNTIME_VERSION = VERSION;
@@ -58,6 +65,8 @@ export function clusterPaths(cluster: string, version = RUNTIME_VERSION): Cluste
     cluster: dir,
     schedulerFile: `${dir}/scheduler.json`,
     jobsFile: `${dir}/jobs`,
+    tlsCert: `${dir}/${TLS_CERT_FILE}`,
+    tlsKey: `${dir}/${TLS_KEY_FILE}`,
   };
 }
 

@@ -6,6 +6,7 @@ import type { ClusterConfig } from '../config/schema';
 import { DEFAULT_PYTHON, effectiveJobExtraDirectives, effectivePrologue, jobHeaderLines } from '../pbs/jobScript';
 import { shellQuote } from '../remote/shellQuote';
 import { schedulerJobName, shellPath } from './names';
+import { tlsEnabled } from './tls';
 
 export const SCHEDULER_NCPUS = 1;
 export const SCHEDULER_MEMORY = '4GB';
@@ -48,6 +49,8 @@ export function schedulerLaunch(config: ClusterConfig, cluster: string): Schedul
   for (const flag of ['interface', 'host', 'protocol', 'port', 'dashboard-address']) {
     if (flags[flag] !== undefined) args.push(`--${flag}`, flags[flag]);
   }
+  // The launcher makes the cluster's keys at each start and listens on tls:// (runtime/gadi_dask/tls.py).
+  if (tlsEnabled(config)) args.push('--tls', 'on');
   const idle = config.scheduler['idle-timeout'];
   if (idle !== undefined) args.push('--idle-timeout', String(idle));
   return { args, warnings };

@@ -117,13 +117,15 @@ export const schedulerSchema = z.strictObject({
     .describe('Walltime of the scheduler job; defaults to the workers\' walltime.'),
   'idle-timeout': z.number().nonnegative().optional()
     .describe('Seconds without clients or work after which the scheduler shuts the cluster down.'),
+  tls: z.boolean().default(true)
+    .describe('`true` (default): the scheduler and workers speak TLS with keys made for this cluster at each start, so only holders of its key (you) connect. `false`: plain TCP that anyone on the cluster network can connect to and run code as you.'),
 }).describe('Where and how the Dask scheduler runs.');
 
 export const clusterConfigSchema = z.looseObject({
   site: z.string().optional().meta({ examples: ['gadi'] })
     .describe('The PBS site: `gadi` turns on Gadi\'s rules. Inferred from `connection.host` when absent.'),
   connection: connectionSchema.optional(),
-  scheduler: schedulerSchema.default({ placement: 'job' }),
+  scheduler: schedulerSchema.default({ placement: 'job', tls: true }),
   jobqueue: z.looseObject({ pbs: pbsSchema })
     .describe('dask-jobqueue\'s section of the dask config; `pbs` holds the PBSCluster settings.'),
 }).describe('A Dask cluster on a PBS Pro site such as NCI Gadi (`*.dask-cluster.yaml`).');

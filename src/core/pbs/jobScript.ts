@@ -6,6 +6,8 @@
 //      `-0`, `-1`, …;
 //   3. `--lifetime`/`--lifetime-stagger` derived from the walltime, so workers hand their data over and leave
 //      before PBS kills the job (see workerLifetime).
+// With TLS the script gains exactly what PBSCluster(security=Security(tls_ca_file=…, tls_worker_cert=…,
+// tls_worker_key=…)) writes: `--protocol tls://` and the three `--tls-*` file options.
 // Everything dask-jobqueue prints unquoted is printed unquoted here too (users rely on that: `$TMPDIR`); the values
 // we add are shell-quoted.
 import { refuseControlCharacters } from '../config/controlCharacters';
@@ -31,6 +33,14 @@ export interface JobScriptContext {
   workerNamePrefix?: string;
   /** Default 'auto'. Left out when worker-extra-args already has a `--lifetime…` flag. */
   lifetime?: LifetimeOption;
+  /** The cluster's TLS files (absolute, or `~/…`); absent: plain TCP. */
+  tls?: TlsFiles;
+}
+
+export interface TlsFiles {
+  caFile: string;
+  cert: string;
+  key: string;
 }
 
 export interface WorkerLifetime {
@@ -227,6 +237,11 @@ export function workerCommand(opts: PbsOptions, ctx: JobScriptContext): string {
   if (opts['death-timeout'] !== null) args.push('--death-timeout', String(opts['death-timeout']));
   if (opts['local-directory'] !== undefined) args.push('--local-directory', opts['local-directory']);
   args.push(...extraArgs);
+  if (ctx.tls) {
+    // dask-jobqueue's order: the protocol its security implies, then get_tls_config_for_role('worker') without ciphers.
+    args.push('--protocol', 'tls://', '--tls-ca-file', quotePath(ctx.tls.caFile), '--tls-cert', quotePath(ctx.tls.cert),
+      '--tls-key', quotePath(ctx.tls.key));
+  }
   const lifetime = resolveLifetime(opts, ctx.lifetime ?? 'auto', extraArgs);
   if (lifetime) {
     args.push('--lifetime', duration(lifetime.lifetimeSeconds));
@@ -240,7 +255,7 @@ export function workerCommand(opts: PbsOptions, ctx: JobScriptContext): string {
  * the prologue, the worker command and the epilogue (an empty prologue or epilogue still leaves its empty line).
  */
 export function renderJobScript(opts: PbsOptions, ctx: JobScriptContext): string {
-  refuseControlCharacters({ ...opts, 'scheduler-file': ctx.schedulerFile, 'worker-name-prefix': ctx.workerNamePrefix }, 'jobqueue.pbs');
+  refuseControlCharacters({ ...opts, 'scheduler-file': ctx.schedulerFile, 'worker-name-prefix': ctx.workerNamePrefix, tls: ctx.tls }, 'jobqueue.pbs');
   const prologue = effectivePrologue(opts).filter(Boolean).join('\n');
   const epilogue = opts['job-script-epilogue'].filter(Boolean).join('\n');
   const header = jobHeaderLines(opts).join('\n');

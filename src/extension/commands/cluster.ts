@@ -102,28 +102,17 @@ export async function copySchedulerAddress(ctx: Context, arg?: unknown): Promise
   const address = s?.scheduler.state === 'running' ? s.scheduler.address : undefined;
   if (!address) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
   await vscode.env.clipboard.writeText(address);
-  void vscode.window.showInformationMessage(inertMessage(`Copied ${address}. Client("${address}") connects to ${entry.cluster.name} from a login node or a job.`));
+  const how = core().tlsEnabled(entry.config.config)
+    ? `It admits only clients with the cluster's key: Insert Dask Client Snippet writes one (from a login node or a job).`
+    : `Client("${address}") connects to ${entry.cluster.name} from a login node or a job.`;
+  void vscode.window.showInformationMessage(inertMessage(`Copied ${address}. ${how}`));
   return address;
-}
-
-/** The snippet for a cluster: its scheduler file outlives any one scheduler address. */
-export function clientSnippet(cluster: string, host: string): string {
-  const file = core().clusterPaths(cluster).schedulerFile;
-  return [
-    'import os',
-    'from dask.distributed import Client',
-    '',
-    `# Dask cluster ${cluster} on ${host}; run this on the cluster (a login node or a PBS job).`,
-    `client = Client(scheduler_file=os.path.expanduser(${JSON.stringify(file)}))`,
-    '',
-  ].join('\n');
 }
 
 export async function insertClientSnippet(ctx: Context, arg?: unknown): Promise<string> {
   // Only the config is needed: the scheduler file's path follows from the cluster's name.
   const entry = isNode(arg) && 'entry' in arg && arg.entry ? arg.entry.config : await ctx.configs.choose('for the client snippet', configUri(arg as TargetArgs | undefined));
-  const name = entry.config.jobqueue.pbs.name;
-  const text = clientSnippet(name, entry.config.connection?.host ?? 'the cluster');
+  const text = core().clientSnippet(entry.config);
   const editor = vscode.window.activeTextEditor;
   const notebook = vscode.window.activeNotebookEditor;
   if (editor && editor.document.uri.scheme !== 'output' && !editor.document.isClosed && editor.document.languageId !== 'dask-cluster') {

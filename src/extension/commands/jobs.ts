@@ -117,7 +117,7 @@ export async function showJobScript(ctx: Context, arg?: unknown): Promise<string
     const entry = isNode(arg) && 'entry' in arg && arg.entry ? arg.entry : undefined;
     const config = entry?.config ?? (await ctx.configs.choose('for the job script', configUri(arg as TargetArgs | undefined)));
     const name = config.config.jobqueue.pbs.name;
-    text = entry?.cluster.workerJobScript() ?? core().renderJobScript(config.config.jobqueue.pbs, { schedulerFile: core().clusterPaths(name).schedulerFile });
+    text = entry?.cluster.workerJobScript() ?? core().renderJobScript(config.config.jobqueue.pbs, core().workerScriptContext(config.config, core().clusterPaths(name)));
     path = `/${name}/worker.pbs`;
   }
   await ctx.documents.show(path, text, 'shellscript');
