@@ -258,6 +258,22 @@ test('gadi/login-scheduler: a scheduler on the login node for more than 30 minut
   none(lint((_p, root) => { root.scheduler = { placement: 'job' }; }), 'gadi/login-scheduler');
 });
 
+test('dask/tls-off: a warning that says what plain TCP exposes, with a fix that turns TLS on', () => {
+  const d = one(lint((_p, root) => { root.scheduler = { placement: 'job', tls: false }; }), 'dask/tls-off');
+  assert.equal([d.at, d.severity].join(), 'false,warning');
+  assert.match(d.message, /anyone who can reach them on the cluster network .* runs any Python as you/);
+  assert.equal(d.fixes![0].title, 'Turn TLS on');
+  none(lint((_p, root) => { root.scheduler = { placement: 'job', tls: true }; }), 'dask/tls-off');
+  none(lint(() => {}), 'dask/tls-off');
+});
+
+test('dask/tls-protocol: a protocol the TLS scheduler would refuse', () => {
+  const d = one(lint((p) => { p['scheduler-options'] = { protocol: 'tcp' }; }), 'dask/tls-protocol');
+  assert.equal([d.at, d.severity].join(), 'tcp,error');
+  none(lint((p) => { p['scheduler-options'] = { protocol: 'tls' }; }), 'dask/tls-protocol');
+  none(lint((p, root) => { p['scheduler-options'] = { protocol: 'tcp' }; root.scheduler = { placement: 'job', tls: false }; }), 'dask/tls-protocol');
+});
+
 test('pbs/directive-syntax: what qsub cannot read, at its place in the list item', () => {
   const d = one(lint((p) => { extras(p).push('-l mem=lots'); }), 'pbs/directive-syntax');
   assert.equal(d.at, 'lots');

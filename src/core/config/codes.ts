@@ -29,6 +29,8 @@ export const RULES = {
   'pbs/mem-mismatch': { severity: 'error', scope: 'pbs', summary: '`memory` and the memory PBS allocates disagree.' },
   'dask/processes-divide-cores': { severity: 'error', scope: 'dask', summary: '`processes` does not divide `cores`.' },
   'dask/worker-memory': { severity: 'warning', scope: 'dask', summary: 'Each worker process gets less than 1 GiB.' },
+  'dask/tls-off': { severity: 'warning', scope: 'dask', summary: '`scheduler.tls: false`: anyone on the cluster network can connect and run code as you.' },
+  'dask/tls-protocol': { severity: 'error', scope: 'dask', summary: '`scheduler-options.protocol` is not TLS while the cluster speaks TLS.' },
   'gadi/account-directive': { severity: 'error', scope: 'gadi', summary: '`account` / `-A` used: Gadi wants `-P <project>`.' },
   'gadi/select-directive': { severity: 'error', scope: 'gadi', summary: 'A `select=` request, which Gadi rejects.' },
   'gadi/project-directive': { severity: 'error', scope: 'gadi', summary: 'No `-P <project>`.' },

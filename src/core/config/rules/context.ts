@@ -20,7 +20,7 @@ export interface RuleInput {
   pbs: LenientPbs;
   /** The pbs keys written in the file. */
   present: ReadonlySet<string>;
-  scheduler: { placement?: 'job' | 'login'; walltime?: string | number };
+  scheduler: { placement?: 'job' | 'login'; walltime?: string | number; tls?: boolean };
 }
 
 export class RuleContext {

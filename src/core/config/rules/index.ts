@@ -8,6 +8,7 @@ import { gadiProjectRules } from './gadiProject';
 import { gadiQueueRules } from './gadiQueue';
 import { gadiStorageRules } from './gadiStorage';
 import { pbsResourceRules } from './pbsResources';
+import { securityRules } from './security';
 
 export { PBS_PATH, type RuleInput } from './context';
 
@@ -15,6 +16,7 @@ export { PBS_PATH, type RuleInput } from './context';
 const RULE_FAMILIES: readonly RuleFamily[] = [
   pbsResourceRules,
   daskWorkerRules,
+  securityRules,
   gadiProjectRules,
   gadiQueueRules,
   gadiStorageRules,
