@@ -1,12 +1,16 @@
 // A cluster's whole life on real OpenPBS, through the real sshd, with the CLI as the README gives it: up (the
 // scheduler in its own job) → `scale 2 --wait` (no other option) → the tree's snapshot → cancel one job → scale 1
-// (a worker retired, and read as retired) → scale 0 → down, with nothing of the cluster left in PBS.
+// (a worker retired, and read as retired) → scale 0 → down, with nothing of the cluster left in PBS. The cluster
+// speaks TLS (the default), and no job attribute or process shows its keys.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Cluster } from '../../src/core/cluster/cluster';
 import { until } from '../fixtures/poll';
 import { isLoopback } from '../sandbox/sandbox';
-import { inPrivateNetns, liveJobsOf, PBS_SERVER, startRealPbs, type RealPbs } from './realPbs';
+import { TLS_CERT_FILE, TLS_KEY_FILE } from '../../src/core/cluster/names';
+import { inPrivateNetns, jobsOf, liveJobsOf, PBS_SERVER, startRealPbs, type RealPbs } from './realPbs';
 
 const USER = 'gdpbslife';
 const NAME = 'life';
@@ -49,7 +53,8 @@ describe('a cluster on real PBS, through the CLI over SSH', { concurrency: false
   test("the tree's snapshot: states, queue, walltime and node from real PBS", async () => {
     const snap = await cluster.status();
     assert.equal(snap.scheduler.state, 'running');
-    assert.ok(isLoopback(new URL(snap.scheduler.address!.replace(/^tcp:/, 'http:')).hostname), snap.scheduler.address);
+    assert.match(snap.scheduler.address!, /^tls:\/\//, 'the cluster speaks TLS by default');
+    assert.ok(isLoopback(new URL(snap.scheduler.address!.replace(/^tls:/, 'http:')).hostname), snap.scheduler.address);
     const workers = snap.jobs.filter((j) => j.role === 'worker');
     assert.equal(workers.length, 2);
     for (const j of workers) {
@@ -59,6 +64,27 @@ describe('a cluster on real PBS, through the CLI over SSH', { concurrency: false
       assert.deepEqual(j.pbs.nodes, [PBS_SERVER]);
       assert.equal(j.workers.length, 1, `one Dask worker inside ${j.id}`);
       assert.equal(j.workers[0]!.name, `${NAME}-${j.id}`);
+    }
+  });
+
+  test('no job attribute (qstat -f shows Variable_List) and no argv or environment carries the cluster\'s keys', () => {
+    const dir = join(env.sb.home, '.gadi-dask', 'clusters', NAME);
+    const secrets = ['PRIVATE KEY', 'BEGIN CERTIFICATE', ...[TLS_KEY_FILE, TLS_CERT_FILE].map((f) =>
+      readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l && !l.startsWith('-----'))[2]!.slice(0, 40))];
+    const jobs = jobsOf(USER);
+    assert.ok(jobs.some((j) => 'Variable_List' in j.attrs), 'qstat -f gives the jobs\' attributes');
+    const attributes = JSON.stringify(jobs.map((j) => j.attrs));
+    for (const s of secrets) assert.ok(!attributes.includes(s), `a job attribute shows ${s}`);
+    for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+      for (const what of ['cmdline', 'environ']) {
+        let text = '';
+        try {
+          text = readFileSync(`/proc/${pid}/${what}`, 'latin1');
+        } catch {
+          continue; // gone meanwhile
+        }
+        for (const s of secrets) assert.ok(!text.includes(s), `/proc/${pid}/${what} shows ${s}`);
+      }
     }
   });
 

@@ -54,7 +54,7 @@ describe('the CLI as documented', { concurrency: false }, () => {
   test('up, then scale 2 --wait with no other option reaches 2 workers', async () => {
     const up = await gadiDask(['up']);
     assert.equal(up.code, 0, up.stderr);
-    assert.match(up.stdout, /^Scheduler running at tcp:\/\//m);
+    assert.match(up.stdout, /^Scheduler running at tls:\/\//m);
 
     const scale = await gadiDask(['scale', '2', '--wait']);
     assert.equal(scale.code, 0, scale.stderr);

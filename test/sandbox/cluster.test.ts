@@ -15,7 +15,7 @@ import { InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, Sche
 import type { ClusterSnapshot } from '../../src/core/cluster/snapshot';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
-import { cliAs, CountingTransport, processesOf, runAs, smallClusterYaml } from './clusterFixture';
+import { cliAs, connectClient, CountingTransport, processesOf, runAs, smallClusterYaml } from './clusterFixture';
 import { isLoopback, SANDBOX_DASHBOARD_ADDRESS, startSandbox, type Sandbox } from './sandbox';
 import { until as poll } from '../fixtures/poll';
 
@@ -50,9 +50,7 @@ const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs =
 
 const COMPUTE = (name: string) => `
 import json, os
-from distributed import Client
-c = Client(scheduler_file=os.path.expanduser("~/.gadi-dask/clusters/${name}/scheduler.json"), timeout=30)
-total = c.submit(sum, c.map(lambda x: x * x, range(100))).result()
+${connectClient(name)}total = c.submit(sum, c.map(lambda x: x * x, range(100))).result()
 print(json.dumps({"total": total, "workers": sorted(w["name"] for w in c.scheduler_info()["workers"].values()),
                   "ran": len(c.run(os.getpid))}))
 c.close()
@@ -94,7 +92,7 @@ describe('through the ssh transport', { concurrency: false }, () => {
     const progress: string[] = [];
     const up = await cluster.up({ onProgress: (m) => progress.push(m) });
     const info = up.scheduler.info!;
-    assert.match(info.address, /^tcp:\/\//);
+    assert.match(info.address, /^tls:\/\//);
     assert.match(info.jobId!, /^\d+\.gadi-pbs$/);
     assert.ok(progress.some((m) => m.startsWith(`Submitted scheduler job ${info.jobId}`)), progress.join('\n'));
     const q = await t.exec(`qstat -f ${info.jobId}`);
@@ -352,7 +350,7 @@ describe('through the local transport: the CLI as the cluster account', { concur
     assert.equal(r.code, 0, r.stderr);
     const up = r.json();
     assert.equal(up.deploy.uploaded, true);
-    assert.match(up.scheduler.info.address, /^tcp:\/\//);
+    assert.match(up.scheduler.info.address, /^tls:\/\//);
     assert.match(r.stderr, /… Submitted scheduler job/, 'progress on stderr');
   });
 

@@ -4,6 +4,8 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { clientSnippet } from '../../src/core/cluster/clientSnippet';
+import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { JOB_NAME_SUFFIX, jobDisplayName } from '../../src/core/cluster/names';
 import type { ExecOptions, ExecResult, SpawnOptions, Transport } from '../../src/core/remote/transport';
 import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, type Sandbox } from './sandbox';
@@ -70,6 +72,11 @@ jobqueue:
     worker-extra-args: ['--dashboard-address', '${SANDBOX_DASHBOARD_ADDRESS}']
     scheduler-options: {dashboard_address: '${SANDBOX_DASHBOARD_ADDRESS}'}
 ${extra}`;
+}
+
+/** Python that connects `c` to the small cluster `name` as Insert Dask Client Snippet writes it (with its keys). */
+export function connectClient(name: string): string {
+  return `${clientSnippet(parseClusterConfig(smallClusterYaml(name, 'sandbox')))}c = client\n`;
 }
 
 export interface RunResult {

@@ -14,7 +14,7 @@ import { efficiencySummary, jobEfficiency } from '../../src/core/pbs/efficiency'
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import { until as poll } from '../fixtures/poll';
-import { cliAs, smallClusterYaml } from './clusterFixture';
+import { cliAs, connectClient, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const USER = 'gdeffic';
@@ -34,8 +34,7 @@ def busy(seconds, mib):
     while time.process_time() < end:
         n += 1
     return len(block)
-c = Client(scheduler_file=os.path.expanduser("~/.gadi-dask/clusters/${NAME}/scheduler.json"), timeout=30)
-print(c.submit(busy, 10, 200, pure=False).result())
+${connectClient(NAME)}print(c.submit(busy, 10, 200, pure=False).result())
 c.close()
 `;
 

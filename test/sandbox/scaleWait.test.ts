@@ -12,7 +12,7 @@ import type { AgentMode } from '../../src/core/cluster/agent';
 import { AbortedError } from '../../src/core/remote/errors';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
-import { cliAs, liveWorkerJobs, runAs, smallClusterYaml } from './clusterFixture';
+import { cliAs, connectClient, liveWorkerJobs, runAs, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 import { replayJournal } from '../fixtures/journal';
 import { until } from '../fixtures/poll';
@@ -129,7 +129,7 @@ describe('Scale, cancelled and awaited', { concurrency: false }, () => {
       assert.match(r.stdout, /^Workers: 2\/2 workers connected$/m);
       assert.match(r.stderr, /^… 2\/2 workers connected$/m, 'a plain line per change without a terminal');
       assert.doesNotMatch(r.stderr, /\r/, 'no terminal rewriting into a pipe');
-      const py = `import json, os\nfrom distributed import Client\nc = Client(scheduler_file=os.path.expanduser("~/.gadi-dask/clusters/${name}/scheduler.json"), timeout=30)\n` +
+      const py = `import json\n${connectClient(name)}` +
         'print(json.dumps(sorted(w["name"] for w in c.scheduler_info()["workers"].values())))\nc.close()\n';
       const asked = await asUser('/usr/bin/python3 -', py);
       assert.equal(asked.code, 0, asked.stderr);

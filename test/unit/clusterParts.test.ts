@@ -15,6 +15,8 @@ import { findRuntimeDir, loadRuntimeBundle } from '../../src/core/cluster/runtim
 import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '../../src/core/cluster/schedulerJob';
 import { buildSnapshot, describeEnd } from '../../src/core/cluster/snapshot';
 import { workerScriptContext } from '../../src/core/cluster/tls';
+import { clientSnippet } from '../../src/core/cluster/clientSnippet';
+import { execFileSync } from 'node:child_process';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
 import { JOB_ID } from '../../src/core/pbs/submit';
 import { parseQstatJson } from '../../src/core/pbs/qstat';
@@ -202,6 +204,16 @@ describe('scheduler job', () => {
     assert.match(worker, / --interface ib0 --protocol tls:\/\/ --tls-ca-file ~\/\.gadi-dask\/clusters\/demo\/tls-cert\.pem --tls-cert ~\/\.gadi-dask\/clusters\/demo\/tls-cert\.pem --tls-key ~\/\.gadi-dask\/clusters\/demo\/tls-key\.pem --lifetime /);
     const off = config(GADI);
     assert.doesNotMatch(renderJobScript(off.jobqueue.pbs, workerScriptContext(off, clusterPaths('demo'))), /--tls|--protocol/);
+  });
+
+  test('the client snippet passes Security(...) with the cluster\'s files, and parses as Python; without TLS a plain Client', () => {
+    const on = clientSnippet(config(GADI.replace('  tls: false\n', '')));
+    assert.match(on, /^security = Security\(tls_ca_file=cert, tls_client_cert=cert, tls_client_key=key, require_encryption=True\)$/m);
+    assert.match(on, /^cert = os\.path\.expanduser\("~\/\.gadi-dask\/clusters\/demo\/tls-cert\.pem"\)$/m);
+    assert.match(on, /^client = Client\(scheduler_file=os\.path\.expanduser\("~\/\.gadi-dask\/clusters\/demo\/scheduler\.json"\), security=security\)$/m);
+    const off = clientSnippet(config(GADI));
+    assert.doesNotMatch(off, /Security|tls/);
+    for (const code of [on, off]) execFileSync('python3', ['-c', 'import ast, sys; ast.parse(sys.stdin.read())'], { input: code });
   });
 
   test('scheduler-options the launcher does not take are reported; a GPU queue is not used for the scheduler', () => {

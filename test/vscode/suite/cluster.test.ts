@@ -187,7 +187,7 @@ suite('Cluster life on the sandbox, through the editor', function () {
 
   test('Copy Scheduler Address puts the running scheduler\'s address on the clipboard', async () => {
     const address = await vscode.commands.executeCommand<string>('gadiDask.copySchedulerAddress', { config: configPath });
-    assert.match(address ?? '', /^tcp:\/\/[\d.]+:\d+$/);
+    assert.match(address ?? '', /^tls:\/\/[\d.]+:\d+$/);
     assert.equal(await vscode.env.clipboard.readText(), address);
   });
 

@@ -161,13 +161,14 @@ suite('Gadi Dask commands without a cluster', function () {
     assert.match(e.message, /not a Gadi queue/);
   });
 
-  test('Insert Dask Client Snippet writes a Client for the cluster\'s scheduler file', async () => {
+  test('Insert Dask Client Snippet writes a Client for the cluster\'s scheduler file, with its keys', async () => {
     const doc = await vscode.workspace.openTextDocument({ language: 'python', content: '' });
     await vscode.window.showTextDocument(doc);
     const text = await vscode.commands.executeCommand<string>('gadiDask.insertClientSnippet', { config: workspaceFile('sandbox.dask-cluster.yaml') });
     assert.ok(text);
-    assert.match(doc.getText(), /client = Client\(scheduler_file=os\.path\.expanduser\("~\/\.gadi-dask\/clusters\/sandbox\/scheduler\.json"\)\)/);
-    assert.match(doc.getText(), /^import os\nfrom dask\.distributed import Client\n/);
+    assert.match(doc.getText(), /client = Client\(scheduler_file=os\.path\.expanduser\("~\/\.gadi-dask\/clusters\/sandbox\/scheduler\.json"\), security=security\)/);
+    assert.match(doc.getText(), /^key = os\.path\.expanduser\("~\/\.gadi-dask\/clusters\/sandbox\/tls-key\.pem"\)$/m);
+    assert.match(doc.getText(), /^import os\nfrom dask\.distributed import Client, Security\n/);
   });
 
   test('sizes and bounds typed in the prompts are read as jobs, workers and adaptive bounds', () => {
