@@ -5,6 +5,7 @@ import type { AdaptResult, CancelledJob, ClusterReport, SchedulerInfo, WorkersWa
 import { reportModel } from '../core/cluster/report';
 import { describeCount } from '../core/cluster';
 import { QDEL_EXIT } from '../core/pbs/submit';
+import { TLS_CERT_FILE, TLS_KEY_FILE } from '../core/cluster/names';
 import { neutralizeLine } from '../core/serverText';
 import { formatWalltime } from '../core/units';
 
@@ -32,7 +33,7 @@ function walltime(job: ClusterJob): string {
 
 function schedulerLine(s: SchedulerInfo): string {
   return `Scheduler running at ${s.address}${s.jobId ? ` (job ${s.jobId})` : ''}${s.dashboard ? `\nDashboard: ${s.dashboard.url}` : ''}\n` +
-    `Scheduler file: ${s.schedulerFile}  (Client(scheduler_file=...))`;
+    `Scheduler file: ${s.schedulerFile}  (Client(scheduler_file=...${s.address.startsWith('tls://') ? `, security=Security(...)): the cluster's keys are ${TLS_CERT_FILE} and ${TLS_KEY_FILE} beside it` : '))'})`;
 }
 
 export function renderStatus(s: ClusterSnapshot): string {
