@@ -69,7 +69,7 @@ const lastJson = <T>(r: RunResult): T => JSON.parse(r.stdout.trim().split('\n').
 
 // Each way in, tried on one address: what happened. Only "admitted" lets anyone run code.
 const ATTEMPTS = `
-import asyncio, json, ssl, sys
+import asyncio, json, os, ssl, sys
 from distributed import Client
 from distributed.core import rpc
 from distributed.security import Security
@@ -95,6 +95,11 @@ async def main(addresses):
             "tls without a certificate": await attempt("tls://" + hostport, {"ssl_context": no_cert}),
             "tls with keys of its own": await attempt("tls://" + hostport, Security.temporary().get_connection_args("client")),
         }
+        if os.environ.get("KEYS"):  # the control: the owner, with the cluster's keys
+            k = os.environ["KEYS"]
+            s = Security(tls_ca_file=k + "/tls-cert.pem", tls_client_cert=k + "/tls-cert.pem",
+                         tls_client_key=k + "/tls-key.pem", require_encryption=True)
+            out[a]["tls with the cluster's keys"] = await attempt("tls://" + hostport, s.get_connection_args("client"))
     return out
 
 result = asyncio.run(main(sys.argv[2:]))
@@ -175,6 +180,14 @@ describe('a cluster only its owner gets into', { concurrency: false }, () => {
     }
     assert.match(String(got['Client tcp']), /^refused/);
     assert.match(String(got['Client tls']), /^refused/);
+    // The control: the same attempts by the owner, who alone also holds the keys, and gets in with them only.
+    const owner = await runAs(sb, ['/usr/bin/python3', '-', addresses.scheduler, ...all], ATTEMPTS, { KEYS: cdir() });
+    assert.equal(owner.code, 0, owner.stderr);
+    const control = lastJson<Record<string, Record<string, string>>>(owner);
+    for (const a of all) {
+      assert.equal(control[a]["tls with the cluster's keys"], 'admitted', a);
+      assert.match(control[a]['tls without a certificate'], /^refused/, a);
+    }
   });
 
   test('the filesystem refuses another user the keys, even where the home and ~/.gadi-dask are open to all', async () => {
