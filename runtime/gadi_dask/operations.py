@@ -7,7 +7,7 @@ import shutil
 import sys
 import time
 
-from . import inflight, liveness, pbs
+from . import inflight, liveness, pbs, tls
 from . import __version__
 from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, BEGIN, END, METADATA_FILE,
                      OUTPUT_LIMIT, SCHEDULER_FILE, Beside, CommandTimeout, OutputTooLarge, cluster_dir, read_json,
@@ -295,6 +295,8 @@ def _ensure_scheduler(args, journal, view, name, cdir, agent):
     refusal = _env_check(agent)
     if refusal:
         raise refusal
+    if ensure.get("tls"):
+        tls.renew(cdir, name)  # before any job that names the keys can start
     if ensure.get("placement") == "job":
         _write_atomic(os.path.join(cdir, SCHEDULER_SCRIPT), ensure["script"])
         job_id, error = submit(journal, cdir, "scheduler", SCHEDULER_SCRIPT, cluster=name)

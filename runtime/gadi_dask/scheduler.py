@@ -295,7 +295,7 @@ class Launcher:
         o = self.opts
         security = None
         if o["tls"]:
-            tls.make(self.cdir, self.name)
+            tls.ensure(self.cdir, self.name)  # the agent made new ones before it started this scheduler
             security = tls.security(self.cdir)
         self.scheduler = Scheduler(
             host=o["host"], port=o["port"], interface=o["interface"], protocol=o["protocol"],

@@ -1,6 +1,7 @@
 """The cluster's TLS keys: a self-signed certificate (the cluster's own CA) and its private key, the kind Dask's
 ``Security.temporary()`` makes, but in files, so that workers in other PBS jobs and this runtime's commands can
-use them. Every scheduler start makes new ones, so a cluster started again never accepts an old worker or client.
+use them. The agent makes new ones before it starts a new scheduler, so a cluster started again never accepts an old
+worker or client; they exist before any job that names them can start (dask worker refuses a missing file).
 
 The files live in the cluster's directory, which is made private, and are written 0600 from the first byte: the key
 never passes through argv, the environment, a PBS attribute or a log. ``distributed`` and ``cryptography`` are
@@ -9,7 +10,7 @@ imported only when keys are made or used: the status probe's HTTP path must stay
 import datetime
 import os
 
-from .common import TLS_CERT_FILE, TLS_KEY_FILE
+from .common import SCHEDULER_FILE, TLS_CERT_FILE, TLS_KEY_FILE, read_json, tcp_reachable
 
 VALID_DAYS = 365  # as Security.temporary(); a cluster lives for days at most
 
@@ -74,6 +75,24 @@ def make(cdir, cluster):
     _write_private(key, key_pem)
     _write_private(cert, cert_pem)
     return cert, key
+
+
+def renew(cdir, cluster):
+    """New keys for a scheduler about to start, unless the published one still accepts connections: it keeps the
+    keys it loaded, and its workers and clients need the same."""
+    sched = read_json(os.path.join(cdir, SCHEDULER_FILE))
+    address = sched.get("address") if isinstance(sched, dict) else None
+    if address and tcp_reachable(address, 2.0):
+        return False
+    make(cdir, cluster)
+    return True
+
+
+def ensure(cdir, cluster):
+    """The cluster's keys, made only when missing (a launcher started by hand)."""
+    cert, key = paths(cdir)
+    if not (os.path.exists(cert) and os.path.exists(key)):
+        make(cdir, cluster)
 
 
 def security(cdir):

@@ -39,6 +39,28 @@ class KeyFilesTest(unittest.TestCase):
             self.assertNotEqual(f.read(), first_key)
         self.assertEqual(sorted(os.listdir(self.cdir)), ["tls-cert.pem", "tls-key.pem"])  # no temporary left
 
+    def test_renew_keeps_the_keys_of_a_scheduler_that_still_answers(self):
+        import json
+        import socket
+
+        tls.make(self.cdir, "demo")
+        with open(os.path.join(self.cdir, "tls-key.pem")) as f:
+            first = f.read()
+        listener = socket.socket()
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        try:
+            with open(os.path.join(self.cdir, "scheduler.json"), "w") as f:
+                json.dump({"address": "tls://127.0.0.1:%d" % listener.getsockname()[1]}, f)
+            self.assertFalse(tls.renew(self.cdir, "demo"))
+        finally:
+            listener.close()
+        with open(os.path.join(self.cdir, "tls-key.pem")) as f:
+            self.assertEqual(f.read(), first)
+        self.assertTrue(tls.renew(self.cdir, "demo"))  # nothing listens there any more: a new scheduler, new keys
+        with open(os.path.join(self.cdir, "tls-key.pem")) as f:
+            self.assertNotEqual(f.read(), first)
+
     def test_missing_keys_name_the_file_and_what_to_do(self):
         with self.assertRaises(tls.TlsError) as e:
             tls.connection_args(self.cdir, "tls://127.0.0.1:1")

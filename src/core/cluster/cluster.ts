@@ -23,7 +23,7 @@ import type { Answer, ApplyArgs, LockArgs, Op, RequestArgs } from './protocol';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import { buildReport, type ClusterReport } from './report';
 import { renderSchedulerJobScript, schedulerLaunch } from './schedulerJob';
-import { workerScriptContext } from './tls';
+import { tlsEnabled, workerScriptContext } from './tls';
 import { readProbe } from './schedulerProbe';
 import { buildSnapshot, type ClusterSnapshot } from './snapshot';
 
@@ -329,10 +329,11 @@ export class Cluster {
   }
 
   private ensurePlan(): ApplyArgs['ensureScheduler'] {
+    const tls = tlsEnabled(this.config);
     if (this.config.scheduler.placement === 'login') {
-      return { placement: 'login', launch: launchOptions(schedulerLaunch(this.config, this.name).args) };
+      return { placement: 'login', launch: launchOptions(schedulerLaunch(this.config, this.name).args), tls };
     }
-    return { placement: 'job', script: this.schedulerJobScript() };
+    return { placement: 'job', script: this.schedulerJobScript(), tls };
   }
 
   private get client(): string {

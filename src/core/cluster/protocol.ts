@@ -24,7 +24,8 @@ export type LaunchOptions = Record<string, string | number>;
 export interface ApplyArgs extends LockArgs {
   cluster: string;
   workerScript: string;
-  ensureScheduler?: { placement: 'job'; script: string } | { placement: 'login'; launch: LaunchOptions };
+  /** tls: make the cluster's new keys before the scheduler (and any job naming them) starts. */
+  ensureScheduler?: ({ placement: 'job'; script: string } | { placement: 'login'; launch: LaunchOptions }) & { tls?: boolean };
   scaleTo?: number;
   /** With scaleTo 0: how long to wait for cancelled jobs to leave PBS. */
   waitSeconds?: number;
