@@ -35,7 +35,8 @@ export interface RealPbs {
   stop(): Promise<void>;
 }
 
-export async function startRealPbs(user: string): Promise<RealPbs> {
+/** `cli` makes the CLI's command line (default: from source; the benchmark runs the shipped bundle). */
+export async function startRealPbs(user: string, cli?: (args: string[]) => string[]): Promise<RealPbs> {
   if (!PREFIX || !PBS_SERVER || !inPrivateNetns()) {
     throw new Error('the openpbs tests run inside the namespace test/openpbs/run.sh makes (bash test/openpbs/run.sh)');
   }
@@ -56,7 +57,7 @@ export async function startRealPbs(user: string): Promise<RealPbs> {
     cluster: (name, extra = '') => new Cluster(pool.open(sb.alias), parseClusterConfig(readFileSync(config(name, extra), 'utf8'))),
     cli: async (args, file, timeoutMs = 300_000) => {
       const started = Date.now();
-      const r = await cliOverSsh(sb, args, file, timeoutMs);
+      const r = await cliOverSsh(sb, args, file, timeoutMs, cli);
       return { ...r, ms: Date.now() - started };
     },
     stop: async () => {

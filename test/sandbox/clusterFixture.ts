@@ -110,9 +110,10 @@ const CLI = join(resolve(__dirname, '..', '..'), 'src', 'cli', 'cli.ts');
 /** The command line that runs the CLI from source. */
 export const cliArgv = (args: string[]): string[] => [process.execPath, '--import', TSX, CLI, ...args];
 
-/** The CLI over SSH to the sandbox, as a user runs it on their own machine (no ssh-agent). */
-export function cliOverSsh(sb: Sandbox, args: string[], config: string, timeoutMs?: number): Promise<RunResult> {
-  return run(cliArgv([...args, '--config', config, '--ssh-config', sb.sshConfigPath]), { env: { ...process.env, SSH_AUTH_SOCK: '' } }, '', timeoutMs);
+/** The CLI over SSH to the sandbox, as a user runs it on their own machine (no ssh-agent); `cli` makes the command
+ * line (default: from source). */
+export function cliOverSsh(sb: Sandbox, args: string[], config: string, timeoutMs?: number, cli = cliArgv): Promise<RunResult> {
+  return run(cli([...args, '--config', config, '--ssh-config', sb.sshConfigPath]), { env: { ...process.env, SSH_AUTH_SOCK: '' } }, '', timeoutMs);
 }
 
 /** The CLI as the cluster account, on its login node (local transport). */
