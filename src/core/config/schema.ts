@@ -46,6 +46,12 @@ export const DEPRECATED_PBS_KEYS: Readonly<Record<string, string>> = {
   'header-skip': 'job-directives-skip',
 };
 
+/**
+ * Lists dask-jobqueue writes into the job script item after item (`"\n".join(filter(None, items))`): each item is
+ * shell, so it may span lines, and anything but text in it makes dask-jobqueue fail.
+ */
+export const SCRIPT_LINE_KEYS: readonly string[] = ['job-script-prologue', 'job-script-epilogue', 'env-extra'];
+
 export const pbsSchema = z.strictObject({
   name: z.string().default('dask-worker')
     .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`).'),
