@@ -76,7 +76,35 @@ test('values dask-jobqueue would print into a broken script are errors, with a f
   const [text] = found(pbs(['cores: "48"', 'memory: 192GB'])).filter((x) => x.code === 'schema/invalid-type');
   assert.match(text.message, /fails on text/);
   const [item] = found(pbs([...BASE, 'job-script-prologue: [yes]']));
-  assert.match(item.message, /'True'/);
+  assert.match(item.message, /boolean True, not text: .*\(TypeError: sequence item 0: expected str instance, bool found\)/);
+});
+
+test('anything but text in a list dask-jobqueue joins as lines is an error naming the item and the TypeError', () => {
+  // What dask-jobqueue raises, for `"\n".join(filter(None, items))`: the count is of the items left after filter.
+  const cases: Array<[string, RegExp]> = [
+    ['job-script-prologue: ["ulimit -n", 4096]', /^Item 1 of job-script-prologue is 4096, not text: .*\(TypeError: sequence item 1: expected str instance, int found\)\. Quote it\.$/],
+    ['job-script-prologue: [null, "", "a", 1.5]', /^Item 3 of .*sequence item 1: expected str instance, float found/],
+    ['job-script-epilogue: [2026-01-02]', /^Item 0 of job-script-epilogue .*expected str instance, datetime\.date found/],
+    ['env-extra: [[module load a]]', /^Item 0 of env-extra is a list, .*expected str instance, list found\)\. Write the command as one string\.$/],
+    ['job_script_prologue: [{a: 1}]', /^Item 0 of job-script-prologue is a dict, .*expected str instance, dict found/],
+  ];
+  for (const [line, want] of cases) {
+    const text = pbs([...BASE, line]);
+    const errors = found(text).filter((d) => d.severity === 'error' && d.code === 'dask/value-type');
+    assert.equal(errors.length, 1, `${line}: ${JSON.stringify(found(text))}`);
+    assert.match(errors[0].message, want);
+    assert.equal(lintText(text).config, undefined, 'no config, so no script');
+  }
+  const [quote] = found(pbs([...BASE, 'job-script-prologue: ["ulimit -n", 4096]']));
+  assert.match(script(applyTextEdits(pbs([...BASE, 'job-script-prologue: ["ulimit -n", 4096]']), quote.fixes![0].edits)), /^ulimit -n\n4096\n/m);
+  // A false item is left out by dask-jobqueue without complaint: a warning, and the script is dask's.
+  const zero = pbs([...BASE, 'job-script-prologue: [0, "module load a", false]']);
+  const warned = found(zero);
+  assert.deepEqual(warned.map((d) => d.severity), ['warning', 'warning']);
+  assert.match(warned[0].message, /leaves out of the job script/);
+  assert.match(script(zero), /\n#PBS -l walltime=00:30:00\nmodule load a\npython3 -m /);
+  // worker-extra-args is joined with map(str): numbers are fine there.
+  assert.deepEqual(found(pbs([...BASE, 'worker-extra-args: [--nthreads-x, 2]'])), []);
 });
 
 test('a job name qsub rejects is an error', () => {

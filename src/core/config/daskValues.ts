@@ -4,11 +4,11 @@
 // (PyYAML's) into the ones the schema and the job script take, and reports what would make dask-jobqueue fail or
 // print a broken script, in the user's terms.
 import { isScalar } from 'yaml';
-import { PyDate, PyFloat, pythonFloat, pythonStr, pythonTruthy } from '../python';
+import { PyDate, PyDateTime, PyFloat, pythonFloat, pythonStr, pythonTruthy } from '../python';
 import { fixes, makeFix, type Finding, type OffsetFix } from './diagnostics';
 import type { ConfigDocument, YamlPath } from './document';
 import { removeKey, renameKey, replaceScalar } from './edits';
-import { pbsSchema } from './schema';
+import { pbsSchema, SCRIPT_LINE_KEYS } from './schema';
 import { didYouMean } from './suggest';
 
 const PBS: YamlPath = ['jobqueue', 'pbs'];
@@ -25,8 +25,6 @@ const LIST_KEYS: Record<string, string | undefined> = {
   'job-extra-directives': 'job-extra', 'job-directives-skip': 'header-skip',
   extra: undefined, 'env-extra': undefined, 'job-extra': undefined, 'header-skip': undefined,
 };
-/** Lists whose None items dask-jobqueue drops (it joins `filter(None, lines)`). */
-const NONE_ITEMS_DROPPED = new Set(['job-script-prologue', 'job-script-epilogue', 'env-extra']);
 
 /** What `key: null` does in dask-jobqueue: the default, nothing (the line or flag is left out), or a failure. */
 const NULL_MEANS: Record<string, 'default' | 'none' | string> = {
@@ -72,6 +70,18 @@ function plain(v: unknown): unknown {
     return out;
   }
   return v;
+}
+
+/** The name Python gives the type of a value PyYAML built (as a TypeError prints it). */
+function pythonType(v: unknown): string {
+  if (v === true || v === false) return 'bool';
+  if (typeof v === 'number' || typeof v === 'bigint') return 'int';
+  if (v instanceof PyFloat) return 'float';
+  if (v instanceof PyDateTime) return 'datetime.datetime';
+  if (v instanceof PyDate) return 'datetime.date';
+  if (Array.isArray(v)) return 'list';
+  if (v instanceof Uint8Array) return 'bytes';
+  return typeof v === 'string' ? 'str' : 'dict';
 }
 
 function describe(v: unknown): string {
@@ -125,15 +135,14 @@ class Reader {
 
   list(key: string, v: unknown, path: YamlPath): unknown {
     if (!Array.isArray(v)) return v; // the schema reports a non-list, with its fix
+    if (SCRIPT_LINE_KEYS.includes(key)) return this.lines(key, v, path);
     const out: unknown[] = [];
     v.forEach((item, i) => {
       const at = [...path, i];
       // Items keep their places, so that rules still point at the right line of the file.
       if (item === null) {
-        if (!NONE_ITEMS_DROPPED.has(key)) {
-          this.report(at, `An empty item in ${key}: dask-jobqueue would write 'None' into the job script. Remove it or give it a value.`);
-        }
-        out.push(NONE_ITEMS_DROPPED.has(key) ? '' : 'None'); // the script leaves empty lines out
+        this.report(at, `An empty item in ${key}: dask-jobqueue would write 'None' into the job script. Remove it or give it a value.`);
+        out.push('None');
         return;
       }
       if (key === 'job-directives-skip' || key === 'header-skip') {
@@ -149,6 +158,38 @@ class Reader {
       out.push(typeof item === 'number' || typeof item === 'bigint' || item instanceof PyFloat || item instanceof PyDate ? pythonStr(item) : item);
     });
     return out;
+  }
+
+  /**
+   * A list dask-jobqueue writes as lines, `"\n".join(filter(None, items))`: a false item (null, 0, an empty
+   * string) is left out, and any other item but text makes join raise a TypeError, so no script is written.
+   */
+  lines(key: string, v: unknown[], path: YamlPath): unknown[] {
+    let joined = 0; // the item's place in what join sees, as its TypeError counts
+    return v.map((item, i) => {
+      const at = [...path, i];
+      if (typeof item === 'string') {
+        if (item) joined++;
+        return item;
+      }
+      if (!pythonTruthy(item)) {
+        // Items keep their places (rules point at the right line); the script leaves empty ones out.
+        if (item !== null) {
+          this.findings.push({
+            code: 'dask/value-type', severity: 'warning', range: this.cd.issueRange(at),
+            message: `Item ${i} of ${key} is ${describe(item)} to PyYAML, which dask-jobqueue leaves out of the job script as it does empty items. Remove it, or quote it if it is a command.`,
+            fixes: fixes(this.quoteFix(at)),
+          });
+        }
+        return '';
+      }
+      const type = pythonType(item);
+      this.report(at, `Item ${i} of ${key} is ${type === 'list' || type === 'dict' ? `a ${type}` : describe(item)}, not text: dask-jobqueue fails writing the job script ` +
+        `(TypeError: sequence item ${joined}: expected str instance, ${type} found). ${type === 'list' || type === 'dict' ? 'Write the command as one string' : 'Quote it'}.`,
+        this.quoteFix(at));
+      joined++;
+      return typeof item === 'object' && !(item instanceof PyFloat) && !(item instanceof PyDate) ? item : pythonStr(item);
+    });
   }
 
   /** A value that is null: what dask-jobqueue does with None. Returns the value to keep, or `undefined` to drop it. */
