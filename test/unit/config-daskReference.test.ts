@@ -15,12 +15,6 @@ const expected = (name: string, ext: string) => {
   return existsSync(file) ? readFileSync(file, 'utf8') : undefined;
 };
 
-/**
- * Where gadi-dask differs from dask-jobqueue on purpose. `name: null` makes dask-jobqueue leave out `#PBS -N`, but
- * gadi-dask finds a cluster's jobs by that name, so it asks for one.
- */
-const DELIBERATE: Record<string, RegExp> = { 'null-name': /finds a cluster's jobs by their name/ };
-
 /** Diagnostics about how dask reads the file, not Gadi's advice (the cases target Gadi but test dask's reading). */
 const reading = (ds: LintDiagnostic[]) => ds.filter((d) => RULES[d.code].scope !== 'gadi');
 
@@ -44,11 +38,6 @@ for (const name of cases) {
     const errors = reading(result.diagnostics).filter((d) => d.severity === 'error');
     const why = expected(name, 'error') ?? expected(name, 'refuse');
     const script = why === undefined ? expected(name, 'sh') : undefined;
-    if (DELIBERATE[name]) {
-      assert.equal(result.config, undefined);
-      assert.ok(errors.some((d) => DELIBERATE[name].test(d.message)), JSON.stringify(errors));
-      return;
-    }
     if (script !== undefined) {
       assert.deepEqual(errors.map((d) => `${d.code}: ${d.message}`), []);
       assert.ok(result.config, 'the config is accepted');

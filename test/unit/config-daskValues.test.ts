@@ -6,6 +6,7 @@ import { applyTextEdits, lintText, RULES } from '../../src/core/config';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
 import { ConfigFileError } from '../../src/core/cluster/errors';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
+import { clusterNameOf } from '../../src/core/cluster/names';
 import { pythonFloat } from '../../src/core/python';
 
 const pbs = (lines: string[]) => `jobqueue:\n  pbs:\n${lines.map((l) => `    ${l}\n`).join('')}`;
@@ -44,12 +45,21 @@ test('null means what dask-jobqueue does with None', () => {
   assert.doesNotMatch(s, /#PBS -q/);
   assert.match(s, /--nworkers 4 /);
   for (const [line, why] of [
-    ['job-script-prologue: null', /TypeError/], ['shebang: null', /None as the script's first line/], ['name: null', /by their name/],
+    ['job-script-prologue: null', /TypeError/], ['shebang: null', /None as the script's first line/],
   ] as const) {
     const [d] = found(pbs([...BASE, line])).filter((x) => x.code === 'dask/value-type');
     assert.match(d?.message ?? '', why, line);
     assert.equal(lintText(pbs([...BASE, line])).config, undefined, line);
   }
+  // name: null: no #PBS -N, as dask-jobqueue; the cluster and its workers take dask-jobqueue's default name.
+  const unnamed = lintText(pbs([...BASE, 'name: null']));
+  assert.deepEqual(unnamed.diagnostics.filter((d) => RULES[d.code].scope !== 'gadi'), []);
+  assert.equal(unnamed.config?.jobqueue.pbs.name, null);
+  const header = script(pbs([...BASE, 'name: null']));
+  assert.doesNotMatch(header, /^#PBS -N/m);
+  assert.match(header, / --name dask-worker-"\$PBS_JOBID" /);
+  assert.equal(clusterNameOf(unnamed.config!), 'dask-worker');
+  assert.equal(clusterNameOf(lintText(pbs([...BASE, 'name: w1'])).config!), 'w1');
   const [bad] = found(pbs([...BASE, 'interface: ib0', 'worker-extra-args: null']));
   assert.match(bad.message, /--interface/);
   assert.deepEqual(found(applyTextEdits(pbs([...BASE, 'interface: ib0', 'worker-extra-args: null']), bad.fixes![0].edits)), []);

@@ -30,8 +30,7 @@ const LIST_KEYS: Record<string, string | undefined> = {
 const NULL_MEANS: Record<string, 'default' | 'none' | string> = {
   processes: 'default', python: 'default', 'scheduler-options': 'default',
   queue: 'none', account: 'none', 'resource-spec': 'none', 'log-directory': 'none', interface: 'none',
-  'local-directory': 'none', 'shared-temp-directory': 'none', walltime: 'none', 'death-timeout': 'none',
-  name: 'gadi-dask finds a cluster\'s jobs by their name (dask-jobqueue would leave out \'#PBS -N\'): remove the line to use dask-jobqueue\'s default, dask-worker, or set a name',
+  'local-directory': 'none', 'shared-temp-directory': 'none', walltime: 'none', 'death-timeout': 'none', name: 'none',
   shebang: 'dask-jobqueue would write None as the script\'s first line',
   'worker-command': 'dask-jobqueue would start the worker with \'python -m None\'',
   'job-script-prologue': 'dask-jobqueue fails on it (TypeError: \'NoneType\' object is not iterable)',
@@ -208,8 +207,9 @@ class Reader {
     }
     const means = NULL_MEANS[key];
     if (means === undefined || means === 'default') return undefined;
-    if (means === 'none') return key === 'walltime' || key === 'death-timeout' ? null : undefined;
-    this.report(path, `${key} is null: ${means}.`, makeFix(`Remove ${key}`, [removeKey(this.cd, path)], key !== 'name'));
+    // These keep their null: the schema's default would put the line or flag back.
+    if (means === 'none') return key === 'walltime' || key === 'death-timeout' || key === 'name' ? null : undefined;
+    this.report(path, `${key} is null: ${means}.`, makeFix(`Remove ${key}`, [removeKey(this.cd, path)], true));
     return undefined;
   }
 

@@ -52,9 +52,12 @@ export const DEPRECATED_PBS_KEYS: Readonly<Record<string, string>> = {
  */
 export const SCRIPT_LINE_KEYS: readonly string[] = ['job-script-prologue', 'job-script-epilogue', 'env-extra'];
 
+/** dask-jobqueue's default `name`: the PBS job name of the workers, and the cluster's name when the config has none. */
+export const DEFAULT_JOB_NAME = 'dask-worker';
+
 export const pbsSchema = z.strictObject({
-  name: z.string().default('dask-worker')
-    .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`).'),
+  name: z.string().nullable().default(DEFAULT_JOB_NAME)
+    .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`) and the cluster\'s name. null leaves `#PBS -N` out, as in dask-jobqueue; the cluster is then named `dask-worker`.'),
   cores: z.number().int().positive()
     .describe('Total number of cores per job (`ncpus`). Split between `processes` worker processes.'),
   memory: memorySize.meta({ examples: ['192GB', '4GiB'] })
