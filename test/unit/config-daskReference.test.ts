@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lintText, RULES, type LintDiagnostic } from '../../src/core/config';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
-import { DASK_JOBQUEUE_REFERENCE as REFERENCE } from '../fixtures/paths';
+import { DASK_JOBQUEUE_PROLOGUES, DASK_JOBQUEUE_REFERENCE as REFERENCE } from '../fixtures/paths';
 
 const cases = readdirSync(join(REFERENCE, 'cases')).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -'.yaml'.length));
 const expected = (name: string, ext: string) => {
@@ -58,3 +58,23 @@ for (const name of cases) {
     }
   });
 }
+
+// Random prologues and epilogues of 1 to 5 items, items of 1 to 4 lines (block scalars, quoted "\n", empty items,
+// indented, tabbed, unicode lines), each file read and written by dask-jobqueue itself: our script is the same,
+// byte for byte, up to where the worker joins and its name.
+test('multi-line prologues and epilogues: the script is dask-jobqueue\'s, for each recorded random config', () => {
+  const recorded = JSON.parse(readFileSync(DASK_JOBQUEUE_PROLOGUES, 'utf8')) as { seed: number; cases: Array<{ config: string; script: string }> };
+  assert.ok(recorded.cases.length >= 100, 'enough cases');
+  let multiLine = 0;
+  for (const [i, c] of recorded.cases.entries()) {
+    const result = lintText(c.config);
+    const errors = reading(result.diagnostics).filter((d) => d.severity === 'error');
+    assert.deepEqual(errors.map((d) => d.message), [], `case ${i} (seed ${recorded.seed}):\n${c.config}`);
+    assert.ok(result.config, `case ${i} accepted`);
+    const pbs = result.config.jobqueue.pbs;
+    const lines = [...(pbs['job-script-prologue'].length ? pbs['job-script-prologue'] : pbs['env-extra'] ?? []), ...pbs['job-script-epilogue']];
+    if (lines.some((l) => l.includes('\n'))) multiLine++;
+    assert.equal(asDask(renderJobScript(pbs, { schedulerFile: '/scheduler.json', lifetime: 'off' }), false), c.script, `case ${i}:\n${c.config}`);
+  }
+  assert.ok(multiLine >= recorded.cases.length / 2, `${multiLine} cases hold an item of several lines`);
+});
