@@ -4,10 +4,11 @@
 // and terminals. No value has a use for one, so each is an error, shown escaped. A tab is whitespace to both bash
 // and qsub, and is allowed. The one place a newline means what the user wrote is an item of a list dask-jobqueue
 // writes as lines of shell (the prologue and epilogue): there it is a line break, as in a YAML block scalar.
-import { isAlias, isMap, isScalar, isSeq, type Document, type Node as YamlNode } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
 import { neutralizeLine } from '../serverText';
 import type { Finding } from './diagnostics';
 import type { ConfigDocument } from './document';
+import { VALUE_KEY } from './pyyaml';
 import { SCRIPT_LINE_KEYS } from './schema';
 
 // C0 but TAB, DEL, C1, and U+2028/U+2029 (line breaks to some readers of the script).
@@ -33,8 +34,8 @@ export function controlCharacterIn(text: string, lines = false): string | undefi
 }
 
 /**
- * Where a node sits, as far as newlines go: an item of a line list (a list under one of those keys: where it is read,
- * jobqueue.pbs or a mapping merged or aliased into it, it is written as lines), the list itself, or elsewhere.
+ * Where a node sits, as far as newlines go: the value of one of SCRIPT_LINE_KEYS (in jobqueue.pbs, or in a mapping
+ * merged or aliased into it), an item of that list, or anywhere else.
  */
 type Place = 'line-list' | 'line' | 'other';
 
@@ -58,36 +59,33 @@ export function controlCharacterFindings(cd: ConfigDocument): Finding[] {
         `Remove it${what === 'a newline' ? ` (only the items of ${SCRIPT_LINE_KEYS.join(', ')} may span lines)` : ''}.`,
     });
   };
-  const walk = (start: unknown, startPlace: Place) => {
-    const stack: Array<[unknown, Place]> = [[start, startPlace]];
-    while (stack.length) {
-      const [raw, place] = stack.pop() as [unknown, Place];
-      const node = isAlias(raw) ? raw.resolve(doc as Document) : raw;
-      if (!node || typeof node !== 'object') continue;
-      const at = seen.get(node as YamlNode) ?? new Set<Place>();
-      if (at.has(place)) continue;
-      seen.set(node as YamlNode, at.add(place));
-      if (isScalar(node)) {
-        check(node, false, place);
-      } else if (isSeq(node)) {
-        for (const item of node.items) stack.push([item, place === 'line-list' ? 'line' : 'other']);
-      } else if (isMap(node)) {
-        for (const pair of node.items) {
-          const key = pair.key;
-          if (isScalar(key) && typeof key.value === 'symbol') {
-            // A merge key: its mappings' pairs count as this mapping's own.
-            const merged = isAlias(pair.value) ? pair.value.resolve(doc as Document) : pair.value;
-            for (const m of isSeq(merged) ? merged.items : [merged]) stack.push([m, place]);
-            continue;
-          }
-          if (isScalar(key)) check(key, true, 'other');
-          else if (key) stack.push([key, 'other']);
-          stack.push([pair.value, isScalar(key) && isScriptLineKey(String(key.value)) ? 'line-list' : 'other']);
+  const stack: Array<[unknown, Place]> = [[doc.contents, 'other']];
+  while (stack.length) {
+    const [raw, place] = stack.pop() as [unknown, Place];
+    const node = isAlias(raw) ? raw.resolve(doc) : raw;
+    if (!node || typeof node !== 'object') continue;
+    const at = seen.get(node as YamlNode) ?? new Set<Place>();
+    if (at.has(place)) continue;
+    seen.set(node as YamlNode, at.add(place));
+    if (isScalar(node)) {
+      check(node, false, place);
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push([item, place === 'line-list' ? 'line' : 'other']);
+    } else if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = pair.key;
+        if (isScalar(key) && typeof key.value === 'symbol' && key.value !== VALUE_KEY) {
+          // A merge key: its mappings' pairs count as this mapping's own.
+          const merged = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
+          for (const m of isSeq(merged) ? merged.items : [merged]) stack.push([m, place]);
+          continue;
         }
+        if (isScalar(key)) check(key, true, 'other');
+        else if (key) stack.push([key, 'other']);
+        stack.push([pair.value, isScalar(key) && typeof key.value === 'string' && isScriptLineKey(key.value) ? 'line-list' : 'other']);
       }
     }
-  };
-  walk(doc.contents, 'other');
+  }
   return findings;
 }
 
