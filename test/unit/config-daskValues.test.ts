@@ -113,6 +113,8 @@ test('anything but text in a list dask-jobqueue joins as lines is an error namin
   assert.deepEqual(warned.map((d) => d.severity), ['warning', 'warning']);
   assert.match(warned[0].message, /leaves out of the job script/);
   assert.match(script(zero), /\n#PBS -l walltime=00:30:00\nmodule load a\npython3 -m /);
+  // env-extra is not read while job-script-prologue has items: nothing to raise there.
+  assert.deepEqual(found(pbs([...BASE, 'job-script-prologue: [a]', 'env-extra: [b, 4096, null]'])).filter((d) => d.severity === 'error'), []);
   // worker-extra-args is joined with map(str): numbers are fine there.
   assert.deepEqual(found(pbs([...BASE, 'worker-extra-args: [--nthreads-x, 2]'])), []);
 });

@@ -132,8 +132,11 @@ class Reader {
     return v;
   }
 
-  list(key: string, v: unknown, path: YamlPath): unknown {
+  list(key: string, v: unknown, path: YamlPath, pbs: Record<string, unknown>): unknown {
     if (!Array.isArray(v)) return v; // the schema reports a non-list, with its fix
+    // dask-jobqueue reads env-extra only while job-script-prologue is empty.
+    const ignored = key === 'env-extra' && pythonTruthy(pbs['job-script-prologue']);
+    if (ignored) return v.map((item) => (typeof item === 'string' ? item : item === null ? '' : pythonStr(item)));
     if (SCRIPT_LINE_KEYS.includes(key)) return this.lines(key, v, path);
     const out: unknown[] = [];
     v.forEach((item, i) => {
@@ -254,7 +257,7 @@ class Reader {
       } else if (INT_KEYS.has(key)) {
         v = this.integer(key, v, path);
       } else if (key in LIST_KEYS) {
-        v = this.list(key, v, path);
+        v = this.list(key, v, path, canon);
       } else if (key === 'memory') {
         if (v === true || v === false) this.report(path, `memory is ${describe(v)} to PyYAML: write a size such as 192GB.`, undefined);
         else if (v instanceof PyFloat) v = Math.trunc(v.value); // parse_bytes takes int(float)
