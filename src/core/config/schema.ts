@@ -87,9 +87,9 @@ export const pbsSchema = z.strictObject({
   walltime: walltime.nullable().default('00:30:00').meta({ examples: ['01:00:00'] })
     .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds; null leaves the line out (the queue\'s default).'),
   'job-script-prologue': stringList.default([])
-    .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`.'),
+    .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`; an item may hold several lines (a `|` block).'),
   'job-script-epilogue': stringList.default([])
-    .describe('Shell lines run after the worker exits.'),
+    .describe('Shell lines run after the worker exits; an item may hold several lines.'),
   'resource-spec': z.string().optional()
     .describe('Replaces the generated `select=1:ncpus=…:mem=…` resource line (`#PBS -l <resource-spec>`).'),
   'job-extra-directives': stringList.default([])
