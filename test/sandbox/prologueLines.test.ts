@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterSnapshot } from '../../src/core/cluster/snapshot';
-import { BLOCK_PROLOGUE, cliAs, processesOf, runAs, smallClusterYaml, workerEnvPython } from './clusterFixture';
+import { BLOCK_PROLOGUE, cliArgv, cliAs, processesOf, runAs, smallClusterYaml, workerEnvPython } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 import { until as poll } from '../fixtures/poll';
 
@@ -49,7 +49,7 @@ const ranLog = () => {
 
 describe('a block-scalar prologue and name: null', { concurrency: false }, () => {
   test('the job script is dask-jobqueue\'s: no #PBS -N, the two commands on their own lines', async () => {
-    const r = await cli(['job-script']);
+    const r = await runAs(sb, cliArgv(['job-script', '--config', config])); // no connection needed
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /^#PBS -N/m);
     assert.match(r.stdout, /\nexport GD_FIRST="one two"\necho "\$\{PBS_JOBNAME:-agent\} saw \$GD_FIRST" >>"\$HOME\/prologue-ran.log"\n\nexport GD_THIRD=3\n\/usr\/bin\/python3 -m /);
