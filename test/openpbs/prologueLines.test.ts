@@ -28,7 +28,7 @@ describe('a block-scalar prologue and name: null on real PBS', { concurrency: fa
     const r = await env.cli(['scale', '1', '--wait', '--json'], config);
     assert.equal(r.code, 0, r.stderr);
     const jobs = liveJobsOf(USER);
-    assert.deepEqual(jobs.map((j) => j.name.replace(/-[0-9a-f]{8}$/, '-<hex>')).sort(), [`${NAME}-<hex>`, `dask-scheduler-${NAME}-<hex>`]);
+    assert.deepEqual(jobs.map((j) => j.name.replace(/-[0-9a-f]{8}$/, '-<hex>')).sort(), [`dask-scheduler-${NAME}-<hex>`, `${NAME}-<hex>`]);
   });
 
   test('the agent, the scheduler job and the worker job each ran both commands of the block', () => {
