@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { cancelOtherJobs, ClusterManager, ConfigFileError, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
-import { clusterPaths } from '../core/cluster/names';
+import { clusterNameOf, clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import { GADI_MAX_JOBS_PER_USER } from '../core/config/queues';
 import type { ClusterConfig } from '../core/config/schema';
@@ -215,9 +215,9 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
 
   if (command === 'job-script') {
     if (positionals.length) throw new UsageError('job-script takes no arguments');
-    const paths = clusterPaths(config.jobqueue.pbs.name);
+    const paths = clusterPaths(clusterNameOf(config));
     out(values.scheduler
-      ? renderSchedulerJobScript(config, config.jobqueue.pbs.name, paths.runPy)
+      ? renderSchedulerJobScript(config, clusterNameOf(config), paths.runPy)
       : renderJobScript(config.jobqueue.pbs, { schedulerFile: paths.schedulerFile }));
     return EXIT.ok;
   }

@@ -1,6 +1,6 @@
 // Everything the extension host uses of the core at run time, as one lazily loaded bundle (see core.ts).
 export {
-  cancelOtherJobs, ClusterError, ClusterManager, clusterPaths, ConfigFileError, describeCount, discoverClusters,
+  cancelOtherJobs, ClusterError, ClusterManager, clusterNameOf, clusterPaths, ConfigFileError, describeCount, discoverClusters,
   jobDisplayName, listOtherJobs, parseClusterConfig,
 } from '../core/cluster';
 export { HISTORY_NOTIFICATION, historyFacts } from '../core/cluster/advice';

@@ -54,6 +54,27 @@ export class CountingTransport implements Transport {
   }
 }
 
+/**
+ * A prologue as dask-jobqueue users write one: an item that is a YAML block scalar of two commands, where the
+ * second reads what the first exported and logs it to ~/prologue-ran.log under the job's name (or `agent` in the
+ * agent's shell), so the log proves both ran, in order, in one shell; and an item of one line.
+ */
+export const BLOCK_PROLOGUE = `    job-script-prologue:
+      - |
+        export GD_FIRST="one two"
+        echo "\${PBS_JOBNAME:-agent} saw $GD_FIRST" >>"$HOME/prologue-ran.log"
+      - export GD_THIRD=3
+`;
+
+/** Python that prints, as JSON, [GD_FIRST, GD_THIRD] as each worker of cluster `name` has them. */
+export const workerEnvPython = (name: string) => `
+import json, os
+from distributed import Client
+c = Client(scheduler_file=os.path.expanduser("~/.gadi-dask/clusters/${name}/scheduler.json"), timeout=30)
+print(json.dumps(list(c.run(lambda: [os.environ.get("GD_FIRST"), os.environ.get("GD_THIRD")]).values())))
+c.close()
+`;
+
 /** A cluster as small as Dask allows: one core, 1 GB, Debian's python with distributed, on loopback only. */
 export function smallClusterYaml(name: string, host: string, extra = ''): string {
   return `connection:

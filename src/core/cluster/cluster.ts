@@ -18,7 +18,7 @@ import { failureError, qsubFailureError, schedulerAction, shutdownWarnings, type
 import type { DeployResult } from './deploy';
 import { Deployer } from './deployer';
 import { SchedulerTimeoutError } from './errors';
-import { assertClusterName, clusterPaths, type ClusterPaths } from './names';
+import { assertClusterName, clusterNameOf, clusterPaths, type ClusterPaths } from './names';
 import type { Answer, ApplyArgs, LockArgs, Op, RequestArgs } from './protocol';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import { buildReport, type ClusterReport } from './report';
@@ -57,7 +57,7 @@ function sleep(ms: number, what: string, signal?: AbortSignal): Promise<void> {
 }
 
 export class Cluster {
-  /** The cluster's name: jobqueue.pbs.name, the PBS job name of its workers. */
+  /** The cluster's name (clusterNameOf), the PBS job name of its workers. */
   readonly name: string;
   readonly paths: ClusterPaths;
   readonly runtime: RuntimeBundle;
@@ -66,7 +66,7 @@ export class Cluster {
   private readonly onProgress: (message: string) => void;
 
   constructor(readonly transport: Transport, readonly config: ClusterConfig, private readonly options: ClusterOptions = {}) {
-    this.name = assertClusterName(config.jobqueue.pbs.name);
+    this.name = assertClusterName(clusterNameOf(config));
     this.runtime = options.runtime ?? options.deployer?.runtime ?? loadRuntimeBundle();
     this.paths = clusterPaths(this.name, this.runtime.version);
     this.deployer = options.deployer ?? new Deployer(transport, this.runtime);
@@ -312,7 +312,7 @@ export class Cluster {
   }
 
   private snapshotOf(answer: Answer<'snapshot'>): ClusterSnapshot {
-    return buildSnapshot({ cluster: this.name, host: this.transport.host, workerPrefix: this.config.jobqueue.pbs.name, answer });
+    return buildSnapshot({ cluster: this.name, host: this.transport.host, workerPrefix: this.name, answer });
   }
 
   private get lockWaitSeconds(): number {

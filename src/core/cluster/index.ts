@@ -16,7 +16,7 @@ export {
   RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError, type ClusterErrorCode,
 } from './errors';
 export { loadClusterConfig, parseClusterConfig } from './configFile';
-export { assertClusterName, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
+export { assertClusterName, clusterNameOf, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 export type { AdaptiveStatus, RuntimeMetadata, WorkerStatus } from './runtimeDocs';
 export {

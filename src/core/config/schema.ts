@@ -46,9 +46,18 @@ export const DEPRECATED_PBS_KEYS: Readonly<Record<string, string>> = {
   'header-skip': 'job-directives-skip',
 };
 
+/**
+ * Lists dask-jobqueue writes into the job script item after item (`"\n".join(filter(None, items))`): each item is
+ * shell, so it may span lines, and anything but text in it makes dask-jobqueue fail.
+ */
+export const SCRIPT_LINE_KEYS: readonly string[] = ['job-script-prologue', 'job-script-epilogue', 'env-extra'];
+
+/** dask-jobqueue's default `name`: the PBS job name of the workers, and the cluster's name when the config has none. */
+export const DEFAULT_JOB_NAME = 'dask-worker';
+
 export const pbsSchema = z.strictObject({
-  name: z.string().default('dask-worker')
-    .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`).'),
+  name: z.string().nullable().default(DEFAULT_JOB_NAME)
+    .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`) and the cluster\'s name. null leaves `#PBS -N` out, as in dask-jobqueue; the cluster is then named `dask-worker`.'),
   cores: z.number().int().positive()
     .describe('Total number of cores per job (`ncpus`). Split between `processes` worker processes.'),
   memory: memorySize.meta({ examples: ['192GB', '4GiB'] })
@@ -78,9 +87,9 @@ export const pbsSchema = z.strictObject({
   walltime: walltime.nullable().default('00:30:00').meta({ examples: ['01:00:00'] })
     .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds; null leaves the line out (the queue\'s default).'),
   'job-script-prologue': stringList.default([])
-    .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`.'),
+    .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`; an item may hold several lines (a `|` block).'),
   'job-script-epilogue': stringList.default([])
-    .describe('Shell lines run after the worker exits.'),
+    .describe('Shell lines run after the worker exits; an item may hold several lines.'),
   'resource-spec': z.string().optional()
     .describe('Replaces the generated `select=1:ncpus=…:mem=…` resource line (`#PBS -l <resource-spec>`).'),
   'job-extra-directives': stringList.default([])

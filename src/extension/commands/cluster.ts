@@ -122,7 +122,7 @@ export function clientSnippet(cluster: string, host: string): string {
 export async function insertClientSnippet(ctx: Context, arg?: unknown): Promise<string> {
   // Only the config is needed: the scheduler file's path follows from the cluster's name.
   const entry = isNode(arg) && 'entry' in arg && arg.entry ? arg.entry.config : await ctx.configs.choose('for the client snippet', configUri(arg as TargetArgs | undefined));
-  const name = entry.config.jobqueue.pbs.name;
+  const name = core().clusterNameOf(entry.config);
   const text = clientSnippet(name, entry.config.connection?.host ?? 'the cluster');
   const editor = vscode.window.activeTextEditor;
   const notebook = vscode.window.activeNotebookEditor;
