@@ -1,6 +1,7 @@
 // The cluster lifecycle's public surface: what the CLI and the VS Code front end build on.
 export { Deployer } from './deployer';
-export { Cluster, ClusterManager, describeCount } from './cluster';
+export { Cluster, ClusterManager } from './cluster';
+export { describeCount } from './waits';
 export type {
   ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult,
   ScaleRequest, ScaleResult, SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions, WorkersCount,
