@@ -3,6 +3,7 @@
 // (lifecycle.ts, waits.ts) take this.
 import { hostname } from 'node:os';
 import type { ClusterConfig } from '../config/schema';
+import { GADI_SUBMISSIONS_PER_MINUTE } from '../config/queues';
 import { DEFAULT_PYTHON, effectivePrologue, renderJobScript, workerLayout } from '../pbs/jobScript';
 import type { Transport } from '../remote/transport';
 import { clampTimerMs } from '../timers';
@@ -10,6 +11,7 @@ import { VERSION } from '../version';
 import type { ActionOptions, ClusterOptions, ScaleRequest, StartOptions } from './actions';
 import { AgentClient, type AgentEnvironment, type CallOptions } from './agent';
 import { failureError, type AnswerContext } from './answers';
+import { jobCeiling, type JobCeiling } from './ceiling';
 import { Deployer } from './deployer';
 import { assertClusterName, clusterPaths, type ClusterPaths } from './names';
 import type { Answer, ApplyArgs, LockArgs, Op, RequestArgs } from './protocol';
@@ -112,7 +114,7 @@ export class ClusterCore {
   }
 
   answerContext(): AnswerContext {
-    return { cluster: this.name, host: this.transport.host, python: this.config.jobqueue.pbs.python ?? DEFAULT_PYTHON };
+    return { cluster: this.name, host: this.transport.host, python: this.config.jobqueue.pbs.python ?? DEFAULT_PYTHON, ceiling: this.ceiling };
   }
 
   async call<O extends Op>(op: O, args: RequestArgs[O], what: string, options: CallOptions): Promise<Answer<O>> {
@@ -123,12 +125,22 @@ export class ClusterCore {
     }
   }
 
-  /** Changes the cluster in one agent request (a missing runtime is deployed and the request sent again). */
+  /** The per-user job ceiling this cluster's config sets (or the default). */
+  get ceiling(): JobCeiling {
+    return jobCeiling(this.config);
+  }
+
+  /**
+   * Changes the cluster in one agent request (a missing runtime is deployed and the request sent again). The agent
+   * refuses it before any qsub when it would take the user above the job ceiling, and paces a large submission.
+   */
   async apply(plan: Partial<ApplyArgs>, options: StartOptions, submissions: number): Promise<Answer<'apply'>> {
+    const submitRate = this.options.submitRate ?? GADI_SUBMISSIONS_PER_MINUTE;
+    const pacedSeconds = (Math.max(0, submissions - GADI_SUBMISSIONS_PER_MINUTE) * 60) / submitRate;
     // Each qsub may take a few seconds on a busy server; retiring workers up to a minute.
-    const timeoutMs = clampTimerMs((this.lockWaitSeconds + 150 + 5 * submissions + (plan.waitSeconds ?? 0)) * 1000);
-    return this.call('apply', { cluster: this.name, workerScript: this.workerJobScript(), ...plan, ...this.lockArgs(timeoutMs) },
-      `cluster ${this.name}`, { timeoutMs, signal: options.signal, onProgress: this.progress(options) });
+    const timeoutMs = clampTimerMs((this.lockWaitSeconds + 150 + 5 * submissions + pacedSeconds + (plan.waitSeconds ?? 0)) * 1000);
+    const args = { cluster: this.name, workerScript: this.workerJobScript(), maxJobs: this.ceiling.max, submitRate, ...plan, ...this.lockArgs(timeoutMs) };
+    return this.call('apply', args, `cluster ${this.name}`, { timeoutMs, signal: options.signal, onProgress: this.progress(options) });
   }
 }
 

@@ -4,6 +4,7 @@ import type {
   ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, DownOptions, DownResult, ScaleRequest, ScaleResult, SchedulerInfo,
   StartedScheduler, StartOptions, UpResult,
 } from './actions';
+import { checkCeiling } from './ceiling';
 import { qsubFailureError, schedulerAction, shutdownWarnings, type CancelledJob, type SchedulerAction } from './answers';
 import { callOptions, type ClusterCore } from './clusterCore';
 import type { ApplyArgs } from './protocol';
@@ -27,6 +28,7 @@ export async function up(core: ClusterCore, options: StartOptions = {}): Promise
  */
 export async function scale(core: ClusterCore, request: ScaleRequest, options: StartOptions = {}): Promise<ScaleResult> {
   const target = core.jobsFor(request);
+  checkCeiling(core.ceiling, target, `Scaling cluster ${core.name}`);
   const progress = core.progress(options);
   progress(`Scaling cluster ${core.name} on ${core.transport.host} to ${target} worker job${target === 1 ? '' : 's'}`);
   const plan: Partial<ApplyArgs> = { scaleTo: target, waitSeconds: options.waitSeconds ?? 60 };
@@ -68,6 +70,7 @@ export async function adapt(core: ClusterCore, request: AdaptRequest | 'off', op
   if (!Number.isInteger(minimum) || !Number.isInteger(maximum) || minimum < 0 || maximum < minimum) {
     throw new RangeError(`adaptive bounds must be whole numbers with 0 ≤ minimum ≤ maximum (got ${minimum} and ${maximum})`);
   }
+  checkCeiling(core.ceiling, maximum, `Adaptive scaling of cluster ${core.name} up`);
   const layout = core.layout;
   // The agent adds the worker jobs already in the queue as `jobs`.
   const adapt = { min: minimum, max: maximum, threadsPerJob: layout.threads * layout.processes, jobScript: 'worker.pbs', qsubArgs: [] };
