@@ -8,6 +8,7 @@ from .journal import Journal, JournalWriteError
 from .op_common import (LAUNCH_FILE, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _reconciled,
                         _write_atomic, runtime_command)
 from .op_pbs import cancel, retire, submit, wait_gone
+from .pacing import GADI_SUBMISSIONS_PER_MINUTE, Pacer
 
 
 def _env_check(agent):
@@ -75,13 +76,18 @@ def _scale(args, journal, view, name, cdir, answer, progress, agent):
         fresh = sid is not None and sid == scheduler.get("jobId") and scheduler.get("kind") == "submitted"
         # Workers wait for the scheduler's job to start (-W on the command line; the script stays PBSCluster's).
         extra = ["-W", "depend=after:%s" % sid] if sid and (fresh or view.queued(sid)) else []
+        pacer = Pacer(_submit_rate(args))
         for n in range(need):
-            if agent.stop_requested():
+            if n == pacer.burst:
+                progress("Pacing the submissions: %d of %d worker jobs submitted, the rest at %g a minute (Gadi takes "
+                         "at most %d qsubs a minute from one user)" % (n, need, pacer.rate, GADI_SUBMISSIONS_PER_MINUTE))
+            if agent.stop_requested() or not pacer.wait(agent.stop_requested):
                 answer["stopped"] = True  # between two submissions: what was submitted is journaled and answered
                 break
             if n and n % 5 == 0:
-                progress("Submitted %d of %d worker jobs" % (n, need))
+                progress("Submitted %d of %d worker jobs%s" % (n, need, " (paced)" if pacer.pacing else ""))
             job_id, error = submit(journal, cdir, "worker", WORKER_SCRIPT, extra, cluster=name)
+            pacer.submitted()
             if error:
                 answer["submitErrors"].append(error)
                 break  # the next qsub would be refused for the same reason
@@ -157,6 +163,42 @@ def op_apply(args, progress, agent):
     return answer
 
 
+def _submit_rate(args):
+    rate = args.get("submitRate", GADI_SUBMISSIONS_PER_MINUTE)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate > 0:
+        raise Refusal("bad-request", "submitRate must be a positive number of qsubs a minute, not %r" % (rate,))
+    return rate
+
+
+def _check_ceiling(args, journal, view):
+    """Refuses, before anything is submitted, a request whose new jobs would take the user's live jobs (every
+    cluster's and every other job's, as PBS lists them) above the ceiling `maxJobs`. Only new jobs count: a request
+    that submits nothing is never refused."""
+    ceiling = args.get("maxJobs")
+    if ceiling is None:
+        return
+    if isinstance(ceiling, bool) or not isinstance(ceiling, int) or ceiling < 1:
+        raise Refusal("bad-request", "maxJobs must be a whole number from 1 up, not %r" % (ceiling,))
+    ensure = args.get("ensureScheduler") or {}
+    pending = journal.pending("worker") + journal.pending("scheduler")
+    have = len([i for i in view.worker_ids() if view.active(i)]) + len(journal.pending("worker"))
+    adapt = args.get("adapt")
+    if args.get("scaleTo") is not None:
+        want = int(args["scaleTo"])
+    elif isinstance(adapt, dict):
+        want = int(adapt.get("max") or 0)  # adaptivity may grow to its maximum
+    else:
+        want = have
+    new_scheduler = ensure.get("placement") == "job" and not view.scheduler_job() and not journal.pending("scheduler")
+    adding = max(0, want - have) + (1 if new_scheduler else 0)
+    if not adding:
+        return
+    live = len(view.user_live()) + len(pending)  # the reconcile has just asked PBS for the user's jobs
+    if live + adding > ceiling:
+        raise Refusal("ceiling", "%d live jobs of the user and %d new ones would pass the ceiling of %d jobs" % (
+            live, adding, ceiling), userJobs=live, adding=adding, ceiling=ceiling)
+
+
 def _apply(args, progress, agent, name, cdir, answer):
     _write_atomic(os.path.join(cdir, WORKER_SCRIPT), args["workerScript"])
     journal = Journal(cdir)
@@ -165,6 +207,8 @@ def _apply(args, progress, agent, name, cdir, answer):
     sid = view.scheduler_job()
     ids = ([sid] if sid else []) + [i for i in view.worker_ids() if view.active(i)]
     answer["before"] = [{"id": i, "state": view.state(i), "role": "scheduler" if i == sid else "worker"} for i in ids]
+    _submit_rate(args)
+    _check_ceiling(args, journal, view)
     adapt = args.get("adapt")
     if args.get("scaleTo") is not None or adapt == "off":
         answer["adaptWasOn"] = _adapt_off(journal, view, cdir)
