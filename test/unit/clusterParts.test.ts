@@ -16,7 +16,8 @@ import { renderSchedulerJobScript, schedulerDirectives, schedulerLaunch } from '
 import { buildSnapshot, describeEnd } from '../../src/core/cluster/snapshot';
 import { JOB_ID } from '../../src/core/pbs/submit';
 import { parseQstatJson } from '../../src/core/pbs/qstat';
-import { Cluster, shortOfJobs } from '../../src/core/cluster/cluster';
+import { Cluster } from '../../src/core/cluster/cluster';
+import { shortOfJobs } from '../../src/core/cluster/waits';
 import type { Transport } from '../../src/core/remote/transport';
 
 

@@ -3,7 +3,7 @@
 // worker job script we render equals `PBSCluster(...).job_script()` for the same file.
 import { z } from 'zod';
 import { parseBytes, parseTimedelta, parseWalltime } from '../units';
-import { GADI_QUEUE_NAMES } from './queues';
+import { GADI_MAX_JOBS_PER_USER, GADI_MAX_JOBS_SOURCE, GADI_QUEUE_NAMES } from './queues';
 
 const stringList = z.array(z.string());
 
@@ -126,6 +126,8 @@ export const schedulerSchema = z.strictObject({
     .describe('Walltime of the scheduler job; defaults to the workers\' walltime.'),
   'idle-timeout': z.number().nonnegative().optional()
     .describe('Seconds without clients or work after which the scheduler shuts the cluster down.'),
+  'max-jobs': z.number().int().min(1).optional()
+    .describe(`The most jobs you may have queued or running at once (all of yours, not only this cluster's): scale and adapt are refused above it. Default ${GADI_MAX_JOBS_PER_USER}, ${GADI_MAX_JOBS_SOURCE}.`),
 }).describe('Where and how the Dask scheduler runs.');
 
 export const clusterConfigSchema = z.looseObject({
