@@ -68,7 +68,8 @@ class Journal(object):
 
     def _load(self):
         try:
-            with open(self.path, encoding="utf-8") as f:
+            # Undecodable bytes (a hand edit, an older agent's raw PBS text) must not stop every command.
+            with open(self.path, encoding="utf-8", errors="replace") as f:
                 lines = f.read().splitlines()
         except FileNotFoundError:
             self._import_legacy()
@@ -85,7 +86,7 @@ class Journal(object):
 
     def _import_legacy(self):
         try:
-            with open(os.path.join(self.cdir, LEGACY_JOBS_FILE), encoding="utf-8") as f:
+            with open(os.path.join(self.cdir, LEGACY_JOBS_FILE), encoding="utf-8", errors="replace") as f:
                 lines = f.read().splitlines()
         except OSError:
             return

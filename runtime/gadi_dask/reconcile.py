@@ -128,6 +128,10 @@ class View(object):
     def queued(self, job_id):
         return self.state(job_id) in QUEUED_STATES
 
+    def user_live(self):
+        """Every job of the user's PBS still holds (any cluster's, or none): what the per-user ceiling counts."""
+        return [i for i, a in self.pbs.items() if owned(a, self.who) and a.get("job_state") not in DONE_STATES]
+
     def scheduler_job(self):
         """The newest live scheduler job."""
         live = [j for j in self.journal.live("scheduler") if self.active(j.id)]

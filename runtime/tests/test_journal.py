@@ -41,6 +41,14 @@ class JournalTest(unittest.TestCase):
         self.assertEqual(sorted(Journal(self.dir).jobs), ["1.pbs", "2.pbs"])
         self.assertTrue(any("torn" in w for w in j.warnings))
 
+    def test_a_byte_that_is_not_utf8_spoils_only_its_own_text(self):
+        with open(self.path, "wb") as f:
+            f.write(b'{"op":"refused","name":"demo-00000001","reason":"qsub: caf\xe9","at":1}\n')
+            f.write(b'{"op":"submitted","id":"2.pbs","role":"worker","name":"demo-00000002","at":2}\n')
+        j = Journal(self.dir)
+        self.assertEqual(list(j.jobs), ["2.pbs"])
+        self.assertEqual(j.warnings, [])
+
     def test_a_journal_of_one_torn_line_is_emptied_then_appended(self):
         with open(self.path, "wb") as f:
             f.write(b'{"op":"submitted","id":"1.pbs"' + b"x" * 5000)

@@ -3,11 +3,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cancelOtherJobs, ClusterManager, ConfigFileError, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
-import { clusterPaths } from '../core/cluster/names';
+import { cancelOtherJobs, checkCeiling, ClusterManager, ConfigFileError, jobCeiling, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
+import { clusterNameOf, clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import { workerScriptContext } from '../core/cluster/tls';
-import { GADI_MAX_JOBS_PER_USER } from '../core/config/queues';
+import { GADI_MAX_JOBS_PER_USER, GADI_SUBMISSIONS_PER_MINUTE } from '../core/config/queues';
 import type { ClusterConfig } from '../core/config/schema';
 import { checkBeforeSubmit } from '../core/lintGate';
 import { renderJobScript, workerLayout } from '../core/pbs/jobScript';
@@ -36,8 +36,10 @@ export const CLUSTER_HELP = `Cluster commands:
   job-script [--scheduler]       print the worker job script (or the scheduler's); no connection needed
   up [--wait]                    deploy the runtime and start the scheduler (waits until it runs)
   scale N [--workers] [--wait]   reach N worker jobs (or N workers: ceil(N / processes) jobs), in one round trip;
-                                 starts the scheduler first if none runs; N is 0 to ${GADI_MAX_JOBS_PER_USER} jobs, Gadi's
-                                 limit of jobs per user; --wait: until every worker is connected (or --timeout)
+                                 starts the scheduler first if none runs; refused when your jobs would pass the
+                                 ceiling (scheduler.max-jobs in the config, default ${GADI_MAX_JOBS_PER_USER} queued or running);
+                                 more than ${GADI_SUBMISSIONS_PER_MINUTE} new jobs are submitted at ${GADI_SUBMISSIONS_PER_MINUTE} a minute after the first ${GADI_SUBMISSIONS_PER_MINUTE};
+                                 --wait: until every worker is connected (or --timeout)
   adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself, or stop that
   status [--json]                the cluster's jobs, workers and scheduler
   report [--json]                per run and job: SU spent against the estimate, CPU efficiency, peak memory
@@ -103,21 +105,14 @@ function parse(command: ClusterCommand, argv: string[]): { values: Values; posit
   return parsed;
 }
 
-/** A whole number from 0 to `max` (when given), or a usage error saying what is allowed. */
-function count(text: string | undefined, what: string, max?: { n: number; why: string }): number {
-  const range = max ? `a whole number from 0 to ${max.n}` : 'a whole number';
-  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${what} must be ${range}, not ${text === undefined ? 'nothing' : `"${text}"`}`);
+/** A whole number, or a usage error saying what is allowed. */
+function count(text: string | undefined, what: string): number {
+  if (text === undefined || !/^\d+$/.test(text)) throw new UsageError(`${what} must be a whole number, not ${text === undefined ? 'nothing' : `"${text}"`}`);
   const n = Number(text);
-  if (max && n > max.n) throw new UsageError(`${what} is ${text}, above ${max.n}: ${max.why}.`);
   if (!Number.isSafeInteger(n)) throw new UsageError(`${what} is too large: ${text}`);
   return n;
 }
 
-/** The most worker jobs (or, with `perJob` workers each, workers) a command may ask for. */
-function jobLimit(perJob = 1): { n: number; why: string } {
-  const why = `Gadi lets one user have at most ${GADI_MAX_JOBS_PER_USER} jobs queued or running at once`;
-  return { n: GADI_MAX_JOBS_PER_USER * perJob, why: perJob > 1 ? `${why} (${perJob} workers per job here)` : why };
-}
 
 /** The config file: --config, else the single *.dask-cluster.yaml (or .yml) in the working directory. */
 export function findConfigFile(given: string | undefined, cwd: string): string {
@@ -216,9 +211,9 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
 
   if (command === 'job-script') {
     if (positionals.length) throw new UsageError('job-script takes no arguments');
-    const paths = clusterPaths(config.jobqueue.pbs.name);
+    const paths = clusterPaths(clusterNameOf(config));
     out(values.scheduler
-      ? renderSchedulerJobScript(config, config.jobqueue.pbs.name, paths.runPy)
+      ? renderSchedulerJobScript(config, clusterNameOf(config), paths.runPy)
       : renderJobScript(config.jobqueue.pbs, workerScriptContext(config, paths)));
     return EXIT.ok;
   }
@@ -240,7 +235,9 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     }
     case 'scale': {
       if (positionals.length !== 1) throw new UsageError('scale takes one number: scale N [--workers]');
-      const n = count(positionals[0], 'N', jobLimit(values.workers ? workerLayout(config.jobqueue.pbs).processes : 1));
+      const n = count(positionals[0], 'N');
+      // Before connecting: the request alone may pass the ceiling (the agent counts the user's other jobs too).
+      checkCeiling(jobCeiling(config), values.workers ? Math.ceil(n / workerLayout(config.jobqueue.pbs).processes) : n, 'Scaling the cluster');
       gate();
       action = async (c) => {
         const r = await c.scale(values.workers ? { workers: n } : { jobs: n }, { ...wait, signal, onProgress: progress });
@@ -261,9 +258,10 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     case 'adapt': {
       let request: { minimum: number; maximum: number } | 'off';
       if (positionals.length === 1 && positionals[0] === 'off') request = 'off';
-      else if (positionals.length === 2) request = { minimum: count(positionals[0], 'MIN', jobLimit()), maximum: count(positionals[1], 'MAX', jobLimit()) };
+      else if (positionals.length === 2) request = { minimum: count(positionals[0], 'MIN'), maximum: count(positionals[1], 'MAX') };
       else throw new UsageError('adapt takes MIN MAX, or off');
       if (request !== 'off' && request.maximum < request.minimum) throw new UsageError(`MAX (${request.maximum}) is below MIN (${request.minimum})`);
+      if (request !== 'off') checkCeiling(jobCeiling(config), request.maximum, 'Adaptive scaling of the cluster up');
       if (request !== 'off') gate(); // turning adaptivity off submits nothing
       const req = request;
       action = async (c) => {

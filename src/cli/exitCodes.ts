@@ -2,7 +2,7 @@
 import { TransportError } from '../core/remote/errors';
 import { QsubError } from '../core/pbs/submit';
 import {
-  ClusterError, ClusterLockedError, ConfigFileError, InvalidClusterNameError, SchedulerTimeoutError,
+  ClusterError, ClusterLockedError, ConfigFileError, InvalidClusterNameError, JobCeilingError, SchedulerTimeoutError,
 } from '../core/cluster/errors';
 
 export const EXIT = {
@@ -24,7 +24,7 @@ export const EXIT = {
 export const EXIT_CODES_HELP = `Exit status:
   0    done (status: the scheduler is running)
   1    the action failed on the cluster (qsub refused a job, the scheduler did not start, a remote error)
-  2    usage error (unknown command or option, bad number)
+  2    usage error (unknown command or option, bad number, a scale or adapt above the job ceiling)
   3    the cluster config file is missing, unreadable or invalid
   4    cannot connect, or the connection dropped under the command (network, authentication, host key, ssh config)
   5    timed out (a remote command, the wait for the scheduler or, with scale --wait, the workers; another
@@ -37,7 +37,7 @@ export class UsageError extends Error {
 }
 
 export function exitCodeOf(error: unknown): number {
-  if (error instanceof UsageError || error instanceof RangeError) return EXIT.usage;
+  if (error instanceof UsageError || error instanceof RangeError || error instanceof JobCeilingError) return EXIT.usage;
   if (error instanceof ConfigFileError || error instanceof InvalidClusterNameError) return EXIT.config;
   if (error instanceof TransportError) {
     switch (error.kind) {

@@ -91,7 +91,7 @@ export class ConfigStore implements vscode.Disposable {
     if (!entry) {
       const last = this.memento.get<string>(LAST_PICKED);
       const items = all.map((e) => ({
-        label: e.config?.jobqueue.pbs.name ?? basename(e.uri.fsPath),
+        label: e.config ? core().clusterNameOf(e.config) : basename(e.uri.fsPath),
         description: e.label,
         detail: e.error ? `$(error) ${e.error.message}` : e.config?.connection?.host ? `on ${e.config.connection.host}` : undefined,
         entry: e,

@@ -36,8 +36,10 @@ def main():
                 client.wait_for_workers(n, timeout=300)
                 print("pbscluster %d %.3f" % (n, time.time() - started), flush=True)
                 cluster.scale(0)
+                # Both gone before the next run: PBS's jobs, and the workers the scheduler still lists (a name it
+                # reuses would be refused while the old worker of that name is registered).
                 deadline = time.time() + 120
-                while live_jobs() and time.time() < deadline:
+                while (live_jobs() or client.scheduler_info()["workers"]) and time.time() < deadline:
                     time.sleep(0.5)
     finally:
         client.close()

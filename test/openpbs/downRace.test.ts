@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { liveJobsOf, startRealPbs, type RealPbs } from './realPbs';
+import { replayJournal } from '../fixtures/journal';
 import { until } from '../fixtures/poll';
 
 const USER = 'gdpbsdown';
@@ -21,26 +22,7 @@ before(async () => {
 });
 after(() => env?.stop());
 
-interface Recorded {
-  id: string;
-  cancelled: unknown;
-  finished: unknown;
-}
-
-/** The journal as the agent left it: every job it knows, with its cancelled and finished marks. */
-function journalJobs(): Recorded[] {
-  const jobs = new Map<string, Recorded>();
-  const text = readFileSync(join(env.sb.home, '.gadi-dask', 'clusters', NAME, 'journal.jsonl'), 'utf8');
-  for (const line of text.split('\n').filter(Boolean)) {
-    const r = JSON.parse(line) as { op: string; id?: string; at: number };
-    if (!r.id) continue;
-    const job = jobs.get(r.id) ?? { id: r.id, cancelled: null, finished: null };
-    if (r.op === 'cancelled') job.cancelled = r.at;
-    if (r.op === 'finished') job.finished = r.at;
-    jobs.set(r.id, job);
-  }
-  return [...jobs.values()];
-}
+const journal = () => replayJournal(readFileSync(join(env.sb.home, '.gadi-dask', 'clusters', NAME, 'journal.jsonl'), 'utf8'));
 
 test(`up, a worker, down: ${ROUNDS} rounds in a row, each down exits 0 with every job recorded`, async () => {
   const downs: number[] = [];
@@ -51,8 +33,7 @@ test(`up, a worker, down: ${ROUNDS} rounds in a row, each down exits 0 with ever
     downs.push(down.ms);
     assert.equal(down.code, 0, `round ${round}, down:\n${down.stdout}\n${down.stderr}`);
     assert.deepEqual(liveJobsOf(USER).map((j) => `${j.id} ${j.state}`), [], `round ${round}: PBS still runs jobs of the cluster`);
-    const open = journalJobs().filter((j) => !j.cancelled && !j.finished);
-    assert.deepEqual(open, [], `round ${round}: jobs the journal does not know have ended`);
+    assert.deepEqual(journal(), { live: [], unsettled: [] }, `round ${round}: jobs the journal does not know have ended`);
   }
   downs.sort((a, b) => a - b);
   process.stderr.write(`down on real PBS, ${ROUNDS} rounds: median ${(downs[downs.length >> 1]! / 1000).toFixed(1)} s, max ${(downs.at(-1)! / 1000).toFixed(1)} s\n`);

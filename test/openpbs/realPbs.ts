@@ -1,22 +1,20 @@
 // The openpbs layer's shared parts: a cluster account on real OpenPBS (the sandbox's real sshd, PBS's own commands
 // on the login PATH), the CLI run over SSH as a user runs it, and PBS asked directly as root. run.sh starts PBS and
 // runs these tests inside its private network namespace; outside it they refuse to start.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
-import { smallClusterYaml, type RunResult } from '../sandbox/clusterFixture';
+import { cliOverSsh, smallClusterYaml, type RunResult } from '../sandbox/clusterFixture';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 
 const PREFIX = process.env.GADI_DASK_OPENPBS_PREFIX ?? '';
 export const PBS_SERVER = process.env.GADI_DASK_OPENPBS_HOST ?? '';
 export const PBS_BIN = join(PREFIX, 'bin');
-const TSX = require.resolve('tsx');
-const CLI = join(resolve(__dirname, '..', '..'), 'src', 'cli', 'cli.ts');
 
 /** This process's network namespace is not the machine's own (run.sh passes its inode): nothing here can reach the
  * machine's addresses. */
@@ -37,7 +35,8 @@ export interface RealPbs {
   stop(): Promise<void>;
 }
 
-export async function startRealPbs(user: string): Promise<RealPbs> {
+/** `cli` makes the CLI's command line (default: from source; the benchmark runs the shipped bundle). */
+export async function startRealPbs(user: string, cli?: (args: string[]) => string[]): Promise<RealPbs> {
   if (!PREFIX || !PBS_SERVER || !inPrivateNetns()) {
     throw new Error('the openpbs tests run inside the namespace test/openpbs/run.sh makes (bash test/openpbs/run.sh)');
   }
@@ -56,7 +55,11 @@ export async function startRealPbs(user: string): Promise<RealPbs> {
     pool,
     config,
     cluster: (name, extra = '') => new Cluster(pool.open(sb.alias), parseClusterConfig(readFileSync(config(name, extra), 'utf8'))),
-    cli: (args, file, timeoutMs = 300_000) => runCli([...args, '--config', file, '--ssh-config', sb.sshConfigPath], timeoutMs),
+    cli: async (args, file, timeoutMs = 300_000) => {
+      const started = Date.now();
+      const r = await cliOverSsh(sb, args, file, timeoutMs, cli);
+      return { ...r, ms: Date.now() - started };
+    },
     stop: async () => {
       await pool.close();
       await sb.stop();
@@ -65,22 +68,6 @@ export async function startRealPbs(user: string): Promise<RealPbs> {
   };
 }
 
-function runCli(args: string[], timeoutMs: number): Promise<RunResult & { ms: number }> {
-  const started = Date.now();
-  return new Promise((done, fail) => {
-    const p = spawn(process.execPath, ['--import', TSX, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code) => {
-      clearTimeout(timer);
-      done({ code, stdout, stderr, ms: Date.now() - started });
-    });
-  });
-}
 
 /** A PBS command as root (an administrator's view, not the user's), its output as text. */
 export function pbs(command: string, args: string[], timeoutMs = 30_000): RunResult {

@@ -32,8 +32,10 @@ EXTRA_PACKAGES="openssh-server python3-distributed python3-yaml" bash "$KIT/buil
 if [ -f "$PBSNS_DIR/kit.env" ]; then bash "$KIT/stop.sh" --force | sed 's/^/  /' || true; fi
 say "start in the namespace $PBSNS_DIR (hostname $PBSNS_HOST)"
 stopped=0
+# shellcheck disable=SC2317  # run by the EXIT trap
 stop() {
   [ "$stopped" = 1 ] && return; stopped=1
+  if [ -n "${sampler:-}" ]; then kill "$sampler" 2>/dev/null || true; fi
   say "stop"
   bash "$KIT/stop.sh" --force | sed 's/^/  /' || true
   say "done"
@@ -47,12 +49,41 @@ RESET=1 MOM_CONFIG=$'$min_check_poll 2\n$max_check_poll 10' bash "$KIT/start.sh"
 GADI_DASK_HOST_NETNS=$(stat -L -c %i /proc/self/ns/net)
 export GADI_DASK_OPENPBS_PREFIX=$PREFIX GADI_DASK_OPENPBS_HOST=$PBSNS_HOST GADI_DASK_HOST_NETNS
 cd "$ROOT"
+
+# While the layer runs, the machine's listening sockets are sampled: none may appear (everything of the layer
+# listens inside the namespace), and what listens inside is printed at the end.
+listeners=$(mktemp -d)
+ss -Hltn | awk '{print $4}' | sort -u >"$listeners/before"
+(
+  while :; do
+    ss -Hltn | awk '{print $4}' >>"$listeners/host"
+    "$KIT/nsrun.sh" ss -Hltnp 2>/dev/null | awk '{print $4, $6}' >>"$listeners/inside"
+    sleep 2
+  done
+) &
+sampler=$!
+rc=0
 if [ "${1:-}" = --bench ]; then
   shift
   say "benchmark $*"
-  "$KIT/nsrun.sh" node --import tsx "$@"
+  "$KIT/nsrun.sh" node --import tsx "$@" || rc=$?
 else
   [ $# -gt 0 ] || set -- test/openpbs/*.test.ts
   say "tests: $*"
-  "$KIT/nsrun.sh" node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@"
+  "$KIT/nsrun.sh" node --import tsx --test --test-concurrency=1 --test-reporter=spec "$@" || rc=$?
 fi
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
+added=$(sort -u "$listeners/host" | comm -13 "$listeners/before" -)
+inside=$(sed -E 's/users:\(\("([^"]+)".*/\1/' "$listeners/inside" | sort -u | awk '{print "    " $1 " (" $2 ")"}')
+say "listening inside the namespace (it has only lo, 127.0.0.1) during the layer:"
+echo "${inside:-    none seen}"
+rm -rf "$listeners"
+if [ -n "$added" ]; then
+  say "listeners that appeared on the machine's own network during the layer: $(echo "$added" | tr '\n' ' ')"
+  # Only a failure when nothing else runs beside the layer, as in CI (OPENPBS_HOST_LISTENERS=warn to just report).
+  [ "${OPENPBS_HOST_LISTENERS:-fail}" = warn ] || { echo "not ok - the layer listened outside its namespace"; rc=1; }
+else
+  say "no listener appeared on the machine's own network during the layer"
+fi
+exit "$rc"

@@ -4,11 +4,10 @@
 // within NaN s").
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliArgv, smallClusterYaml, type RunResult } from './clusterFixture';
+import { cliArgv, run, smallClusterYaml, type RunResult } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const USER = 'gddocumented';
@@ -38,16 +37,7 @@ after(async () => {
 
 /** `gadi-dask <args>` typed in the project directory, nothing else on the line. */
 function gadiDask(args: string[]): Promise<RunResult> {
-  return new Promise((done, fail) => {
-    const argv = cliArgv(args);
-    const p = spawn(argv[0], argv.slice(1), { cwd: project, env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  return run(cliArgv(args), { cwd: project, env: { ...process.env, HOME: home, SSH_AUTH_SOCK: '' } });
 }
 
 describe('the CLI as documented', { concurrency: false }, () => {

@@ -3,11 +3,10 @@
 // TMPDIR. Each run of the CLI must name what happened and what to do.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cliArgv, smallClusterYaml, type RunResult } from './clusterFixture';
+import { cliOverSsh, smallClusterYaml } from './clusterFixture';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const USER = 'gdmessages';
@@ -35,18 +34,7 @@ function configFor(name: string, extra = SLEEPER): string {
   return file;
 }
 
-function cli(args: string[], config: string): Promise<RunResult> {
-  return new Promise((done, fail) => {
-    const argv = cliArgv([...args, '--config', config, '--ssh-config', sb.sshConfigPath]);
-    const p = spawn(argv[0], argv.slice(1), { env: { ...process.env, SSH_AUTH_SOCK: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', fail);
-    p.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const cli = (args: string[], config: string) => cliOverSsh(sb, args, config);
 
 describe('messages that say what happened', { concurrency: false }, () => {
   test('a qdel that fails is listed apart with its reason, never under "Cancelled:"', async () => {

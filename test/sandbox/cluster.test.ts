@@ -143,11 +143,11 @@ describe('through the ssh transport', { concurrency: false }, () => {
     assert.equal(r.cancelled.length, 1);
     assert.equal(r.cancelled[0].outcome, 'deleted');
     assert.deepEqual(r.cancelled[0].retiredWorkers, [`${name}-${r.cancelled[0].id}`], 'its worker handed over before the job went');
-    // The cancelled job stays R while PBS ends it (qdelLingerSeconds): "one job left" once PBS lists only one.
-    const s = await until('one worker job', async () => {
+    // The cancelled job stops counting at once, and stays listed while PBS ends it (it lingers in R here too).
+    assert.equal((await cluster.status()).counts.workerJobs, 1);
+    const s = await until('one worker job left in PBS', async () => {
       const snap = await cluster.status();
-      const listed = snap.jobs.filter((j) => j.role === 'worker').length;
-      return snap.counts.workerJobs === 1 && snap.counts.workers === 1 && listed === 1 ? snap : undefined;
+      return snap.jobs.filter((j) => j.role === 'worker').length === 1 && snap.counts.workers === 1 ? snap : undefined;
     });
     assertWorkersNamedForJobs(s, name, 1);
     assert.notEqual(s.jobs[1].id, r.cancelled[0].id);

@@ -1,7 +1,7 @@
 // Shared by the cluster acceptance tests and the cluster benchmarks: a Transport wrapper that counts round trips,
 // the small cluster config they run, commands and the CLI run as the cluster account, PBS's view of a cluster's
 // worker jobs, and a look at the processes a user has left.
-import { spawn } from 'node:child_process';
+import { spawn, type SpawnOptions as ProcessOptions } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { clientSnippet } from '../../src/core/cluster/clientSnippet';
@@ -56,6 +56,27 @@ export class CountingTransport implements Transport {
   }
 }
 
+/**
+ * A prologue as dask-jobqueue users write one: an item that is a YAML block scalar of two commands, where the
+ * second reads what the first exported and logs it to ~/prologue-ran.log under the job's name (or `agent` in the
+ * agent's shell), so the log proves both ran, in order, in one shell; and an item of one line.
+ */
+export const BLOCK_PROLOGUE = `    job-script-prologue:
+      - |
+        export GD_FIRST="one two"
+        echo "\${PBS_JOBNAME:-agent} saw $GD_FIRST" >>"$HOME/prologue-ran.log"
+      - export GD_THIRD=3
+`;
+
+/** Python that prints, as JSON, [GD_FIRST, GD_THIRD] as each worker of cluster `name` has them. */
+export const workerEnvPython = (name: string) => `
+import json, os
+from distributed import Client
+c = Client(scheduler_file=os.path.expanduser("~/.gadi-dask/clusters/${name}/scheduler.json"), timeout=30)
+print(json.dumps(list(c.run(lambda: [os.environ.get("GD_FIRST"), os.environ.get("GD_THIRD")]).values())))
+c.close()
+`;
+
 /** A cluster as small as Dask allows: one core, 1 GB, Debian's python with distributed, on loopback only. */
 export function smallClusterYaml(name: string, host: string, extra = ''): string {
   return `connection:
@@ -85,22 +106,30 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `argv` as the sandbox's cluster account, in its home, with a login-like environment (plus `env`). */
-export function runAs(sb: Sandbox, argv: string[], input = '', env: Record<string, string> = {}): Promise<RunResult> {
+/** Runs `argv` to its end and gives its output as text; it is killed after `timeoutMs`, when given. */
+export function run(argv: string[], options: ProcessOptions = {}, input = '', timeoutMs?: number): Promise<RunResult> {
   return new Promise((done, fail) => {
-    const p = spawn(argv[0], argv.slice(1), {
-      uid: sb.uid, gid: sb.gid, cwd: sb.home,
-      env: { HOME: sb.home, USER: sb.user, LOGNAME: sb.user, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const p = spawn(argv[0], argv.slice(1), { ...options, stdio: ['pipe', 'pipe', 'pipe'] });
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
+    p.stdout!.on('data', (d) => (stdout += d));
+    p.stderr!.on('data', (d) => (stderr += d));
     p.on('error', fail);
-    p.on('close', (code) => done({ code, stdout, stderr }));
-    p.stdin.end(input);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, stdout, stderr });
+    });
+    p.stdin!.end(input);
   });
+}
+
+/** Runs `argv` as the sandbox's cluster account, in its home, with a login-like environment (plus `env`). */
+export function runAs(sb: Sandbox, argv: string[], input = '', env: Record<string, string> = {}): Promise<RunResult> {
+  return run(argv, {
+    uid: sb.uid, gid: sb.gid, cwd: sb.home,
+    env: { HOME: sb.home, USER: sb.user, LOGNAME: sb.user, PATH: '/usr/bin:/bin', LANG: 'C.UTF-8', ...env },
+  }, input);
 }
 
 const TSX = require.resolve('tsx');
@@ -108,6 +137,12 @@ const CLI = join(resolve(__dirname, '..', '..'), 'src', 'cli', 'cli.ts');
 
 /** The command line that runs the CLI from source. */
 export const cliArgv = (args: string[]): string[] => [process.execPath, '--import', TSX, CLI, ...args];
+
+/** The CLI over SSH to the sandbox, as a user runs it on their own machine (no ssh-agent); `cli` makes the command
+ * line (default: from source). */
+export function cliOverSsh(sb: Sandbox, args: string[], config: string, timeoutMs?: number, cli = cliArgv): Promise<RunResult> {
+  return run(cli([...args, '--config', config, '--ssh-config', sb.sshConfigPath]), { env: { ...process.env, SSH_AUTH_SOCK: '' } }, '', timeoutMs);
+}
 
 /** The CLI as the cluster account, on its login node (local transport). */
 export function cliAs(sb: Sandbox, args: string[], config: string): Promise<RunResult> {

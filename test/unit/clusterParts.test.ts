@@ -20,7 +20,8 @@ import { execFileSync } from 'node:child_process';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
 import { JOB_ID } from '../../src/core/pbs/submit';
 import { parseQstatJson } from '../../src/core/pbs/qstat';
-import { Cluster, shortOfJobs } from '../../src/core/cluster/cluster';
+import { Cluster } from '../../src/core/cluster/cluster';
+import { shortOfJobs } from '../../src/core/cluster/waits';
 import type { Transport } from '../../src/core/remote/transport';
 
 

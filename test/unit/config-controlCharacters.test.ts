@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { lintText } from '../../src/core/config';
-import { ControlCharacterError, controlCharacterIn } from '../../src/core/config/controlCharacters';
+import { ControlCharacterError, controlCharacterIn, isScriptLineKey } from '../../src/core/config/controlCharacters';
 import { pbsSchema } from '../../src/core/config/schema';
 import { jobHeaderLines, renderJobScript } from '../../src/core/pbs/jobScript';
 
@@ -50,6 +50,48 @@ test('the renderer refuses such a value itself, whatever lint said, naming the k
   assert.throws(() => renderJobScript(pbsSchema.parse(base), { ...ctx, schedulerFile: '/tmp/a\nb' }), /scheduler-file/);
 });
 
+test('a prologue or epilogue item may span lines, as dask writes it; the other control characters stay refused there', () => {
+  const text = [
+    'jobqueue:', '  pbs:', '    cores: 4', '    memory: 16GB',
+    '    job-script-prologue:', '      - |', '        module purge', '        module load python3/3.11.7',
+    '      - "source ~/venv/bin/activate\\nexport A=1"',
+    '    job_script_epilogue: ["echo done\\necho bye"]', '',
+  ].join('\n');
+  const result = lintText(text);
+  assert.deepEqual(result.diagnostics.filter((d) => d.severity === 'error'), []);
+  const opts = result.config?.jobqueue.pbs;
+  assert.ok(opts);
+  assert.deepEqual(opts['job-script-prologue'], ['module purge\nmodule load python3/3.11.7\n', 'source ~/venv/bin/activate\nexport A=1']);
+  const script = renderJobScript(opts, ctx);
+  assert.ok(script.includes('\nmodule purge\nmodule load python3/3.11.7\n\nsource ~/venv/bin/activate\nexport A=1\npython3 -m '), script);
+  assert.ok(script.endsWith('\necho done\necho bye\n'), script);
+  assert.equal(lintPbs({ 'env-extra': ['module load a\nmodule load b'] }).length, 0);
+  for (const bad of ['module load a\r\nx', 'x\u0000', 'a\u2028b', 'echo \u001b[2J']) {
+    const found = lintPbs({ 'job-script-prologue': [bad] });
+    assert.equal(found.length, 1, JSON.stringify(bad));
+    assert.throws(() => renderJobScript(pbsSchema.parse({ ...base, 'job-script-epilogue': [bad] }), ctx), /job-script-epilogue\[0\] holds/);
+  }
+});
+
+test('a newline stays refused in every other value, a list that is not written as lines, and through an alias', () => {
+  for (const pbs of [{ 'worker-extra-args': ['--a\nb'] }, { 'job-extra-directives': ['-P ab12\n-l x'] }, { 'job-directives-skip': ['a\nb'] }, { name: 'a\nb' }]) {
+    assert.equal(lintPbs(pbs).length, 1, JSON.stringify(pbs));
+  }
+  const viaAlias = 'jobqueue:\n  pbs:\n    cores: 4\n    memory: 16GB\n    job-script-prologue: [&two "a\\nb"]\n    queue: *two\n';
+  const found = lintText(viaAlias).diagnostics.filter((d) => d.code === 'schema/control-character');
+  assert.equal(found.length, 1, 'the line reused as a queue');
+  assert.match(found[0].message, /only the items of job-script-prologue/);
+  const nested = 'jobqueue:\n  pbs:\n    cores: 4\n    memory: 16GB\n    job-script-prologue: [["a\\nb"]]\n';
+  assert.equal(lintText(nested).diagnostics.filter((d) => d.code === 'schema/control-character').length, 1, 'a list inside a line list is no line');
+  const elsewhere = 'connection:\n  host: "gadi\\nx"\nlines: ["a\\nb"]\njobqueue:\n  pbs:\n    cores: 4\n    memory: 16GB\n';
+  assert.equal(lintText(elsewhere).diagnostics.filter((d) => d.code === 'schema/control-character').length, 2, 'only in a line list');
+  // A prologue kept under an anchor and merged into jobqueue.pbs is still the prologue.
+  const merged = 'base: &b\n  job-script-prologue: ["a\\nb"]\njobqueue:\n  pbs:\n    <<: *b\n    cores: 4\n    memory: 16GB\n';
+  const mergedResult = lintText(merged);
+  assert.deepEqual(mergedResult.diagnostics.filter((d) => d.severity === 'error'), []);
+  assert.match(renderJobScript(mergedResult.config!.jobqueue.pbs, ctx), /\na\nb\npython3 -m /);
+});
+
 // Strings as an adversary writes them: controls, quotes, $(), backticks, unicode.
 const hostile = fc.string({
   unit: fc.oneof(
@@ -67,7 +109,7 @@ test('property: every string field is either refused by lint and the renderer, o
       const isList = (LISTS as readonly string[]).includes(field);
       const pbs = { [field]: isList ? [value] : value };
       const flagged = lintPbs(pbs).length > 0;
-      const hasControl = controlCharacterIn(value) !== undefined;
+      const hasControl = controlCharacterIn(value, isScriptLineKey(field)) !== undefined;
       assert.equal(flagged, hasControl, `lint on ${JSON.stringify(value)}`);
       const opts = pbsSchema.parse({ ...base, ...pbs });
       if (hasControl) {

@@ -6,6 +6,7 @@ import { applyTextEdits, lintText, RULES } from '../../src/core/config';
 import { renderJobScript } from '../../src/core/pbs/jobScript';
 import { ConfigFileError } from '../../src/core/cluster/errors';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
+import { clusterNameOf } from '../../src/core/cluster/names';
 import { pythonFloat } from '../../src/core/python';
 
 const pbs = (lines: string[]) => `jobqueue:\n  pbs:\n${lines.map((l) => `    ${l}\n`).join('')}`;
@@ -44,12 +45,21 @@ test('null means what dask-jobqueue does with None', () => {
   assert.doesNotMatch(s, /#PBS -q/);
   assert.match(s, /--nworkers 4 /);
   for (const [line, why] of [
-    ['job-script-prologue: null', /TypeError/], ['shebang: null', /None as the script's first line/], ['name: null', /by their name/],
+    ['job-script-prologue: null', /TypeError/], ['shebang: null', /None as the script's first line/],
   ] as const) {
     const [d] = found(pbs([...BASE, line])).filter((x) => x.code === 'dask/value-type');
     assert.match(d?.message ?? '', why, line);
     assert.equal(lintText(pbs([...BASE, line])).config, undefined, line);
   }
+  // name: null: no #PBS -N, as dask-jobqueue; the cluster and its workers take dask-jobqueue's default name.
+  const unnamed = lintText(pbs([...BASE, 'name: null']));
+  assert.deepEqual(unnamed.diagnostics.filter((d) => RULES[d.code].scope !== 'gadi'), []);
+  assert.equal(unnamed.config?.jobqueue.pbs.name, null);
+  const header = script(pbs([...BASE, 'name: null']));
+  assert.doesNotMatch(header, /^#PBS -N/m);
+  assert.match(header, / --name dask-worker-"\$PBS_JOBID" /);
+  assert.equal(clusterNameOf(unnamed.config!), 'dask-worker');
+  assert.equal(clusterNameOf(lintText(pbs([...BASE, 'name: w1'])).config!), 'w1');
   const [bad] = found(pbs([...BASE, 'interface: ib0', 'worker-extra-args: null']));
   assert.match(bad.message, /--interface/);
   assert.deepEqual(found(applyTextEdits(pbs([...BASE, 'interface: ib0', 'worker-extra-args: null']), bad.fixes![0].edits)), []);
@@ -76,7 +86,37 @@ test('values dask-jobqueue would print into a broken script are errors, with a f
   const [text] = found(pbs(['cores: "48"', 'memory: 192GB'])).filter((x) => x.code === 'schema/invalid-type');
   assert.match(text.message, /fails on text/);
   const [item] = found(pbs([...BASE, 'job-script-prologue: [yes]']));
-  assert.match(item.message, /'True'/);
+  assert.match(item.message, /boolean True, not text: .*\(TypeError: sequence item 0: expected str instance, bool found\)/);
+});
+
+test('anything but text in a list dask-jobqueue joins as lines is an error naming the item and the TypeError', () => {
+  // What dask-jobqueue raises, for `"\n".join(filter(None, items))`: the count is of the items left after filter.
+  const cases: Array<[string, RegExp]> = [
+    ['job-script-prologue: ["ulimit -n", 4096]', /^Item 1 of job-script-prologue is 4096, not text: .*\(TypeError: sequence item 1: expected str instance, int found\)\. Quote it\.$/],
+    ['job-script-prologue: [null, "", "a", 1.5]', /^Item 3 of .*sequence item 1: expected str instance, float found/],
+    ['job-script-epilogue: [2026-01-02]', /^Item 0 of job-script-epilogue .*expected str instance, datetime\.date found/],
+    ['env-extra: [[module load a]]', /^Item 0 of env-extra is a list, .*expected str instance, list found\)\. Write the command as one string\.$/],
+    ['job_script_prologue: [{a: 1}]', /^Item 0 of job-script-prologue is a dict, .*expected str instance, dict found/],
+  ];
+  for (const [line, want] of cases) {
+    const text = pbs([...BASE, line]);
+    const errors = found(text).filter((d) => d.severity === 'error' && d.code === 'dask/value-type');
+    assert.equal(errors.length, 1, `${line}: ${JSON.stringify(found(text))}`);
+    assert.match(errors[0].message, want);
+    assert.equal(lintText(text).config, undefined, 'no config, so no script');
+  }
+  const [quote] = found(pbs([...BASE, 'job-script-prologue: ["ulimit -n", 4096]']));
+  assert.match(script(applyTextEdits(pbs([...BASE, 'job-script-prologue: ["ulimit -n", 4096]']), quote.fixes![0].edits)), /^ulimit -n\n4096\n/m);
+  // A false item is left out by dask-jobqueue without complaint: a warning, and the script is dask's.
+  const zero = pbs([...BASE, 'job-script-prologue: [0, "module load a", false]']);
+  const warned = found(zero);
+  assert.deepEqual(warned.map((d) => d.severity), ['warning', 'warning']);
+  assert.match(warned[0].message, /leaves out of the job script/);
+  assert.match(script(zero), /\n#PBS -l walltime=00:30:00\nmodule load a\npython3 -m /);
+  // env-extra is not read while job-script-prologue has items: nothing to raise there.
+  assert.deepEqual(found(pbs([...BASE, 'job-script-prologue: [a]', 'env-extra: [b, 4096, null]'])).filter((d) => d.severity === 'error'), []);
+  // worker-extra-args is joined with map(str): numbers are fine there.
+  assert.deepEqual(found(pbs([...BASE, 'worker-extra-args: [--nthreads-x, 2]'])), []);
 });
 
 test('a job name qsub rejects is an error', () => {

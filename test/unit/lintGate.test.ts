@@ -19,7 +19,7 @@ test('errors refuse with file:line:col message, one per line; the error is a Con
   assert.equal(e.path, '/p/c.dask-cluster.yaml');
   const lines = e.message.split('\n');
   assert.match(lines[0], /^\/p\/c\.dask-cluster\.yaml has \d+ errors, so nothing was submitted:$/);
-  assert.ok(lines.includes('/p/c.dask-cluster.yaml:5:12 This value holds a newline: "normal\\n#PBS -l walltime=99:00:00". Job scripts and command lines take values literally: a newline, for one, ends a #PBS directive, and qsub then ignores the directives after it. Remove it.'), e.message);
+  assert.ok(lines.includes('/p/c.dask-cluster.yaml:5:12 This value holds a newline: "normal\\n#PBS -l walltime=99:00:00". Job scripts and command lines take values literally: a newline, for one, ends a #PBS directive, and qsub then ignores the directives after it. Remove it (only the items of job-script-prologue, job-script-epilogue, env-extra may span lines).'), e.message);
   assert.ok(lines.some((l) => /^\/p\/c\.dask-cluster\.yaml:6:\d+ /.test(l)), 'processes 3 does not divide 4 cores');
 });
 

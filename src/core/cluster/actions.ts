@@ -159,4 +159,6 @@ export interface ClusterOptions {
   agent?: AgentClient;
   /** One long-lived agent per connection instead of one per action (the editor's choice; default one-shot). */
   mode?: AgentMode;
+  /** qsubs a minute after the first 20 of a large scale; default Gadi's 20 (GADI_SUBMISSIONS_PER_MINUTE). */
+  submitRate?: number;
 }

@@ -2,6 +2,7 @@
 // scheduler found or started, and each failure as the typed error that says what to do.
 import { qsubError, type QsubError } from '../pbs/submit';
 import { AgentFailure } from './agent';
+import { ceilingRefusal, type JobCeiling } from './ceiling';
 import {
   ClusterLockedError, DaskNotFoundError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError,
   SchedulerStartError,
@@ -41,6 +42,8 @@ export interface AnswerContext {
   cluster: string;
   host: string;
   python: string;
+  /** Only the cluster's own requests can pass it. */
+  ceiling?: JobCeiling;
 }
 
 function lockedError(f: Failure, ctx: AnswerContext): ClusterLockedError {
@@ -103,6 +106,9 @@ export function failureError(e: unknown, ctx: AnswerContext): unknown {
     }
     case 'env':
       return envError(f, ctx);
+    case 'ceiling':
+      if (ctx.ceiling) return ceilingRefusal(ctx.ceiling, { userJobs: f.userJobs ?? 0, adding: f.adding ?? 0 }, `This request to cluster ${ctx.cluster} on ${ctx.host}`);
+      return new RemoteCommandError(`The gadi-dask agent on ${ctx.host} refused (${f.code}): ${f.error}`, f.code);
     case 'no-python':
       return new PythonNotFoundError(`The Python for the cluster, "${ctx.python}", cannot be run on ${ctx.host}. ${ENV_FIX}`, ctx.python, f.prologue ?? '');
     case 'qsub':

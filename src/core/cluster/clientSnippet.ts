@@ -1,13 +1,13 @@
 // The Python that connects a client to a cluster, run on the cluster (a login node or a PBS job): through the
 // scheduler file, which outlives any one scheduler address, and with the cluster's keys when it speaks TLS.
 import type { ClusterConfig } from '../config/schema';
-import { clusterPaths } from './names';
+import { clusterNameOf, clusterPaths } from './names';
 import { tlsFiles } from './tls';
 
 const expand = (path: string) => `os.path.expanduser(${JSON.stringify(path)})`;
 
 export function clientSnippet(config: ClusterConfig): string {
-  const cluster = config.jobqueue.pbs.name;
+  const cluster = clusterNameOf(config);
   const host = config.connection?.host ?? 'the cluster';
   const paths = clusterPaths(cluster);
   const tls = tlsFiles(config, paths);

@@ -14,7 +14,8 @@ export type ClusterErrorCode =
   | 'runtime-files'
   | 'scheduler-failed'
   | 'scheduler-timeout'
-  | 'remote-command';
+  | 'remote-command'
+  | 'job-ceiling';
 
 export abstract class ClusterError extends Error {
   abstract readonly code: ClusterErrorCode;
@@ -110,6 +111,14 @@ export class SchedulerTimeoutError extends ClusterError {
 export class RemoteCommandError extends ClusterError {
   readonly code = 'remote-command';
   constructor(message: string, readonly remoteCode: string) {
+    super(message);
+  }
+}
+
+/** A scale or adapt that would take the user above the job ceiling (ceiling.ts): refused before anything is submitted. */
+export class JobCeilingError extends ClusterError {
+  readonly code = 'job-ceiling';
+  constructor(message: string, readonly ceiling: number) {
     super(message);
   }
 }

@@ -1,22 +1,24 @@
 // The cluster lifecycle's public surface: what the CLI and the VS Code front end build on.
 export { Deployer } from './deployer';
-export { Cluster, ClusterManager, describeCount } from './cluster';
+export { Cluster, ClusterManager } from './cluster';
+export { describeCount } from './waits';
 export type {
   ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult,
   ScaleRequest, ScaleResult, SchedulerInfo, StartedScheduler, StartOptions, UpResult, WaitOptions, WorkersCount,
   WorkersWaitOptions, WorkersWaitResult,
 } from './actions';
 export type { CancelledJob, CancelOutcome, JobState, SchedulerAction } from './answers';
+export { checkCeiling, describeCeiling, jobCeiling, MAX_JOBS_SETTING, type JobCeiling } from './ceiling';
 export { deployRuntime, type DeployOptions, type DeployResult } from './deploy';
 export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from './discover';
 export { cancelOtherJobs, listOtherJobs, type OtherJobsOptions } from './otherJobs';
 export {
   AgentProtocolError, ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
-  InvalidClusterNameError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,
+  InvalidClusterNameError, JobCeilingError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,
   RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError, type ClusterErrorCode,
 } from './errors';
 export { loadClusterConfig, parseClusterConfig } from './configFile';
-export { assertClusterName, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
+export { assertClusterName, clusterNameOf, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { clientSnippet } from './clientSnippet';
 export { tlsEnabled, workerScriptContext } from './tls';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';

@@ -1,5 +1,6 @@
 // Cluster names and where a cluster lives on the remote side. The name comes from the config's `jobqueue.pbs.name`
 // (the PBS job name of the workers), so jobs carry it and a cluster can always be found again by it.
+import { DEFAULT_JOB_NAME, type ClusterConfig } from '../config/schema';
 import { shellQuote } from '../remote/shellQuote';
 import { VERSION } from '../version';
 import { InvalidClusterNameError } from './errors';
@@ -9,6 +10,15 @@ export const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** What install.sh accepts as a version directory name. */
 const VERSION_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$/;
+
+/**
+ * The cluster's name: jobqueue.pbs.name. With `name: null` dask-jobqueue writes no `#PBS -N` (and neither do we),
+ * but every job is still submitted with a `-N` of the cluster's: then the cluster takes dask-jobqueue's default
+ * name, as when `name` is left out, so the same file always finds the same cluster.
+ */
+export function clusterNameOf(config: ClusterConfig): string {
+  return config.jobqueue.pbs.name ?? DEFAULT_JOB_NAME;
+}
 
 export function assertClusterName(name: string): string {
   if (!CLUSTER_NAME.test(name)) {

@@ -31,6 +31,13 @@ export interface ApplyArgs extends LockArgs {
   waitSeconds?: number;
   /** adapt.json without its `jobs` (the agent adds the live worker jobs), or 'off'. */
   adapt?: Record<string, unknown> | 'off';
+  /**
+   * The per-user job ceiling (ceiling.ts): a request that would submit jobs is refused ("ceiling") before any qsub
+   * when the user's live jobs and the new ones would pass it.
+   */
+  maxJobs?: number;
+  /** qsubs a minute after the first burst of a large scale (default Gadi's, GADI_SUBMISSIONS_PER_MINUTE). */
+  submitRate?: number;
 }
 
 export interface RequestArgs {
@@ -76,6 +83,9 @@ export const failureSchema = z.looseObject({
   prologue: str,
   /** code "pbs": PBS's server did not answer (not PBS printing something else). */
   unreachable: z.boolean().nullish(),
+  /** code "ceiling": the user's live jobs (every one, PBS's count) and those the request would add. */
+  userJobs: z.number().nullish(),
+  adding: z.number().nullish(),
 });
 export type Failure = z.output<typeof failureSchema>;
 

@@ -19,7 +19,7 @@ export const RULES = {
   'schema/missing-key': { severity: 'error', scope: 'schema', summary: 'A required key is missing.' },
   'schema/unknown-key': { severity: 'error', scope: 'schema', summary: 'A key the section does not know (often a typo); in jobqueue.pbs a warning, as dask-jobqueue ignores it.' },
   'schema/deprecated-key': { severity: 'warning', scope: 'schema', summary: 'A key dask-jobqueue has renamed.' },
-  'schema/control-character': { severity: 'error', scope: 'schema', summary: 'A newline, CR, NUL, ESC or other control character in a value.' },
+  'schema/control-character': { severity: 'error', scope: 'schema', summary: 'A newline (but in prologue and epilogue lines), CR, NUL, ESC or other control character in a value.' },
   'dask/value-type': { severity: 'error', scope: 'dask', summary: 'A value dask-jobqueue would fail on or print into a broken job script.' },
   'dask/key-spelling': { severity: 'error', scope: 'dask', summary: 'One key written both with `_` and with `-`.' },
   'pbs/job-name': { severity: 'error', scope: 'pbs', summary: 'A job name (`#PBS -N`) qsub rejects.' },

@@ -4,11 +4,11 @@
 // (PyYAML's) into the ones the schema and the job script take, and reports what would make dask-jobqueue fail or
 // print a broken script, in the user's terms.
 import { isScalar } from 'yaml';
-import { PyDate, PyFloat, pythonFloat, pythonStr, pythonTruthy } from '../python';
+import { PyDate, PyDateTime, PyFloat, pythonFloat, pythonStr, pythonTruthy } from '../python';
 import { fixes, makeFix, type Finding, type OffsetFix } from './diagnostics';
 import type { ConfigDocument, YamlPath } from './document';
 import { removeKey, renameKey, replaceScalar } from './edits';
-import { pbsSchema } from './schema';
+import { pbsSchema, SCRIPT_LINE_KEYS } from './schema';
 import { didYouMean } from './suggest';
 
 const PBS: YamlPath = ['jobqueue', 'pbs'];
@@ -25,15 +25,12 @@ const LIST_KEYS: Record<string, string | undefined> = {
   'job-extra-directives': 'job-extra', 'job-directives-skip': 'header-skip',
   extra: undefined, 'env-extra': undefined, 'job-extra': undefined, 'header-skip': undefined,
 };
-/** Lists whose None items dask-jobqueue drops (it joins `filter(None, lines)`). */
-const NONE_ITEMS_DROPPED = new Set(['job-script-prologue', 'job-script-epilogue', 'env-extra']);
 
 /** What `key: null` does in dask-jobqueue: the default, nothing (the line or flag is left out), or a failure. */
 const NULL_MEANS: Record<string, 'default' | 'none' | string> = {
   processes: 'default', python: 'default', 'scheduler-options': 'default',
   queue: 'none', account: 'none', 'resource-spec': 'none', 'log-directory': 'none', interface: 'none',
-  'local-directory': 'none', 'shared-temp-directory': 'none', walltime: 'none', 'death-timeout': 'none',
-  name: 'gadi-dask finds a cluster\'s jobs by their name (dask-jobqueue would leave out \'#PBS -N\'): remove the line to use dask-jobqueue\'s default, dask-worker, or set a name',
+  'local-directory': 'none', 'shared-temp-directory': 'none', walltime: 'none', 'death-timeout': 'none', name: 'none',
   shebang: 'dask-jobqueue would write None as the script\'s first line',
   'worker-command': 'dask-jobqueue would start the worker with \'python -m None\'',
   'job-script-prologue': 'dask-jobqueue fails on it (TypeError: \'NoneType\' object is not iterable)',
@@ -72,6 +69,18 @@ function plain(v: unknown): unknown {
     return out;
   }
   return v;
+}
+
+/** The name Python gives the type of a value PyYAML built (as a TypeError prints it). */
+function pythonType(v: unknown): string {
+  if (v === true || v === false) return 'bool';
+  if (typeof v === 'number' || typeof v === 'bigint') return 'int';
+  if (v instanceof PyFloat) return 'float';
+  if (v instanceof PyDateTime) return 'datetime.datetime';
+  if (v instanceof PyDate) return 'datetime.date';
+  if (Array.isArray(v)) return 'list';
+  if (v instanceof Uint8Array) return 'bytes';
+  return typeof v === 'string' ? 'str' : 'dict';
 }
 
 function describe(v: unknown): string {
@@ -123,17 +132,19 @@ class Reader {
     return v;
   }
 
-  list(key: string, v: unknown, path: YamlPath): unknown {
+  list(key: string, v: unknown, path: YamlPath, pbs: Record<string, unknown>): unknown {
     if (!Array.isArray(v)) return v; // the schema reports a non-list, with its fix
+    // dask-jobqueue reads env-extra only while job-script-prologue is empty.
+    const ignored = key === 'env-extra' && pythonTruthy(pbs['job-script-prologue']);
+    if (ignored) return v.map((item) => (typeof item === 'string' ? item : item === null ? '' : pythonStr(item)));
+    if (SCRIPT_LINE_KEYS.includes(key)) return this.lines(key, v, path);
     const out: unknown[] = [];
     v.forEach((item, i) => {
       const at = [...path, i];
       // Items keep their places, so that rules still point at the right line of the file.
       if (item === null) {
-        if (!NONE_ITEMS_DROPPED.has(key)) {
-          this.report(at, `An empty item in ${key}: dask-jobqueue would write 'None' into the job script. Remove it or give it a value.`);
-        }
-        out.push(NONE_ITEMS_DROPPED.has(key) ? '' : 'None'); // the script leaves empty lines out
+        this.report(at, `An empty item in ${key}: dask-jobqueue would write 'None' into the job script. Remove it or give it a value.`);
+        out.push('None');
         return;
       }
       if (key === 'job-directives-skip' || key === 'header-skip') {
@@ -149,6 +160,38 @@ class Reader {
       out.push(typeof item === 'number' || typeof item === 'bigint' || item instanceof PyFloat || item instanceof PyDate ? pythonStr(item) : item);
     });
     return out;
+  }
+
+  /**
+   * A list dask-jobqueue writes as lines, `"\n".join(filter(None, items))`: a false item (null, 0, an empty
+   * string) is left out, and any other item but text makes join raise a TypeError, so no script is written.
+   */
+  lines(key: string, v: unknown[], path: YamlPath): unknown[] {
+    let joined = 0; // the item's place in what join sees, as its TypeError counts
+    return v.map((item, i) => {
+      const at = [...path, i];
+      if (typeof item === 'string') {
+        if (item) joined++;
+        return item;
+      }
+      if (!pythonTruthy(item)) {
+        // Items keep their places (rules point at the right line); the script leaves empty ones out.
+        if (item !== null) {
+          this.findings.push({
+            code: 'dask/value-type', severity: 'warning', range: this.cd.issueRange(at),
+            message: `Item ${i} of ${key} is ${describe(item)} to PyYAML, which dask-jobqueue leaves out of the job script as it does empty items. Remove it, or quote it if it is a command.`,
+            fixes: fixes(this.quoteFix(at)),
+          });
+        }
+        return '';
+      }
+      const type = pythonType(item);
+      this.report(at, `Item ${i} of ${key} is ${type === 'list' || type === 'dict' ? `a ${type}` : describe(item)}, not text: dask-jobqueue fails writing the job script ` +
+        `(TypeError: sequence item ${joined}: expected str instance, ${type} found). ${type === 'list' || type === 'dict' ? 'Write the command as one string' : 'Quote it'}.`,
+        this.quoteFix(at));
+      joined++;
+      return typeof item === 'object' && !(item instanceof PyFloat) && !(item instanceof PyDate) ? item : pythonStr(item);
+    });
   }
 
   /** A value that is null: what dask-jobqueue does with None. Returns the value to keep, or `undefined` to drop it. */
@@ -167,8 +210,9 @@ class Reader {
     }
     const means = NULL_MEANS[key];
     if (means === undefined || means === 'default') return undefined;
-    if (means === 'none') return key === 'walltime' || key === 'death-timeout' ? null : undefined;
-    this.report(path, `${key} is null: ${means}.`, makeFix(`Remove ${key}`, [removeKey(this.cd, path)], key !== 'name'));
+    // These keep their null: the schema's default would put the line or flag back.
+    if (means === 'none') return key === 'walltime' || key === 'death-timeout' || key === 'name' ? null : undefined;
+    this.report(path, `${key} is null: ${means}.`, makeFix(`Remove ${key}`, [removeKey(this.cd, path)], true));
     return undefined;
   }
 
@@ -213,7 +257,7 @@ class Reader {
       } else if (INT_KEYS.has(key)) {
         v = this.integer(key, v, path);
       } else if (key in LIST_KEYS) {
-        v = this.list(key, v, path);
+        v = this.list(key, v, path, canon);
       } else if (key === 'memory') {
         if (v === true || v === false) this.report(path, `memory is ${describe(v)} to PyYAML: write a size such as 192GB.`, undefined);
         else if (v instanceof PyFloat) v = Math.trunc(v.value); // parse_bytes takes int(float)

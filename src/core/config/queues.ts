@@ -67,10 +67,13 @@ export const GADI_DEFAULT_QUEUE = 'normal';
 export const GADI_MAX_WALLTIME_SECONDS = 48 * HOUR;
 
 /**
- * Jobs one user may have queued or running on Gadi at once (NCI's queue limits); qsub refuses more. `scale` and
- * `adapt` take at most this many worker jobs.
+ * Jobs one user may have queued or running on Gadi at once, by default (the cluster config's `scheduler.max-jobs`
+ * changes it). NCI's queue-limits page gives no number we could check; this one is public Gadi configurations'.
  */
-export const GADI_MAX_JOBS_PER_USER = 1000;
+export const GADI_MAX_JOBS_PER_USER = 300;
+export const GADI_MAX_JOBS_SOURCE = 'the per-user cap of public Gadi workflow configurations ("Gadi exec max")';
+/** qsubs a minute one user should send Gadi (nf-core's nci_gadi config): larger submissions are paced to it. */
+export const GADI_SUBMISSIONS_PER_MINUTE = 20;
 
 const byName = new Map(GADI_QUEUES.map((q) => [q.name, q]));
 

@@ -3,7 +3,7 @@
 // worker job script we render equals `PBSCluster(...).job_script()` for the same file.
 import { z } from 'zod';
 import { parseBytes, parseTimedelta, parseWalltime } from '../units';
-import { GADI_QUEUE_NAMES } from './queues';
+import { GADI_MAX_JOBS_PER_USER, GADI_MAX_JOBS_SOURCE, GADI_QUEUE_NAMES } from './queues';
 
 const stringList = z.array(z.string());
 
@@ -46,9 +46,18 @@ export const DEPRECATED_PBS_KEYS: Readonly<Record<string, string>> = {
   'header-skip': 'job-directives-skip',
 };
 
+/**
+ * Lists dask-jobqueue writes into the job script item after item (`"\n".join(filter(None, items))`): each item is
+ * shell, so it may span lines, and anything but text in it makes dask-jobqueue fail.
+ */
+export const SCRIPT_LINE_KEYS: readonly string[] = ['job-script-prologue', 'job-script-epilogue', 'env-extra'];
+
+/** dask-jobqueue's default `name`: the PBS job name of the workers, and the cluster's name when the config has none. */
+export const DEFAULT_JOB_NAME = 'dask-worker';
+
 export const pbsSchema = z.strictObject({
-  name: z.string().default('dask-worker')
-    .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`).'),
+  name: z.string().nullable().default(DEFAULT_JOB_NAME)
+    .describe('Name of the Dask worker; also the PBS job name (`#PBS -N`) and the cluster\'s name. null leaves `#PBS -N` out, as in dask-jobqueue; the cluster is then named `dask-worker`.'),
   cores: z.number().int().positive()
     .describe('Total number of cores per job (`ncpus`). Split between `processes` worker processes.'),
   memory: memorySize.meta({ examples: ['192GB', '4GiB'] })
@@ -78,9 +87,9 @@ export const pbsSchema = z.strictObject({
   walltime: walltime.nullable().default('00:30:00').meta({ examples: ['01:00:00'] })
     .describe('Walltime of each worker job (`#PBS -l walltime=`), HH:MM:SS or seconds; null leaves the line out (the queue\'s default).'),
   'job-script-prologue': stringList.default([])
-    .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`.'),
+    .describe('Shell lines run before the worker starts, such as `module load python3` or `source venv/bin/activate`; an item may hold several lines (a `|` block).'),
   'job-script-epilogue': stringList.default([])
-    .describe('Shell lines run after the worker exits.'),
+    .describe('Shell lines run after the worker exits; an item may hold several lines.'),
   'resource-spec': z.string().optional()
     .describe('Replaces the generated `select=1:ncpus=…:mem=…` resource line (`#PBS -l <resource-spec>`).'),
   'job-extra-directives': stringList.default([])
@@ -119,6 +128,8 @@ export const schedulerSchema = z.strictObject({
     .describe('Seconds without clients or work after which the scheduler shuts the cluster down.'),
   tls: z.boolean().default(true)
     .describe('`true` (default): the scheduler and workers speak TLS with keys made for this cluster at each start, so only holders of its key (you) connect. `false`: plain TCP that anyone on the cluster network can connect to and run code as you.'),
+  'max-jobs': z.number().int().min(1).optional()
+    .describe(`The most jobs you may have queued or running at once (all of yours, not only this cluster's): scale and adapt are refused above it. Default ${GADI_MAX_JOBS_PER_USER}, ${GADI_MAX_JOBS_SOURCE}.`),
 }).describe('Where and how the Dask scheduler runs.');
 
 export const clusterConfigSchema = z.looseObject({

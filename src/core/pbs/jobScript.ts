@@ -11,7 +11,7 @@
 // Everything dask-jobqueue prints unquoted is printed unquoted here too (users rely on that: `$TMPDIR`); the values
 // we add are shell-quoted.
 import { refuseControlCharacters } from '../config/controlCharacters';
-import type { PbsOptions } from '../config/schema';
+import { DEFAULT_JOB_NAME, type PbsOptions } from '../config/schema';
 import { pythonFloat } from '../python';
 import { shellQuote } from '../remote/shellQuote';
 import { formatBytes, parseBytes, parseWalltime, pbsFormatBytesCeil } from '../units';
@@ -29,7 +29,7 @@ export type LifetimeOption =
 export interface JobScriptContext {
   /** The scheduler file on the shared filesystem: absolute, or `~/…` (expanded by the job's shell). */
   schedulerFile: string;
-  /** Workers are named `<prefix>-<PBS job id>`. Default: the `name` key (the PBS job name). */
+  /** Workers are named `<prefix>-<PBS job id>`. Default: the `name` key (the PBS job name), else dask-worker. */
   workerNamePrefix?: string;
   /** Default 'auto'. Left out when worker-extra-args already has a `--lifetime…` flag. */
   lifetime?: LifetimeOption;
@@ -98,7 +98,7 @@ export interface HeaderLine {
 export function generatedHeader(opts: Partial<PbsOptions>): HeaderLine[] {
   const lines: HeaderLine[] = [];
   const add = (key: HeaderKey, prefix: string, value: unknown) => lines.push({ key, prefix, value: String(value) });
-  if (opts.name !== undefined) add('name', '-N ', opts.name);
+  if (opts.name !== undefined && opts.name !== null) add('name', '-N ', opts.name);
   if (opts.queue !== undefined) add('queue', '-q ', opts.queue);
   // PBSJob falls back to $PBS_ACCOUNT when account is empty; that variable belongs to the machine running
   // PBSCluster, which here is none, so an empty account means no -A line.
@@ -221,7 +221,7 @@ export function workerCommand(opts: PbsOptions, ctx: JobScriptContext): string {
   const layout = workerLayout(opts);
   const module = opts['worker-command'];
   const extraArgs = effectiveWorkerExtraArgs(opts);
-  const prefix = ctx.workerNamePrefix ?? opts.name;
+  const prefix = ctx.workerNamePrefix ?? opts.name ?? DEFAULT_JOB_NAME;
   const args: string[] = [
     `${opts.python ?? DEFAULT_PYTHON} -m ${module}`,
     '--scheduler-file', quotePath(ctx.schedulerFile),

@@ -1,5 +1,5 @@
 // What qsub's answers mean to the user: PBS's job id pattern, and qsub's refusals as errors that say what to fix.
-// Submitting and cancelling are the agent's (runtime/gadi_dask/operations.py): it journals every qsub and qdel.
+// Submitting and cancelling are the agent's (runtime/gadi_dask/op_pbs.py): it journals every qsub and qdel.
 
 /** PBS job ids as qsub prints them: `12345678.gadi-pbs`, `6[].gadi-pbs`, `6[2].gadi-pbs`. */
 export const JOB_ID = /^\d+(\[\d*\])?(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$/;

@@ -116,7 +116,7 @@ export async function showJobScript(ctx: Context, arg?: unknown): Promise<string
     // No connection needed: the worker job script follows from the config alone, as Cluster.workerJobScript makes it.
     const entry = isNode(arg) && 'entry' in arg && arg.entry ? arg.entry : undefined;
     const config = entry?.config ?? (await ctx.configs.choose('for the job script', configUri(arg as TargetArgs | undefined)));
-    const name = config.config.jobqueue.pbs.name;
+    const name = core().clusterNameOf(config.config);
     text = entry?.cluster.workerJobScript() ?? core().renderJobScript(config.config.jobqueue.pbs, core().workerScriptContext(config.config, core().clusterPaths(name)));
     path = `/${name}/worker.pbs`;
   }

@@ -6,7 +6,6 @@
 import * as vscode from 'vscode';
 import { core } from '../core';
 import type { AdaptResult, ScaleRequest, ScaleResult, WorkersWaitResult } from '../../core/cluster';
-import { GADI_MAX_JOBS_PER_USER } from '../../core/config/queues';
 import type { ClusterEntry } from '../clusters';
 import { costPrompt } from '../cost';
 import { plural } from '../format';
@@ -56,7 +55,16 @@ async function askSize(entry: ClusterEntry, current: number): Promise<ScaleReque
     prompt: `Worker jobs to run (now ${current}; ${each}). Type a number of jobs, or e.g. 16w for workers.`,
     value: String(current),
     ignoreFocusOut: true,
-    validateInput: (v) => (parseSize(v) ? undefined : `A whole number of jobs (4, at most ${GADI_MAX_JOBS_PER_USER}), or of workers with w (16w)`),
+    validateInput: (v) => {
+      const size = parseSize(v);
+      if (!size) return 'A whole number of jobs (4), or of workers with w (16w)';
+      try {
+        checkCeilingFor(entry, entry.cluster.jobsFor(size), 'Scaling the cluster');
+        return undefined;
+      } catch (e) {
+        return (e as Error).message;
+      }
+    },
   });
   if (text === undefined) throw new Cancelled();
   return parseSize(text)!;
@@ -64,13 +72,16 @@ async function askSize(entry: ClusterEntry, current: number): Promise<ScaleReque
 
 const SCHEDULER_ALIVE = new Set(['running', 'starting', 'queued']);
 
-/** Job counts given as arguments (executeCommand) or computed from workers: 0 to Gadi's per-user job limit. */
+/** Job counts given as arguments (executeCommand) or computed from workers: whole numbers from 0. */
 function checkJobCount(n: number, what: string): void {
-  if (Number.isSafeInteger(n) && n >= 0 && n <= GADI_MAX_JOBS_PER_USER) return;
-  throw new UserFacingError(
-    `${String(n)} is not a number of ${what}: give a whole number from 0 to ${GADI_MAX_JOBS_PER_USER} (Gadi lets one user have at most ${GADI_MAX_JOBS_PER_USER} jobs queued or running at once).`,
-    [],
-  );
+  if (Number.isSafeInteger(n) && n >= 0) return;
+  throw new UserFacingError(`${String(n)} is not a number of ${what}: give a whole number from 0.`, []);
+}
+
+/** The config's job ceiling (core's ceiling.ts), before the cost prompt: the refusal names it and its source. */
+function checkCeilingFor(entry: ClusterEntry, jobs: number, what: string): void {
+  const c = core();
+  c.checkCeiling(c.jobCeiling(entry.config.config), jobs, what);
 }
 
 export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCommandResult> {
@@ -89,6 +100,7 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCo
     throw new UserFacingError(`${(e as Error).message}: give a whole number of jobs or workers.`, []);
   }
   checkJobCount(target, 'worker jobs');
+  checkCeilingFor(entry, target, `Scaling cluster ${entry.cluster.name}`);
   await gateSubmission(entry.config.uri);
 
   const newJobs = Math.max(0, target - current);
@@ -158,7 +170,16 @@ export async function adaptCluster(ctx: Context, arg?: unknown): Promise<AdaptRe
       prompt: 'Fewest and most worker jobs, e.g. 0-4. The scheduler keeps the cluster in these bounds by itself, with or without VS Code. Type off to stop.',
       value,
       ignoreFocusOut: true,
-      validateInput: (v) => (parseBounds(v) ? undefined : `Two whole numbers up to ${GADI_MAX_JOBS_PER_USER}, fewest first (0-4), or off`),
+      validateInput: (v) => {
+        const b = parseBounds(v);
+        if (!b) return 'Two whole numbers, fewest first (0-4), or off';
+        try {
+          if (b !== 'off') checkCeilingFor(entry, b.maximum, 'Adaptive scaling of the cluster up');
+          return undefined;
+        } catch (e) {
+          return (e as Error).message;
+        }
+      },
     });
     if (text === undefined) throw new Cancelled();
     bounds = parseBounds(text)!;
@@ -166,6 +187,7 @@ export async function adaptCluster(ctx: Context, arg?: unknown): Promise<AdaptRe
   if (bounds !== 'off') {
     checkJobCount(bounds.minimum, 'the fewest worker jobs');
     checkJobCount(bounds.maximum, 'the most worker jobs');
+    checkCeilingFor(entry, bounds.maximum, `Adaptive scaling of cluster ${entry.cluster.name} up`);
     await gateSubmission(entry.config.uri); // turning adaptivity off submits nothing
   }
   if (bounds !== 'off' && args.confirm !== false && readSettings().confirmScale) {

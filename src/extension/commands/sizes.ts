@@ -1,6 +1,6 @@
-// What users type into the Scale Cluster and Adapt Cluster prompts, read as jobs, workers or adaptive bounds.
+// What users type into the Scale Cluster and Adapt Cluster prompts, read as jobs, workers or adaptive bounds. The job
+// ceiling is the cluster config's (core's ceiling.ts), checked by the commands.
 import type { ScaleRequest } from '../../core/cluster';
-import { GADI_MAX_JOBS_PER_USER } from '../../core/config/queues';
 
 /** "4" is 4 jobs, "16w" or "16 workers" is 16 workers; undefined when it is neither. */
 export function parseSize(text: string): ScaleRequest | undefined {
@@ -8,7 +8,7 @@ export function parseSize(text: string): ScaleRequest | undefined {
   if (!m) return undefined;
   const n = Number(m[1]);
   if (m[2] && /^w/i.test(m[2])) return { workers: n };
-  return n <= GADI_MAX_JOBS_PER_USER ? { jobs: n } : undefined;
+  return { jobs: n };
 }
 
 /** "0-4", "0 4", "2..8" → bounds; "off" → off. */
@@ -18,5 +18,5 @@ export function parseBounds(text: string): { minimum: number; maximum: number } 
   if (!m) return undefined;
   const minimum = Number(m[1]);
   const maximum = Number(m[2]);
-  return maximum >= minimum && maximum <= GADI_MAX_JOBS_PER_USER ? { minimum, maximum } : undefined;
+  return maximum >= minimum ? { minimum, maximum } : undefined;
 }

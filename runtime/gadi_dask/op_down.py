@@ -1,0 +1,101 @@
+"""down (the whole cluster) and cancel (some of its jobs, running workers retired first)."""
+import os
+import shutil
+
+from .common import ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, remove_file
+from .journal import Journal
+from .op_common import (LAUNCH_FILE, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _reconciled,
+                        _record_history, runtime_command)
+from .op_pbs import cancel, retire, wait_gone
+from .protocol import JOB_ID
+
+
+def op_down(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "existed": False}
+    answer = {"ok": True, "existed": True, "cancelled": [], "exiting": [], "purged": False, "warnings": []}
+    with Locked(cdir, args, unlocked_ok=True) as locked:
+        if locked.unavailable:
+            answer["warnings"].append("%s: down goes on without it and records nothing." % locked.unavailable)
+        journal = Journal(cdir)
+        # A full or read-only home must not keep the jobs running: what is not recorded, PBS says again next time
+        # (the jobs it no longer runs are marked finished then).
+        journal.keep_going = True
+        # PBS first: when it does not answer in its own format, nothing is stopped, cancelled or forgotten.
+        view = _reconciled(journal, name, cdir)
+        _remove_quietly(os.path.join(cdir, ADAPT_REQUEST_FILE))
+        progress("Stopping the scheduler of %s" % name)
+        doc, rc, out, err = runtime_command(["shutdown", "--name", name, "--timeout",
+                                             str(args.get("shutdownTimeout", 30))], float(args.get("shutdownTimeout", 30)) + 60)
+        answer["shutdown"] = doc
+        if doc is None:
+            answer["shutdownOutput"] = (out + err)[-1000:]
+        ids = [i for i in ([j.id for j in journal.live()] + view.adaptive) if view.active(i)]
+        ids = sorted(set(ids), key=ids.index)
+        if ids:
+            progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
+        answer["cancelled"] = cancel(journal, view, ids)
+        gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
+        answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
+        for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):
+            _remove_quietly(os.path.join(cdir, f))
+        if answer["exiting"] or [c for c in answer["cancelled"] if c["outcome"] == "error"]:
+            purge = False  # the journal still has work to do: keep it
+        else:
+            purge = bool(args.get("purge"))
+        answer["warnings"] += _record_history(cdir, journal, _reconciled(journal, name, cdir), compact=True)
+        journal.compact()
+        answer["warnings"] += journal.warnings
+    if purge:
+        shutil.rmtree(cdir, ignore_errors=True)
+        answer["purged"] = True
+    return answer
+
+
+def _remove_quietly(path):
+    try:
+        remove_file(path)
+    except OSError:
+        pass  # a read-only home: the request file stays, the jobs still go
+
+
+def op_cancel(args, progress, agent):
+    name, cdir = _cluster(args)
+    ids = [str(i) for i in args.get("ids") or []]
+    bad = [i for i in ids if not JOB_ID.match(i)]
+    if bad:
+        raise Refusal("bad-request", "not PBS job ids: %s" % ", ".join(bad))
+    if not os.path.isdir(cdir):
+        return {"ok": True, "noCluster": True, "cancelled": []}
+    answer = {"ok": True, "cancelled": [], "warnings": []}
+    with Locked(cdir, args):
+        journal = Journal(cdir)
+        view = _reconciled(journal, name, cdir)
+        sid_jobs = set(j.id for j in journal.jobs.values() if j.role == "scheduler")
+        ours = set(journal.jobs) | set(view.adaptive)
+        queued, running = [], []
+        for i in ids:
+            if i not in ours:
+                answer["cancelled"].append({"id": i, "outcome": "error", "message": "not a job of cluster %s" % name})
+            elif not view.active(i):
+                answer["cancelled"].append({"id": i, "outcome": "gone"})
+            elif i in sid_jobs or view.queued(i):
+                queued.append(i)  # the scheduler has no workers to retire; a queued job has none yet
+            else:
+                running.append(i)
+        answer["cancelled"] += cancel(journal, view, queued)
+        if running:
+            results, warning = retire(journal, view, name, running, len(running))
+            if results is None:
+                answer["warnings"].append(warning)
+                results = cancel(journal, view, running)
+            answer["cancelled"] += results
+        done = [c["id"] for c in answer["cancelled"] if c["outcome"] == "deleted"]
+        if done and (os.path.exists(os.path.join(cdir, ADAPT_REQUEST_FILE)) or view.adaptive):
+            # Adaptivity stops counting them, and does not take their end for a failed start.
+            with open(os.path.join(cdir, ADAPT_CANCELLED_FILE), "a", encoding="utf-8") as f:
+                f.write("".join(i + "\n" for i in done))
+    order = dict((i, n) for n, i in enumerate(ids))
+    answer["cancelled"].sort(key=lambda c: order.get(c["id"], len(ids)))
+    return answer

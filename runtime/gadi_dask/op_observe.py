@@ -1,0 +1,119 @@
+"""What a cluster looks like: snapshot (PBS and the scheduler), workers (the scheduler alone, until it changes)
+and probe (a starting scheduler's files and job)."""
+import json
+import os
+import time
+
+from . import pbs
+from .common import METADATA_FILE, SCHEDULER_FILE, Beside, read_json
+from .journal import Journal
+from .lock import ClusterLock, LockBusy, LockUnavailable
+from .op_common import SCHEDULER_JOB_LOG, Refusal, _cluster, _pbs_refusal, _reconciled, _record_history, _tail
+from .pbsjson import PbsOutputError
+from .protocol import JOB_ID
+from .reconcile import qstat
+
+
+def _status_probe(name, timeout):
+    from .status import probe  # imported on first use, in the thread that probes beside the PBS queries
+
+    return probe(name, timeout)
+
+
+def _probe_result(probing, name, timeout):
+    """The status probe's document and error text; it ran beside the PBS queries (a refresh costs the slower of the
+    two, and a session agent pays for Python and its imports once). Without an answer the snapshot keeps its jobs."""
+    try:
+        return probing.result(timeout + 5), ""
+    except TimeoutError:
+        return {"ok": False, "code": "timeout", "cluster": name, "metadata": None,
+                "error": "no snapshot within %gs" % timeout}, ""
+    except Exception as e:
+        return None, "%s: %s" % (type(e).__name__, e)
+
+
+def _refresh(name, cdir, args):
+    """Reconciles and records the history; the journal only when no client is changing the cluster right now."""
+    lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
+    try:
+        lock.acquire(0)
+    except (LockBusy, LockUnavailable, FileNotFoundError):
+        pass  # read only: a full or read-only home still has a status
+    try:
+        journal = Journal(cdir)
+        journal.keep_going = True  # what cannot be recorded now is found again by the next reconcile
+        # A qsub a dead agent left running is not waited for here: its intent stays open for a changing operation.
+        view = _reconciled(journal, name, cdir, write=lock.held, wait_for_qsub=False)
+        if lock.held:
+            journal.compact()
+        warnings = journal.warnings + _record_history(cdir, journal, view, compact=lock.held)
+    finally:
+        lock.release()
+    return journal, view, warnings
+
+
+def op_snapshot(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "exists": False}
+    timeout = float(args.get("probeTimeout", 5))
+    probing = Beside(lambda: _status_probe(name, timeout))
+    journal, view, warnings = _refresh(name, cdir, args)
+    status, status_error = _probe_result(probing, name, timeout)
+    if status:  # the workers' memory, as the scheduler reports it
+        warnings += [w for w in _record_history(cdir, journal, view, status) if w not in warnings]
+    jobs = [j.to_doc() for j in journal.jobs.values()]
+    known = set(j["id"] for j in jobs)
+    return {"ok": True, "exists": True, "jobs": jobs,
+            "adaptive": [i for i in view.adaptive],
+            "qstat": view.qstat_text(sorted(known | set(view.adaptive))),
+            "status": status, "workersSeen": workers_seen(status), "statusRc": None, "statusStderr": status_error,
+            "prologue": agent.prologue_log(), "warnings": warnings}
+
+
+def op_probe(args, progress, agent):
+    name, cdir = _cluster(args)
+    if not os.path.isdir(cdir):
+        return {"ok": True, "exists": False}
+    answer = {"ok": True, "exists": True, "meta": read_json(os.path.join(cdir, METADATA_FILE)),
+              "schedulerFile": os.path.exists(os.path.join(cdir, SCHEDULER_FILE)),
+              "runlog": _tail(os.path.join(cdir, "scheduler.log"))}
+    job_id = args.get("jobId")
+    if job_id:
+        if not JOB_ID.match(str(job_id)):
+            raise Refusal("bad-request", "%r is not a PBS job id" % job_id)
+        try:
+            jobs = qstat([job_id])
+        except (PbsOutputError, pbs.PbsError) as e:
+            raise _pbs_refusal(e)
+        answer["qstat"] = json.dumps({"pbs_version": "agent", "pbs_server": "", "Jobs": jobs})
+        answer["log"] = _tail(os.path.join(cdir, SCHEDULER_JOB_LOG))
+    return answer
+
+
+WORKERS_POLL = 0.2  # seconds between two questions to the scheduler (never to PBS)
+WORKERS_WAIT_MAX = 60
+
+
+def workers_seen(status):
+    """The scheduler's workers by name and status (None without an answer from it): what a `workers` wait is
+    changed from. Snapshots carry it; the client hands it back as it got it."""
+    if not isinstance(status, dict) or not status.get("ok"):
+        return None
+    return sorted([str(w.get("name")), str(w.get("status"))] for w in status.get("workers") or [])
+
+
+def op_workers(args, progress, agent):
+    """Asks the scheduler alone until its workers differ from `seen`, `waitSeconds` pass or the client stops it, and
+    answers its status document. The client holds it against the jobs of its last snapshot: a worker that joins is
+    seen within a poll, while PBS is asked no more often than the client takes a snapshot."""
+    name, cdir = _cluster(args)
+    seen = args.get("seen")
+    timeout = float(args.get("probeTimeout", 5))
+    deadline = time.monotonic() + max(0.0, min(float(args.get("waitSeconds", 5)), WORKERS_WAIT_MAX))
+    while True:
+        status = _status_probe(name, timeout) if os.path.isdir(cdir) else None
+        now = workers_seen(status)
+        if now != seen or time.monotonic() >= deadline or agent.stop_requested():
+            return {"ok": True, "status": status, "workersSeen": now}
+        time.sleep(WORKERS_POLL)
