@@ -68,12 +68,10 @@ export const BLOCK_PROLOGUE = `    job-script-prologue:
       - export GD_THIRD=3
 `;
 
-/** Python that prints, as JSON, [GD_FIRST, GD_THIRD] as each worker of cluster `name` has them. */
+/** Python that prints, as JSON, [GD_FIRST, GD_THIRD] as each worker of cluster `name` has them (with its keys). */
 export const workerEnvPython = (name: string) => `
 import json, os
-from distributed import Client
-c = Client(scheduler_file=os.path.expanduser("~/.gadi-dask/clusters/${name}/scheduler.json"), timeout=30)
-print(json.dumps(list(c.run(lambda: [os.environ.get("GD_FIRST"), os.environ.get("GD_THIRD")]).values())))
+${connectClient(name)}print(json.dumps(list(c.run(lambda: [os.environ.get("GD_FIRST"), os.environ.get("GD_THIRD")]).values())))
 c.close()
 `;
 

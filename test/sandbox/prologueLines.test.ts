@@ -59,7 +59,7 @@ describe('a block-scalar prologue and name: null', { concurrency: false }, () =>
   test('up: the agent\'s shell and the scheduler job ran both commands', async () => {
     const r = await cli(['up', '--json']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.json().scheduler.info.address, /^tcp:\/\//);
+    assert.match(r.json().scheduler.info.address, /^tls:\/\//);
     const log = ranLog();
     assert.match(log, /^agent saw one two$/m);
     assert.match(log, new RegExp(`^dask-scheduler-${NAME}-[0-9a-f]{8} saw one two$`, 'm'));
