@@ -9,9 +9,9 @@ import { CLUSTER_NAME, JOB_NAME_SUFFIX, TLS_CERT_FILE, TLS_KEY_FILE } from '../.
 import { FRAME, OPS, PROTOCOL_VERSION } from '../../src/core/cluster/protocol';
 import { repairJson } from '../../src/core/pbs/jsonRepair';
 import { JOB_ID } from '../../src/core/pbs/submit';
+import { PBS_SAMPLES as SAMPLES } from '../fixtures/paths';
 
 const RUNTIME = resolve(__dirname, '..', '..', 'runtime');
-const SAMPLES = resolve(__dirname, '..', '..', '..', 'shared', 'pbs-samples');
 
 function python(script: string, input = ''): string {
   return execFileSync('python3', ['-c', script], { cwd: RUNTIME, input, encoding: 'utf8' });
