@@ -190,15 +190,23 @@ def split_address(address):
     return (m.group(1) or "tcp", m.group(2), int(m.group(3)))
 
 
-def tcp_reachable(address, timeout):
+def tcp_connect(address, timeout):
+    """"open" when something accepts a connection at the address, "refused" when its host says nothing listens
+    there, None when neither is known (no answer in time, no route, not host:port shaped)."""
     parts = split_address(address)
     if not parts:
-        return False
+        return None
     try:
         with socket.create_connection((parts[1], parts[2]), timeout=timeout):
-            return True
+            return "open"
+    except ConnectionRefusedError:
+        return "refused"
     except OSError:
-        return False
+        return None
+
+
+def tcp_reachable(address, timeout):
+    return tcp_connect(address, timeout) == "open"
 
 
 def pid_alive(pid):

@@ -2,25 +2,15 @@
 until its host reports the exit, and a killed scheduler's job may run on. Only a definite answer counts as dead
 (the metadata saying it stopped, or a refused connection); a slow answer is not a death."""
 import os
-import socket
 
-from .common import METADATA_FILE, SCHEDULER_FILE, read_json, split_address
+from .common import METADATA_FILE, SCHEDULER_FILE, read_json, tcp_connect
 
 CONNECT_TIMEOUT = 5.0
 
 
 def refused(address, timeout=CONNECT_TIMEOUT):
     """True only when the scheduler's host answered that nothing listens at the address any more."""
-    parts = split_address(address)
-    if not parts:
-        return False
-    try:
-        with socket.create_connection((parts[1], parts[2]), timeout=timeout):
-            return False
-    except ConnectionRefusedError:
-        return True
-    except OSError:
-        return False
+    return tcp_connect(address, timeout) == "refused"
 
 
 def dead_scheduler(cdir, view):
