@@ -127,8 +127,8 @@ def _pbs_refusal(e):
     return Refusal("pbs", str(e))
 
 
-def _reconciled(journal, name, cdir, also=(), write=True, wait_for_qsub=True):
+def _reconciled(journal, name, cdir, also=(), write=True, wait_for_qsub=True, list_jobs=True):
     try:
-        return reconcile(journal, name, cdir, also, write, wait_for_qsub)
+        return reconcile(journal, name, cdir, also, write, wait_for_qsub, list_jobs)
     except (PbsOutputError, pbs.PbsError) as e:
         raise _pbs_refusal(e)

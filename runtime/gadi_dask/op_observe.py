@@ -11,7 +11,7 @@ from .lock import ClusterLock, LockBusy, LockUnavailable
 from .op_common import SCHEDULER_JOB_LOG, Refusal, _cluster, _pbs_refusal, _reconciled, _record_history, _tail
 from .pbsjson import PbsOutputError
 from .protocol import JOB_ID
-from .reconcile import qstat
+from .reconcile import listing_due, qstat
 
 
 def _status_probe(name, timeout):
@@ -43,7 +43,8 @@ def _refresh(name, cdir, args):
         journal = Journal(cdir)
         journal.keep_going = True  # what cannot be recorded now is found again by the next reconcile
         # A qsub a dead agent left running is not waited for here: its intent stays open for a changing operation.
-        view = _reconciled(journal, name, cdir, write=lock.held, wait_for_qsub=False)
+        view = _reconciled(journal, name, cdir, write=lock.held, wait_for_qsub=False,
+                           list_jobs=listing_due(journal, cdir))
         if lock.held:
             journal.compact()
         warnings = journal.warnings + _record_history(cdir, journal, view, compact=lock.held)

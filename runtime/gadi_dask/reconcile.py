@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import time
 
 from . import inflight, pbs
 from .common import ADAPT_STATE_FILE, Beside, read_json
@@ -22,6 +23,10 @@ QSTAT_QUIET = (0, 35, 153)  # ok, "Job has finished", "Unknown Job Id"
 QUIET_ERRORS = re.compile(r"Unknown Job Id|Job has finished")
 CHUNK = 200  # ids per qstat call: argv stays far below ARG_MAX
 SCHEDULER_PREFIX = "dask-scheduler-"
+# A refresh lists the user's jobs (to adopt one of the cluster's that the journal lacks) at most this often; a
+# changing operation, or an open intent, always lists. Each PBS command holds a privileged port for a minute after it.
+LIST_EVERY = 60
+LISTED_FILE = "pbs-listed"  # its mtime: when a reconcile of this cluster last listed the user's jobs
 
 
 def user():
@@ -159,20 +164,44 @@ def _found(journal, name, who, jobs, record):
     return bool(found)
 
 
-def reconcile(journal, cluster, cdir, also=(), write=True, wait_for_qsub=True):
+def listing_due(journal, cdir):
+    """Whether a refresh should list the user's jobs: an intent is open (its job may be in PBS under its name
+    only), or no reconcile of this cluster has listed them for LIST_EVERY seconds."""
+    if journal.intents:
+        return True
+    try:
+        age = time.time() - os.stat(os.path.join(cdir, LISTED_FILE)).st_mtime
+    except OSError:
+        return True
+    return not 0 <= age < LIST_EVERY
+
+
+def _listed(cdir):
+    try:
+        with open(os.path.join(cdir, LISTED_FILE), "a"):
+            pass
+        os.utime(os.path.join(cdir, LISTED_FILE))
+    except OSError:
+        pass  # a full or read-only home: the next refresh lists again
+
+
+def reconcile(journal, cluster, cdir, also=(), write=True, wait_for_qsub=True, list_jobs=True):
     """Brings the journal in line with PBS and returns the View. ``write=False``: decide, record nothing (and leave
     intents open: their agent may be submitting right now). ``wait_for_qsub``: wait for a qsub a dead agent left
-    running on this host, instead of leaving its intent open."""
+    running on this host, instead of leaving its intent open. ``list_jobs=False``: ask PBS about the known jobs
+    only (a refresh between two listings: listing_due); nothing is adopted then."""
     who = user()
     adaptive = adaptive_job_ids(cdir)
     known = set(j.id for j in journal.jobs.values()) | set(also) | set(adaptive)
     # The user's job list and the known jobs' attributes side by side: each is a round trip to the PBS server, and
     # every operation starts here. Only jobs the list adds (the user's others, or one we lost) cost a second qstat.
-    listed = Beside(lambda: qselect(["-u", who]))
+    listed = Beside(lambda: qselect(["-u", who])) if list_jobs else None
     try:
         jobs = qstat(known)
     finally:
-        active = listed.result()
+        active = listed.result() if listed else []
+    if listed:
+        _listed(cdir)
     jobs.update(qstat(set(active) - known))
     record = journal.record if write else journal.apply_only
 
