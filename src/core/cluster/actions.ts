@@ -92,8 +92,10 @@ export interface WorkersWaitOptions extends ActionOptions {
   /** Give up after this long (the jobs stay queued); default 10 minutes. */
   timeoutMs?: number;
   /**
-   * First pause between snapshots (each asks PBS), growing to `maxPollMs`: NCI asks for gentle polling. Default 1 s,
-   * 5 s. In between, the agent watches the scheduler alone, so a worker that joins is seen at once.
+   * First pause between snapshots (each asks PBS), growing to `maxPollMs` while PBS's answer stays the same and back
+   * to the first after it changes: NCI asks for gentle polling. Defaults FIRST_SNAPSHOT_PAUSE_MS and
+   * MAX_SNAPSHOT_PAUSE_MS (waits.ts). In between, the agent watches the scheduler alone, so a worker that joins is
+   * seen at once.
    */
   pollMs?: number;
   maxPollMs?: number;

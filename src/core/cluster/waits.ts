@@ -38,12 +38,21 @@ export async function waitForWorkers(core: ClusterCore, jobs: number, options: W
   const timeoutMs = options.timeoutMs ?? 600_000;
   const started = Date.now();
   const progress = core.progress(options);
-  let pause = options.pollMs ?? 1000;
+  const firstPause = options.pollMs ?? FIRST_SNAPSHOT_PAUSE_MS;
+  let pause = firstPause;
   let answer = await core.snapshotAnswer(options);
   let snapshotDue = Date.now() + pause;
   let said = '';
+  let pbsSaid: string | undefined;
   for (;;) {
     const snapshot = core.snapshotOf(answer);
+    const pbsNow = pbsAnswer(snapshot);
+    if (pbsSaid !== undefined && pbsNow !== pbsSaid) {
+      // PBS's answer moved: more may follow soon (the next job starting, one ending), so look again soon.
+      pause = firstPause;
+      snapshotDue = Math.min(snapshotDue, Date.now() + pause);
+    }
+    pbsSaid = pbsNow;
     const count = workersCount(snapshot, perJob, expected);
     const waitedMs = Date.now() - started;
     const message = describeCount(count);
@@ -66,10 +75,19 @@ export async function waitForWorkers(core: ClusterCore, jobs: number, options: W
     }
     if (Date.now() >= snapshotDue) {
       answer = await core.snapshotAnswer(options);
-      pause = Math.min(pause * 1.5, options.maxPollMs ?? 5000);
+      pause = Math.min(pause * 1.5, options.maxPollMs ?? MAX_SNAPSHOT_PAUSE_MS);
       snapshotDue = Date.now() + pause;
     }
   }
+}
+
+/** The first pause between two snapshots of a workers wait, and the longest it grows to while PBS says the same. */
+export const FIRST_SNAPSHOT_PAUSE_MS = 1000;
+export const MAX_SNAPSHOT_PAUSE_MS = 15_000;
+
+/** What PBS said of the cluster's jobs in a snapshot (ids, states, comments): a change speeds the snapshots up. */
+function pbsAnswer(s: ClusterSnapshot): string {
+  return JSON.stringify([s.jobs.map((j) => [j.id, j.state, j.pbs.comment ?? '']), s.finishedJobs.map((j) => j.id)]);
 }
 
 /**
