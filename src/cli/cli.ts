@@ -1,11 +1,15 @@
 // The `gadi-dask` command line: thin; it parses arguments and renders what the core returns.
 import { parseArgs } from 'node:util';
 import { neutralize } from '../core/serverText';
+import { setTraceSink, trace } from '../core/trace';
 import { VERSION } from '../core/version';
 import { CLUSTER_COMMANDS, CLUSTER_HELP, runClusterCommand, type ClusterCommand, type CliIO } from './clusterCommands';
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from './exitCodes';
 import { runConvert } from './convert';
 import { runLint } from './lint';
+
+/** GADI_DASK_TRACE=1: print the steps of a command with their times (see core/trace.ts). */
+export const TRACE_ENV = 'GADI_DASK_TRACE';
 
 const HELP = `gadi-dask ${VERSION} — run a Dask cluster on NCI Gadi through PBS Pro
 
@@ -21,12 +25,16 @@ Commands:
                                       config; a cluster config → PBSCluster(...) with --to python
 
 ${CLUSTER_HELP}
-Progress goes to stderr, results to stdout.
+Progress goes to stderr, results to stdout. With GADI_DASK_TRACE=1 in the environment, each step of a command
+(connecting, each request to the agent, each progress line) is also printed there with its time since start.
 
 ${EXIT_CODES_HELP}
 `;
 
 export async function main(argv: string[], io: CliIO = defaultIO(), signal?: AbortSignal): Promise<number> {
+  // Where the time goes, on stderr: milliseconds since the process started, then the step.
+  if (process.env[TRACE_ENV] === '1') setTraceSink((event) => io.stderr.write(`trace ${Math.round(performance.now())} ms ${neutralize(event)}\n`));
+  trace(`cli: ${argv[0] ?? ''} started`);
   const command = argv[0]?.startsWith('-') ? undefined : argv[0];
   if (command === undefined || command === 'help') {
     const { values } = parseArgs({

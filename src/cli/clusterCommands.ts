@@ -13,6 +13,7 @@ import { checkBeforeSubmit } from '../core/lintGate';
 import { renderJobScript, workerLayout } from '../core/pbs/jobScript';
 import { JOB_ID, QDEL_EXIT } from '../core/pbs/submit';
 import { clampTimerMs } from '../core/timers';
+import { trace } from '../core/trace';
 import { neutralize, neutralizeJson } from '../core/serverText';
 import { HostKeyError } from '../core/remote/errors';
 import { LocalTransport } from '../core/remote/localTransport';
@@ -204,7 +205,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
   const { values, positionals } = parse(command, argv);
   // Whatever reaches the terminal may quote the remote side (qsub's stderr, qstat's fields): made inert here.
   const say = (m: string) => io.stderr.write(`${neutralize(m)}\n`);
-  const progress = values.quiet ? () => undefined : (m: string) => say(`… ${m}`);
+  const progress = values.quiet ? (m: string) => trace(`progress: ${m}`) : (m: string) => (trace(`progress: ${m}`), say(`… ${m}`));
   const configPath = findConfigFile(values.config, io.cwd);
   const config = loadClusterConfig(configPath);
   const out = (text: string) => io.stdout.write(values.json ? neutralizeJson(text) : neutralize(text));
@@ -248,7 +249,9 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
         }
         // Waiting for workers, in the same connection: one snapshot per poll.
         const line = waitLine(io, !!values.quiet);
-        const workers = await c.waitForWorkers(r.targetJobs, { signal, timeoutMs: wait.timeoutMs, onProgress: line.say }).finally(line.done);
+        const tell = (m: string) => (trace(`progress: ${m}`), line.say(m));
+        const workers = await c.waitForWorkers(r.targetJobs, { signal, timeoutMs: wait.timeoutMs, onProgress: tell }).finally(line.done);
+        trace('cli: wait done');
         out(values.json ? toJson({ ...r, workers }) : renderScale(r) + renderWorkers(workers));
         if (failed || workers.cannotReach) return EXIT.failed;
         return workers.done ? EXIT.ok : EXIT.timeout;

@@ -6,6 +6,7 @@ import { AbortedError, ConnectionError, OutputLimitError } from '../remote/error
 import type { Transport } from '../remote/transport';
 import { AgentProtocolError, PythonNotFoundError, RemoteOutputError } from './errors';
 import { excerptOf } from './output';
+import { trace } from '../trace';
 import { OneShotLink, SessionLink } from './agentLink';
 import { answerSchemas, encodeRequest, FRAME, failureSchema, PROTOCOL_VERSION, type Answer, type Failure, type Op, type RequestArgs } from './protocol';
 import type { RuntimeBundle } from './runtimeBundle';
@@ -109,7 +110,9 @@ export class AgentClient {
   private async once(op: Op, args: unknown, env: AgentEnvironment, options: CallOptions, what: string): Promise<Record<string, unknown>> {
     for (let retried = false; ; retried = true) {
       const id = nextId++;
+      trace(`${op}: asked`);
       const r = await this.link(env).send(bootstrapCommand(this.bundle), preamble(env), id, encodeRequest(id, op, args as never), options);
+      trace(`${op}: ${r.answer ? 'answered' : 'no answer'}`);
       if (r.answer) return r.answer;
       // A session that died under a request (a dropped link) is started again and asked again, once: every
       // operation reconciles with PBS and the journal first, so asking twice never does a thing twice.

@@ -8,6 +8,7 @@
 import { AbortedError, OutputLimitError, TimeoutError } from '../remote/errors';
 import { DEFAULT_MAX_OUTPUT_BYTES, type ProcessExit, type RemoteProcess, type Transport } from '../remote/transport';
 import { setSafeTimeout } from '../timers';
+import { trace } from '../trace';
 import { encodeRequest, readFrame } from './protocol';
 
 /** How long a stopped request may take to answer (a qsub under way finishes first) before the channel is dropped. */
@@ -60,6 +61,7 @@ class AgentProcess {
       for (const line of got) this.route(line);
     });
     process.onStderr((chunk) => {
+      if (!this.stderr) trace('agent: the bootstrap hands over to python');
       this.stderr = (this.stderr + chunk.toString('utf8')).slice(-8000);
     });
     void process.exited.then((exit) => {
@@ -150,7 +152,9 @@ async function start(transport: Transport, command: string, preamble: string, ca
   let process: RemoteProcess;
   try {
     // A session lives for hours: the bound is per answer, not on everything it ever printed.
+    trace('agent: start');
     process = await transport.spawn(command, { signal: starting.signal, maxOutputBytes: session ? Number.MAX_SAFE_INTEGER : limit });
+    trace('agent: channel open');
   } finally {
     call.signal?.removeEventListener('abort', onAbort);
   }

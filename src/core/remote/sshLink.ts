@@ -11,6 +11,7 @@ import { SshChannels } from './sshChannels';
 import type { SshHostConfig } from './sshConfig';
 import { connectHop, describeHop, tunnelTo, type HopSettings } from './sshHop';
 import type { ConnectionState, Disposable, StateChange } from './transport';
+import { trace } from '../trace';
 
 export interface LinkSettings extends HopSettings {
   reconnectAttempts: number;
@@ -114,7 +115,10 @@ export class SshLink {
   private async connectOnce(): Promise<Live> {
     this.setState({ state: 'connecting' });
     try {
-      return await this.establish();
+      trace(`ssh: connecting to ${this.label}`);
+      const live = await this.establish();
+      trace('ssh: signed in');
+      return live;
     } catch (e) {
       throw this.failed(e);
     }
