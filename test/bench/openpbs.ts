@@ -15,7 +15,20 @@ import { liveJobsOf, PBS_BIN, startRealPbs } from '../openpbs/realPbs';
 const USER = 'gdpbsbench';
 const NAME = 'bench';
 const SIZES = [1, 2, 4];
-const RUNS = 5;
+const RUNS = Number(process.env.GADI_DASK_BENCH_RUNS ?? 5); // fewer for a quick look; the figures are of five
+// Where `scale N --wait` spends its time, from the CLI's trace (GADI_DASK_TRACE=1: milliseconds since its process
+// started, then the step): each phase ends at the first trace line matching its pattern, after the previous one.
+const PHASES: [string, RegExp][] = [
+  ['node + bundle', /cli: scale started/],
+  ['config + lint gate', /ssh: connecting/],
+  ['ssh sign-in', /ssh: signed in/],
+  ['agent channel', /agent: channel open/],
+  ['login shell + bootstrap', /agent: the bootstrap hands over to python/],
+  ['python + apply (qsub)', /apply: answered/],
+  ['first snapshot', /snapshot: answered/],
+  ['until N workers', /cli: wait done/],
+];
+
 const GOAL = 1.2;
 const ROOT = resolve(__dirname, '..', '..');
 const DASK_JOBQUEUE = join(dirname(ROOT), 'shared', 'dask-jobqueue');
@@ -23,10 +36,28 @@ const DASK_JOBQUEUE = join(dirname(ROOT), 'shared', 'dask-jobqueue');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
+/** Milliseconds of each phase (and 'exit': from the wait's end until the process ended, `total` ms after start). */
+function phases(stderr: string, total: number): Map<string, number> {
+  const lines = [...stderr.matchAll(/^trace (\d+) ms (.*)$/gm)].map((m) => ({ at: Number(m[1]), what: m[2]! }));
+  const out = new Map<string, number>();
+  let from = 0;
+  let i = 0;
+  for (const [name, pattern] of PHASES) {
+    while (i < lines.length && !pattern.test(lines[i]!.what)) i++;
+    if (i === lines.length) return out;
+    out.set(name, lines[i]!.at - from);
+    from = lines[i]!.at;
+  }
+  out.set('exit', total - from);
+  return out;
+}
+
 async function main(): Promise<void> {
-  // The CLI as it ships: the bundle `npm run build` writes (the source through tsx starts 0.3-0.7 s slower).
-  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+  // The CLI as it ships in the .vsix: the minified bundle `npm run package` builds (the source through tsx starts
+  // 0.3-0.7 s slower).
+  const built = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--production'], { stdio: 'inherit' });
   if (built.status !== 0) throw new Error('the build failed');
+  process.env.GADI_DASK_TRACE = '1'; // the CLI's steps with their times, on its stderr: the breakdown below
   const env = await startRealPbs(USER, (args) => [process.execPath, join(ROOT, 'dist', 'cli.js'), ...args]);
   try {
     const config = env.config(NAME);
@@ -40,6 +71,7 @@ async function main(): Promise<void> {
 
     // Run by run, ours then PBSCluster's, so a slow minute of the machine falls on both alike.
     const ours = new Map<number, number[]>();
+    const breakdown = new Map<number, Map<string, number>[]>();
     const theirs = new Map<number, number[]>();
     const add = (m: Map<number, number[]>, n: number, ms: number) => m.set(n, [...(m.get(n) ?? []), ms]);
     for (let run = 0; run < RUNS; run++) {
@@ -47,7 +79,9 @@ async function main(): Promise<void> {
       for (const n of SIZES) {
         const r = await ok(['scale', String(n), '--wait']);
         add(ours, n, r.ms);
-        process.stdout.write(`run ${run + 1}: gadi-dask scale ${n} --wait ${s(r.ms)} s\n`);
+        const p = phases(r.stderr, r.ms);
+        breakdown.set(n, [...(breakdown.get(n) ?? []), p]);
+        process.stdout.write(`run ${run + 1}: gadi-dask scale ${n} --wait ${s(r.ms)} s (${[...p].map(([k, v]) => `${k} ${s(v)}`).join(', ')})\n`);
         await ok(['scale', '0']);
         await until('no worker jobs', () => workerJobs().length === 0 || undefined, { timeoutMs: 120_000, everyMs: 200 });
       }
@@ -89,6 +123,9 @@ async function main(): Promise<void> {
       const a = median(ours.get(n)!);
       const b = median(theirs.get(n)!);
       process.stdout.write(`  N=${n}: gadi-dask scale --wait ${s(a)} s, PBSCluster ${s(b)} s, ratio ${(a / b).toFixed(2)}\n`);
+      const runs = breakdown.get(n)!;
+      const names = [...PHASES.map(([name]) => name), 'exit'];
+      process.stdout.write(`        of which (median of each phase): ${names.map((k) => `${k} ${s(median(runs.map((p) => p.get(k) ?? NaN)))}`).join(', ')}\n`);
     }
     process.stdout.write(`  down ${s(median(downs))} s, qdel by hand ${s(median(byHand))} s, ratio ${(median(downs) / median(byHand)).toFixed(2)}\n`);
   } finally {
