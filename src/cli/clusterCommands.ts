@@ -250,7 +250,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
         // Waiting for workers, in the same connection: one snapshot per poll.
         const line = waitLine(io, !!values.quiet);
         const tell = (m: string) => (trace(`progress: ${m}`), line.say(m));
-        const workers = await c.waitForWorkers(r.targetJobs, { signal, timeoutMs: wait.timeoutMs, onProgress: tell }).finally(line.done);
+        const workers = await c.waitForWorkers(r.targetJobs, { signal, timeoutMs: wait.timeoutMs, onProgress: tell, after: r }).finally(line.done);
         trace('cli: wait done');
         out(values.json ? toJson({ ...r, workers }) : renderScale(r) + renderWorkers(workers));
         if (failed || workers.cannotReach) return EXIT.failed;

@@ -21,7 +21,7 @@ import { renderJobScript } from '../../src/core/pbs/jobScript';
 import { JOB_ID } from '../../src/core/pbs/submit';
 import { parseQstatJson } from '../../src/core/pbs/qstat';
 import { Cluster } from '../../src/core/cluster/cluster';
-import { shortOfJobs } from '../../src/core/cluster/waits';
+import { jobsLeftBy, scaledCount, shortOfJobs, workersCount } from '../../src/core/cluster/waits';
 import type { Transport } from '../../src/core/remote/transport';
 
 
@@ -174,6 +174,24 @@ describe('snapshot', () => {
     assert.equal(shortOfJobs(snap({ '10.gadi-pbs': 'R', '11.gadi-pbs': 'R', '12.gadi-pbs': 'Q' }), 2), undefined);
     assert.match(shortOfJobs(snap({ '10.gadi-pbs': 'F', '11.gadi-pbs': 'F', '12.gadi-pbs': 'R' }), 2)!, /^only 1 of the 2 worker job\(s\) asked for is left in PBS \(ended: 11\.gadi-pbs\); scale again/);
     assert.match(shortOfJobs(snap({}), 2)!, /^only 0 of the 2/);
+  });
+
+  test('right after a scale, before PBS is asked again, workers count against the jobs the scale left as a snapshot counts them', () => {
+    const left = jobsLeftBy({
+      before: [{ id: '11.gadi-pbs', state: 'R' }, { id: '13.gadi-pbs', state: 'Q' }, { id: '15.gadi-pbs', state: 'R' }],
+      cancelled: [{ id: '13.gadi-pbs', outcome: 'deleted' }, { id: '15.gadi-pbs', outcome: 'error', message: 'qdel failed' }],
+      submitted: ['12.gadi-pbs'],
+    });
+    assert.deepEqual(left, ['11.gadi-pbs', '15.gadi-pbs', '12.gadi-pbs']);
+    const early = scaledCount(status, left, 'demo', 2, 6);
+    assert.deepEqual(early, { connected: 3, expected: 6, queued: [] });
+    const snap = buildSnapshot({ cluster: 'demo', host: 'gadi', workerPrefix: 'demo',
+      answer: answer([job('10.gadi-pbs', 'scheduler'), job('11.gadi-pbs', 'worker'), job('12.gadi-pbs', 'worker'), job('15.gadi-pbs', 'worker')],
+        { '10.gadi-pbs': 'R', '11.gadi-pbs': 'R', '12.gadi-pbs': 'R', '15.gadi-pbs': 'R' }, status) });
+    assert.equal(workersCount(snap, 2, 6).connected, early.connected);
+    assert.equal(scaledCount(null, left, 'demo', 2, 6).connected, 0, 'no answer from the scheduler: none connected yet');
+    const closing = { ...status, workers: status.workers.map((w) => ({ ...w, status: 'closing' })) };
+    assert.equal(scaledCount(closing, left, 'demo', 2, 6).connected, 0);
   });
 
   test('qstat text that cannot be read is an error naming qstat, not an empty cluster', () => {

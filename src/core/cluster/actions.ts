@@ -99,6 +99,11 @@ export interface WorkersWaitOptions extends ActionOptions {
    */
   pollMs?: number;
   maxPollMs?: number;
+  /**
+   * The scale this wait follows: its answer names the worker jobs, so the wait asks the scheduler alone until its
+   * first snapshot is due (a pause later) instead of asking PBS again at once.
+   */
+  after?: Pick<ScaleResult, 'before' | 'cancelled' | 'submitted'>;
   /** Each snapshot's count, as it changes (the front ends show `3/8 workers connected`). */
   onCount?: (count: WorkersCount) => void;
 }

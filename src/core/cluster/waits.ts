@@ -1,11 +1,14 @@
 // Waiting on a cluster: for its scheduler to run, for its workers to connect. The cluster goes on either way; a wait
 // only watches (the scheduler all along, PBS by snapshots at a gentle, growing pause).
+import { jobIdOfWorker } from '../pbs/jobScript';
 import { JOB_ID } from '../pbs/submit';
 import { AbortedError } from '../remote/errors';
 import { setSafeTimeout } from '../timers';
-import type { SchedulerInfo, WaitOptions, WorkersCount, WorkersWaitOptions, WorkersWaitResult } from './actions';
+import type { ScaleResult, SchedulerInfo, WaitOptions, WorkersCount, WorkersWaitOptions, WorkersWaitResult } from './actions';
 import { callOptions, PROBE_CALL_TIMEOUT_MS, PROBE_TIMEOUT_SECONDS, STATUS_TIMEOUT_MS, type ClusterCore } from './clusterCore';
 import { SchedulerTimeoutError } from './errors';
+import type { Answer } from './protocol';
+import { checkDoc, statusDocSchema } from './runtimeDocs';
 import { readProbe } from './schedulerProbe';
 import type { ClusterSnapshot } from './snapshot';
 
@@ -40,20 +43,24 @@ export async function waitForWorkers(core: ClusterCore, jobs: number, options: W
   const progress = core.progress(options);
   const firstPause = options.pollMs ?? FIRST_SNAPSHOT_PAUSE_MS;
   let pause = firstPause;
-  let answer = await core.snapshotAnswer(options);
+  // Right after a scale, its answer names the worker jobs and PBS has just been asked: the scheduler alone is asked
+  // until the first snapshot is due. Otherwise the wait starts with one.
+  const scaled = options.after ? jobsLeftBy(options.after) : undefined;
+  let answer = scaled ? undefined : await core.snapshotAnswer(options);
+  let watched: Watched = answer ? watchedIn(answer) : { status: null, workersSeen: [] };
   let snapshotDue = Date.now() + pause;
   let said = '';
   let pbsSaid: string | undefined;
   for (;;) {
-    const snapshot = core.snapshotOf(answer);
-    const pbsNow = pbsAnswer(snapshot);
+    const snapshot = answer ? core.snapshotOf(answer.exists ? { ...answer, ...watched } : answer) : undefined;
+    const pbsNow = snapshot ? pbsAnswer(snapshot) : undefined;
     if (pbsSaid !== undefined && pbsNow !== pbsSaid) {
       // PBS's answer moved: more may follow soon (the next job starting, one ending), so look again soon.
       pause = firstPause;
       snapshotDue = Math.min(snapshotDue, Date.now() + pause);
     }
     pbsSaid = pbsNow;
-    const count = workersCount(snapshot, perJob, expected);
+    const count = snapshot ? workersCount(snapshot, perJob, expected) : scaledCount(watched.status, scaled ?? [], core.name, perJob, expected);
     const waitedMs = Date.now() - started;
     const message = describeCount(count);
     if (message !== said) {
@@ -62,23 +69,31 @@ export async function waitForWorkers(core: ClusterCore, jobs: number, options: W
       said = message;
     }
     if (count.connected >= expected) return { ...count, done: true, timedOut: false, waitedMs };
-    const cannotReach = shortOfJobs(snapshot, jobs);
+    const cannotReach = snapshot ? shortOfJobs(snapshot, jobs) : undefined;
     if (cannotReach) return { ...count, done: false, timedOut: false, waitedMs, cannotReach };
     if (waitedMs >= timeoutMs) return { ...count, done: false, timedOut: true, waitedMs };
     const leftMs = Math.min(snapshotDue, started + timeoutMs) - Date.now();
-    if (leftMs > 0 && answer.exists) {
-      const w = await core.call('workers', { cluster: core.name, seen: answer.workersSeen ?? null, waitSeconds: leftMs / 1000, probeTimeout: PROBE_TIMEOUT_SECONDS },
+    if (leftMs > 0 && (answer?.exists ?? true)) {
+      const w = await core.call('workers', { cluster: core.name, seen: watched.workersSeen ?? null, waitSeconds: leftMs / 1000, probeTimeout: PROBE_TIMEOUT_SECONDS },
         `the workers of cluster ${core.name}`, { timeoutMs: leftMs + STATUS_TIMEOUT_MS, signal: options.signal });
-      answer = { ...answer, status: w.status, workersSeen: w.workersSeen };
+      watched = { status: w.status, workersSeen: w.workersSeen };
     } else if (leftMs > 0) {
       await sleep(leftMs, `Waiting for the workers of cluster ${core.name}`, options.signal);
     }
     if (Date.now() >= snapshotDue) {
       answer = await core.snapshotAnswer(options);
+      watched = watchedIn(answer);
       pause = Math.min(pause * 1.5, options.maxPollMs ?? MAX_SNAPSHOT_PAUSE_MS);
       snapshotDue = Date.now() + pause;
     }
   }
+}
+
+/** What the scheduler said last: from a snapshot, then from each `workers` answer. */
+type Watched = { status: Record<string, unknown> | null; workersSeen?: unknown };
+
+function watchedIn(answer: Answer<'snapshot'>): Watched {
+  return answer.exists ? { status: answer.status, workersSeen: answer.workersSeen } : { status: null, workersSeen: null };
 }
 
 /** The first pause between two snapshots of a workers wait, and the longest it grows to while PBS says the same. */
@@ -88,6 +103,25 @@ export const MAX_SNAPSHOT_PAUSE_MS = 15_000;
 /** What PBS said of the cluster's jobs in a snapshot (ids, states, comments): a change speeds the snapshots up. */
 function pbsAnswer(s: ClusterSnapshot): string {
   return JSON.stringify([s.jobs.map((j) => [j.id, j.state, j.pbs.comment ?? '']), s.finishedJobs.map((j) => j.id)]);
+}
+
+/** The worker jobs a scale left: those there before that it did not cancel, and those it submitted. */
+export function jobsLeftBy(r: Pick<ScaleResult, 'before' | 'cancelled' | 'submitted'>): string[] {
+  const gone = new Set(r.cancelled.filter((c) => c.outcome !== 'error').map((c) => c.id));
+  return [...r.before.map((j) => j.id).filter((id) => !gone.has(id)), ...r.submitted];
+}
+
+/** Before the first snapshot: the scheduler's workers counted against the jobs a scale left, as workersCount does. */
+export function scaledCount(status: unknown, jobIds: readonly string[], prefix: string, perJob: number, expected: number): WorkersCount {
+  const doc = status ? checkDoc(statusDocSchema, status, 'the status probe (run.py status)') : undefined;
+  const perJobSeen = new Map<string, number>();
+  for (const w of doc?.ok ? doc.workers : []) {
+    if (w.status === 'closing' || w.status === 'closed') continue;
+    const id = (w.pbsJobId && jobIds.includes(w.pbsJobId) ? w.pbsJobId : undefined) ?? jobIdOfWorker(w.name, prefix, jobIds);
+    if (id) perJobSeen.set(id, (perJobSeen.get(id) ?? 0) + 1);
+  }
+  const connected = Math.min(expected, [...perJobSeen.values()].reduce((n, k) => n + Math.min(perJob, k), 0));
+  return { connected, expected, queued: [] };
 }
 
 /**
