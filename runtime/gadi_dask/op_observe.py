@@ -12,12 +12,13 @@ from .op_common import SCHEDULER_JOB_LOG, Refusal, _cluster, _pbs_refusal, _reco
 from .pbsjson import PbsOutputError
 from .protocol import JOB_ID
 from .reconcile import listing_due, qstat
+from .snapshot import workers_key
 
 
-def _status_probe(name, timeout):
+def _status_probe(name, timeout, seen=None, wait=0.0):
     from .status import probe  # imported on first use, in the thread that probes beside the PBS queries
 
-    return probe(name, timeout)
+    return probe(name, timeout, seen=seen, wait=wait)
 
 
 def _probe_result(probing, name, timeout):
@@ -92,8 +93,9 @@ def op_probe(args, progress, agent):
     return answer
 
 
-WORKERS_POLL = 0.2  # seconds between two questions to the scheduler (never to PBS)
+WORKERS_POLL = 0.2  # seconds between two questions to a scheduler that answers at once (never to PBS)
 WORKERS_WAIT_MAX = 60
+WORKERS_LONG_POLL = 1.0  # seconds one question may wait on the scheduler: a stop is seen within that
 
 
 def workers_seen(status):
@@ -107,14 +109,19 @@ def workers_seen(status):
 def op_workers(args, progress, agent):
     """Asks the scheduler alone until its workers differ from `seen`, `waitSeconds` pass or the client stops it, and
     answers its status document. The client holds it against the jobs of its last snapshot: a worker that joins is
-    seen within a poll, while PBS is asked no more often than the client takes a snapshot."""
+    seen as it joins (the scheduler answers a question that waits for a change), while PBS is asked no more often
+    than the client takes a snapshot."""
     name, cdir = _cluster(args)
     seen = args.get("seen")
+    key = workers_key(seen) if isinstance(seen, list) else None
     timeout = float(args.get("probeTimeout", 5))
     deadline = time.monotonic() + max(0.0, min(float(args.get("waitSeconds", 5)), WORKERS_WAIT_MAX))
     while True:
-        status = _status_probe(name, timeout) if os.path.isdir(cdir) else None
+        asked = time.monotonic()
+        wait = min(WORKERS_LONG_POLL, max(0.0, deadline - asked))
+        status = _status_probe(name, timeout, key, wait) if os.path.isdir(cdir) else None
         now = workers_seen(status)
         if now != seen or time.monotonic() >= deadline or agent.stop_requested():
             return {"ok": True, "status": status, "workersSeen": now}
-        time.sleep(WORKERS_POLL)
+        # An answer at once (a scheduler of an older runtime, or one asked through distributed): ask again later.
+        time.sleep(max(0.0, min(WORKERS_POLL - (time.monotonic() - asked), deadline - time.monotonic())))

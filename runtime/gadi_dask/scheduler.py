@@ -35,6 +35,8 @@ DEFAULTS = {
     "wait": 60.0,
 }
 STATUS_ROUTE = "/gadi-dask/status.json"
+STATUS_WAIT_MAX = 10  # seconds a status request may wait for the workers to change
+CHANGE_STEP = 0.02  # seconds between two looks at the workers while it waits
 
 
 def parse_duration(value):
@@ -218,6 +220,20 @@ class Launcher:
         adaptive = self.controller.state() if self.controller else None
         return from_scheduler(self.scheduler, self.meta, self.idle.as_dict(), adaptive)
 
+    async def workers_change(self, seen, wait):
+        """Returns once the workers by name and status are no longer those of key `seen`, after `wait` seconds (at
+        most STATUS_WAIT_MAX), or when the scheduler stops. Looked at every CHANGE_STEP, in this process only."""
+        from .snapshot import workers_key, workers_seen_in
+
+        try:
+            wait = min(max(float(wait), 0.0), STATUS_WAIT_MAX)
+        except ValueError:
+            wait = 0.0
+        deadline = time.monotonic() + wait
+        while (seen and time.monotonic() < deadline and not (self.stop_event and self.stop_event.is_set())
+               and workers_key(workers_seen_in(self.scheduler)) == seen):
+            await asyncio.sleep(CHANGE_STEP)
+
     def handle_status(self, **_):
         return self.snapshot()
 
@@ -254,7 +270,10 @@ class Launcher:
         launcher = self
 
         class StatusHandler(web.RequestHandler):
-            def get(self):
+            async def get(self):
+                # ?seen=KEY&wait=SECONDS: answer once the workers differ from those the caller saw (workers_key), or
+                # the wait passes: a `workers` wait hears of a worker as it joins instead of asking again and again.
+                await launcher.workers_change(self.get_query_argument("seen", None), self.get_query_argument("wait", "0"))
                 self.set_header("Content-Type", "application/json")
                 self.set_header("Cache-Control", "no-store")
                 self.write(json.dumps(launcher.snapshot(), default=str))

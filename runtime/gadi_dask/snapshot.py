@@ -3,6 +3,8 @@
 ``from_scheduler`` runs inside the launcher (full detail); ``from_identity`` turns the identity of a scheduler
 that this runtime did not start into the same shape, with what identity carries.
 """
+import hashlib
+import json
 import time
 
 from .common import now_iso, parse_worker_name
@@ -28,11 +30,26 @@ def worker_entry(ws):
             "limit": ws.memory_limit or None,
         },
         "processing": len(ws.processing),
-        "status": str(getattr(ws.status, "name", ws.status)),
+        "status": worker_status(ws),
         "lastSeen": now_iso(ws.last_seen) if getattr(ws, "last_seen", None) else None,
     }
     entry.update(parse_worker_name(ws.name))
     return entry
+
+
+def worker_status(ws):
+    return str(getattr(ws.status, "name", ws.status))
+
+
+def workers_key(seen):
+    """A short key of the workers by name and status (op_observe.workers_seen's list): what a long poll of the
+    status route compares, so the list itself never travels in a URL."""
+    return hashlib.sha1(json.dumps(seen, separators=(",", ":")).encode("utf-8")).hexdigest()[:20]
+
+
+def workers_seen_in(scheduler):
+    """The same list as op_observe.workers_seen makes from this scheduler's status document."""
+    return sorted([str(ws.name), worker_status(ws)] for ws in scheduler.workers.values())
 
 
 def clients_count(scheduler):

@@ -13,6 +13,7 @@ import socket
 import sys
 import threading
 import time
+from urllib.parse import urlencode
 
 from . import __version__
 from .common import (
@@ -43,7 +44,7 @@ _connections = {}
 _connections_lock = threading.Lock()
 
 
-def via_http(dashboard, timeout):
+def via_http(dashboard, timeout, query=""):
     """The status route's document. A direct connection on the cluster network, never through a proxy."""
     key = (dashboard["host"], int(dashboard["port"]))
     with _connections_lock:
@@ -56,7 +57,7 @@ def via_http(dashboard, timeout):
             conn.timeout = timeout
             if conn.sock is not None:
                 conn.sock.settimeout(timeout)
-            conn.request("GET", STATUS_ROUTE)
+            conn.request("GET", STATUS_ROUTE + query)
             reply = conn.getresponse()
             body = reply.read()
             if reply.status != 200:
@@ -98,7 +99,9 @@ async def _via_rpc(address, name, meta):
     return from_identity(identity, name, meta, dashboard)
 
 
-def probe(name, timeout, via="auto"):
+def probe(name, timeout, via="auto", seen=None, wait=0.0):
+    """The cluster's status document. With `seen` (a workers_key) and `wait`, a scheduler of this runtime answers
+    once its workers differ from those, or `wait` seconds later (older ones answer at once)."""
     started = time.time()
     left = lambda: max(0.1, timeout * 0.9 - (time.time() - started))  # noqa: E731
     cdir = cluster_dir(name)
@@ -118,7 +121,8 @@ def probe(name, timeout, via="auto"):
     dashboard = meta.get("dashboard") if meta and meta.get("schedulerId") == sched.get("id") else None
     if via in ("auto", "http") and dashboard:
         try:
-            doc = via_http(dashboard, min(left(), 2.0) if via == "auto" else left())
+            query = "?" + urlencode({"seen": seen, "wait": "%.3f" % wait}) if seen and wait > 0 else ""
+            doc = via_http(dashboard, (min(left(), 2.0) if via == "auto" else left()) + (wait if query else 0), query)
             if isinstance(doc, dict) and (doc.get("scheduler") or {}).get("id") == sched.get("id"):
                 doc["via"] = "http"
                 return doc
