@@ -25,7 +25,8 @@ const PHASES: [string, RegExp][] = [
   ['agent channel', /agent: channel open/],
   ['login shell + bootstrap', /agent: the bootstrap hands over to python/],
   ['python + apply (qsub)', /apply: answered/],
-  ['first snapshot', /snapshot: answered/],
+  // From the scale's answer: PBS starts the jobs, their workers start and connect, the wait hears of it (and takes
+  // a snapshot of PBS once it has waited a second).
   ['until N workers', /cli: wait done/],
 ];
 
