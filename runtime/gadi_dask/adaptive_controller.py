@@ -30,7 +30,8 @@ ENDING = pbs.DONE_STATES | {"E"}  # a job PBS is ending runs no worker any more:
 MAX_BACKOFF = 900.0
 RETIRE_TIMEOUT = 120.0
 FAILED_START_BACKOFF = 15.0  # doubles with each failure in a row
-LOST_QSTAT_INTERVAL = 10.0  # how soon PBS is asked again about a job whose workers left
+SOON_QSTAT_INTERVAL = 10.0  # how soon PBS is asked again about a job whose workers left, or a new one
+FRESH_JOB = 120.0
 # Half of Gadi's qsubs a minute: the user's own submissions keep the other half.
 SUBMISSIONS_PER_MINUTE = GADI_SUBMISSIONS_PER_MINUTE // 2
 ERROR_TEXT_LIMIT = 2000
@@ -336,9 +337,10 @@ class AdaptiveController:
 
     async def _refresh_from_qstat(self, now, groups):
         unseen = [j for j in self.tracked.values() if j["state"] in LIVE and j["id"] not in groups]
-        # A job whose workers left is asked about soon (it may have ended: a qdel, a memory kill, its walltime).
-        lost = any(j["everRan"] for j in unseen)
-        interval = min(self.request["qstatInterval"], LOST_QSTAT_INTERVAL) if lost else self.request["qstatInterval"]
+        # Asked about soon: a job whose workers left (a qdel, a memory kill, its walltime), and a new one (a prologue
+        # that fails ends it within a minute of its start).
+        soon = any(j["everRan"] or now - j["submitted"] < FRESH_JOB for j in unseen)
+        interval = min(self.request["qstatInterval"], SOON_QSTAT_INTERVAL) if soon else self.request["qstatInterval"]
         if not unseen or now - self.last_qstat < interval:
             return
         self.last_qstat = now
