@@ -73,6 +73,9 @@ describe('a cluster worker deleted by hand', { concurrency: false }, () => {
   test('goes R → E → F; once it leaves R it is not counted, then it is finished, killed by SIGTERM', async () => {
     const up = await env.cli(['scale', '1', '--wait', '--timeout', '120'], config);
     assert.equal(up.code, 0, up.stderr);
+    // Without a size held, so that no replacement comes into the count (holdSize.test.ts has the replacement).
+    const off = await env.cli(['adapt', 'off'], config);
+    assert.equal(off.code, 0, off.stderr);
     const worker = liveJobsOf(USER).find((j) => j.name.startsWith(`${NAME}-`))!;
     const del = await t.exec(`qdel ${worker.id}`);
     assert.equal(del.code, 0, del.stderr);
