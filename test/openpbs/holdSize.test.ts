@@ -51,8 +51,9 @@ describe('a held size of 4-minute jobs', { concurrency: false }, () => {
       return ids.length ? ids : undefined;
     }, { timeoutMs: 60_000, everyMs: 500 });
     const seconds = (Date.now() - started) / 1000;
+    const log = readFileSync(join(env.sb.home, '.gadi-dask', 'clusters', NAME, 'adapt-state.json'), 'utf8');
     assert.equal(fresh.length, 1);
-    assert.ok(seconds < 30, `replaced after ${seconds.toFixed(1)} s`);
+    assert.ok(seconds < 30, `replaced after ${seconds.toFixed(1)} s (qdel at ${new Date(started).toISOString()}); the controller's state:\n${log}`);
   });
 
   test(`the computation runs ${MINUTES} minutes through the jobs' retirements with 2 workers`, { timeout: (MINUTES + 8) * 60_000 }, async () => {
