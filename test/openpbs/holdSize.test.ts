@@ -52,6 +52,7 @@ describe('a held size of 4-minute jobs', { concurrency: false }, () => {
     }, { timeoutMs: 60_000, everyMs: 500 });
     const seconds = (Date.now() - started) / 1000;
     const log = readFileSync(join(env.sb.home, '.gadi-dask', 'clusters', NAME, 'adapt-state.json'), 'utf8');
+    process.stdout.write(`real PBS: a worker job deleted by hand was replaced in ${seconds.toFixed(1)} s\n`);
     assert.equal(fresh.length, 1);
     assert.ok(seconds < 30, `replaced after ${seconds.toFixed(1)} s (qdel at ${new Date(started).toISOString()}); the controller's state:\n${log}`);
   });
