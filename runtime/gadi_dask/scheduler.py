@@ -16,6 +16,7 @@ import sys
 import time
 
 from . import RUNTIME_DIR, __version__, tls
+from .dashboard_door import door_port, open_door
 from .common import (
     LOG_FILE, METADATA_FILE, SCHEDULER_FILE, Parser, UsageError, check_name, cluster_dir, emit, now_iso,
     parse_worker_name, read_json, remove_file, split_address, tcp_reachable, write_json_atomic,
@@ -167,11 +168,27 @@ def dashboard_info(scheduler):
         pass
     if not port:
         return None
+    return _dashboard_at(scheduler, host, port)
+
+
+def _dashboard_at(scheduler, host, port, door=False):
     if host in (None, "", "0.0.0.0", "::"):
         parts = split_address(scheduler.address)
         host = parts[1] if parts else socket.gethostname()
     shown = "[%s]" % host if ":" in host else host
-    return {"host": host, "port": int(port), "url": "http://%s:%d/status" % (shown, int(port))}
+    info = {"host": host, "port": int(port), "url": "%s://%s:%d/status" % ("https" if door else "http", shown, int(port))}
+    if door:
+        info["tls"] = True  # only with the cluster's keys: the extension's tunnel and the agent's probe have them
+    return info
+
+
+def split_host_port(address):
+    """"[host]:port" as --dashboard-address takes it: (host or "", port)."""
+    host, _, port = str(address).rpartition(":")
+    try:
+        return host.strip("[]"), int(port or 0)
+    except ValueError:
+        raise UsageError("invalid dashboard address %r (use [host]:port)" % (address,))
 
 
 class Launcher:
@@ -183,6 +200,7 @@ class Launcher:
         self.sched_path = os.path.join(self.cdir, SCHEDULER_FILE)
         self.scheduler = None
         self.controller = None
+        self.door = None
         self.idle = Idle(opts["idle-timeout"])
         self.stop_event = None
         self.stop_reason = None
@@ -297,9 +315,10 @@ class Launcher:
         if o["tls"]:
             tls.ensure(self.cdir, self.name)  # the agent made new ones before it started this scheduler
             security = tls.security(self.cdir)
+        # Secured, the dashboard listens on loopback only, behind a door that wants the cluster's keys.
         self.scheduler = Scheduler(
             host=o["host"], port=o["port"], interface=o["interface"], protocol=o["protocol"],
-            dashboard_address=o["dashboard-address"], dashboard=True, security=security,
+            dashboard_address="127.0.0.1:0" if o["tls"] else o["dashboard-address"], dashboard=True, security=security,
         )
         await self.scheduler
         self.scheduler.handlers["gadi_dask_status"] = self.handle_status
@@ -309,11 +328,18 @@ class Launcher:
         identity = self.scheduler.identity()
         identity["workers"] = {}
         write_json_atomic(self.sched_path, identity)
+        dashboard = dashboard_info(self.scheduler)
+        if o["tls"] and dashboard:
+            host, port = split_host_port(o["dashboard-address"])
+            self.door = await open_door(host, port, dashboard["port"], tls.server_context(self.cdir))
+            dashboard = _dashboard_at(self.scheduler, host, door_port(self.door), door=True)
         self.save_meta(state="running", address=self.scheduler.address, schedulerId=str(self.scheduler.id),
-                       dashboard=dashboard_info(self.scheduler))
+                       dashboard=dashboard)
 
     async def stop(self):
         self.save_meta(state="stopping", stopReason=self.stop_reason)
+        if self.door is not None:
+            self.door.close()
         if self.controller:
             self.controller.stopped = True
         if self.scheduler is not None:

@@ -6,6 +6,7 @@ import type { CancelledJob, JobState, SchedulerAction } from './answers';
 import type { DeployResult } from './deploy';
 import type { Deployer } from './deployer';
 import type { RuntimeBundle } from './runtimeBundle';
+import type { DashboardInfo } from './runtimeDocs';
 
 export interface ActionOptions {
   signal?: AbortSignal;
@@ -47,7 +48,7 @@ export interface DownOptions extends ActionOptions {
 
 export interface SchedulerInfo {
   address: string;
-  dashboard?: { host: string; port: number; url: string };
+  dashboard?: DashboardInfo;
   /** The scheduler's PBS job (placement job). */
   jobId?: string;
   placement?: string;

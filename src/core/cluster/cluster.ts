@@ -3,7 +3,7 @@
 // state lives on the cluster (~/.gadi-dask/clusters/<name>/), so any client can pick it up where another left it.
 // This is the public face; the work is in lifecycle.ts, waits.ts and clusterCore.ts.
 import type { ClusterConfig } from '../config/schema';
-import type { Transport } from '../remote/transport';
+import type { ForwardHandle, Transport } from '../remote/transport';
 import type {
   ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult, ScaleRequest, ScaleResult,
   SchedulerInfo, StartOptions, UpResult, WaitOptions, WorkersWaitOptions, WorkersWaitResult,
@@ -16,6 +16,7 @@ import { adapt, cancelJobs, down, scale, up } from './lifecycle';
 import type { ClusterPaths } from './names';
 import { buildReport, type ClusterReport } from './report';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
+import type { DashboardInfo } from './runtimeDocs';
 import type { ClusterSnapshot } from './snapshot';
 import { waitForScheduler, waitForWorkers } from './waits';
 
@@ -85,6 +86,17 @@ export class Cluster {
   /** One refresh: jobs from qstat (recently finished ones too), workers from the scheduler, in one exec. */
   async status(options: ActionOptions = {}): Promise<ClusterSnapshot> {
     return this.core.snapshotOf(await this.core.snapshotAnswer(options));
+  }
+
+  /**
+   * A local port on 127.0.0.1 that reaches the scheduler's dashboard over this connection. A secured cluster's
+   * dashboard is behind a door that wants the cluster's keys: they are read over the same connection and kept in
+   * memory for the tunnel only.
+   */
+  async forwardDashboard(dashboard: DashboardInfo, localPort = 0): Promise<ForwardHandle> {
+    if (!dashboard.tls) return this.transport.forward(dashboard.host, dashboard.port, localPort);
+    const [cert, key] = await Promise.all([this.transport.readFile(this.paths.tlsCert), this.transport.readFile(this.paths.tlsKey)]);
+    return this.transport.forward(dashboard.host, dashboard.port, localPort, { ca: cert, cert, key });
   }
 
   /** Retires the workers, stops the scheduler, cancels every job of the cluster (the scheduler's too), cleans up. */

@@ -7,7 +7,8 @@ import { describeExitStatus, pbsState, QDEL_EXIT_STATUSES, type PbsStateInfo } f
 import { RemoteOutputError } from './errors';
 import type { Answer, JournalJob } from './protocol';
 import {
-  checkDoc, statusDocSchema, type AdaptiveStatus, type ErrorDoc, type RuntimeMetadata, type StatusOk, type WorkerStatus,
+  checkDoc, statusDocSchema, type AdaptiveStatus, type DashboardInfo, type ErrorDoc, type RuntimeMetadata, type StatusOk,
+  type WorkerStatus,
 } from './runtimeDocs';
 
 export type JobRole = 'scheduler' | 'worker';
@@ -48,7 +49,7 @@ export type SchedulerState = 'running' | 'starting' | 'queued' | 'unreachable' |
 export interface SchedulerSnapshot {
   state: SchedulerState;
   address?: string;
-  dashboard?: { host: string; port: number; url: string };
+  dashboard?: DashboardInfo;
   /** The PBS job running (or about to run) the scheduler. */
   jobId?: string;
   placement?: string;

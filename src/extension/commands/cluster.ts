@@ -82,7 +82,7 @@ export async function openDashboard(ctx: Context, arg?: unknown): Promise<Dashbo
   const dashboard = s?.scheduler.dashboard;
   if (!s || !dashboard) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
   const localPort = await withCancellableProgress(`Opening the dashboard of ${entry.cluster.name}`, ({ signal }) =>
-    ctx.tunnels.open(entry, dashboard.host, dashboard.port, signal));
+    ctx.tunnels.open(entry, dashboard, signal));
   let path = '/status';
   try {
     path = new URL(dashboard.url).pathname || '/';
