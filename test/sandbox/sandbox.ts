@@ -36,6 +36,13 @@ const SYSTEM_PATH = ['/usr/bin', '/usr/local/bin', '/bin'];
  */
 export const SANDBOX_DASK_INTERFACE = 'lo';
 export const SANDBOX_DASHBOARD_ADDRESS = '127.0.0.1:0';
+/**
+ * Where the persistent-session stand-in (test/pbs-emulator) listens: a loopback address of its own, as Gadi's
+ * persistent-session nodes are other hosts than its login nodes. The login account reaches it as on Gadi, with a
+ * plain `ssh <name>.<user>.<project>.ps.gadi.nci.org.au` that its ~/.ssh/config maps here.
+ */
+export const SANDBOX_SESSION_ADDRESS = '127.0.0.2';
+export const SESSION_HOST_PATTERN = '*.ps.gadi.nci.org.au';
 
 export interface SandboxOptions {
   /** Local user that plays the cluster account; created if missing. Default `gadidask`. */
@@ -105,6 +112,8 @@ export interface Sandbox {
   pbsBinDir: string | null;
   /** Where the emulator keeps its state (absolute). */
   pbsStateDir: string;
+  /** The persistent-session stand-in's sshd: SANDBOX_SESSION_ADDRESS and this port (started by its first session). */
+  sessionPort: number;
   /** First directory on the login PATH (absolute, owned by the user): where wrapCommand() installs wrappers. */
   wrapBinDir: string;
   connectOptions(): SandboxConnectOptions;
@@ -453,12 +462,12 @@ function opensshVersion(): Promise<[number, number]> {
   return sshdVersion;
 }
 
-function freePort(): Promise<number> {
+function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, host, () => {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));
     });
@@ -572,7 +581,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // Keys and the version probe do not depend on the account; run them while it is being set up.
     const clientKey = file('id_ed25519');
     const hostKey = file('ssh_host_ed25519_key');
-    const prepared = Promise.all([keygen(clientKey, `${user}@sandbox`), keygen(hostKey, 'sandbox-host'), opensshVersion(), freePort()]);
+    // The account's own key, for the nested ssh from the login node to its persistent sessions.
+    const accountKey = file('account_ed25519');
+    const prepared = Promise.all([keygen(clientKey, `${user}@sandbox`), keygen(hostKey, 'sandbox-host'), opensshVersion(), freePort(),
+      keygen(accountKey, `${user}@login`), freePort(SANDBOX_SESSION_ADDRESS)]);
     prepared.catch(() => undefined); // awaited below; keep an early account failure from leaving it unhandled
 
     const account = await ensureUser(user, home);
@@ -590,12 +602,25 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     fs.chownSync(home, uid, gid);
     fs.chmodSync(home, 0o755); // StrictModes rejects a group/world-writable home
 
-    const [, , version, firstPort] = await prepared;
+    const [, , version, firstPort, , sessionPort] = await prepared;
     const clientPub = publicKeyOf(`${clientKey}.pub`);
     const hostPub = publicKeyOf(`${hostKey}.pub`);
+    const accountPub = publicKeyOf(`${accountKey}.pub`);
 
     const sshDir = mkdirOwned(home, '.ssh', uid, gid, 0o700);
-    writeOwned(path.join(sshDir, 'authorized_keys'), `${clientPub.line} ${user}@sandbox\n`, uid, gid, 0o600);
+    writeOwned(path.join(sshDir, 'authorized_keys'), `${clientPub.line} ${user}@sandbox\n${accountPub.line} ${user}@login\n`, uid, gid, 0o600);
+    writeOwned(path.join(sshDir, 'id_ed25519'), fs.readFileSync(accountKey, 'utf8'), uid, gid, 0o600);
+    // As Gadi's own ssh configuration does for persistent sessions: the key, the port, and the host key taken on
+    // first use.
+    writeOwned(path.join(sshDir, 'config'), [
+      `Host ${SESSION_HOST_PATTERN}`,
+      `  HostName ${SANDBOX_SESSION_ADDRESS}`,
+      `  Port ${sessionPort}`,
+      '  IdentityFile ~/.ssh/id_ed25519',
+      '  IdentitiesOnly yes',
+      '  StrictHostKeyChecking accept-new',
+      '',
+    ].join('\n'), uid, gid, 0o600);
 
     let pbsBinDir: string | null = opts.pbsCommandsDir ?? null;
     if (emulatorDir !== null) {
@@ -613,6 +638,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       '# Login environment of the gadi-dask test sandbox.',
       `export PATH="${loginPath}"`,
       `export PBS_EMULATOR_QDEL_LINGER=${linger}`,
+      `export PBS_EMULATOR_PS_ADDRESS=${SANDBOX_SESSION_ADDRESS} PBS_EMULATOR_PS_PORT=${sessionPort}`,
       `if [ -r "$HOME/${PROFILE_SNIPPET}" ]; then . "$HOME/${PROFILE_SNIPPET}"; fi`,
       ...(opts.loginBanner !== undefined ? [`printf '%s\\n' ${shellSingleQuote(opts.loginBanner)}`] : []),
       '',
@@ -834,6 +860,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       sshdLogPath: logPath,
       pbsBinDir,
       pbsStateDir: path.join(home, PBS_STATE),
+      sessionPort,
       wrapBinDir,
       connectOptions: () => ({
         host: '127.0.0.1',
