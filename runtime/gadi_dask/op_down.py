@@ -2,7 +2,7 @@
 import os
 import shutil
 
-from .common import ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, remove_file
+from .common import ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, METADATA_FILE, read_json, remove_file
 from .journal import Journal
 from .op_common import (LAUNCH_FILE, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _reconciled,
                         _record_history, runtime_command)
@@ -29,6 +29,9 @@ def op_down(args, progress, agent):
         doc, rc, out, err = runtime_command(["shutdown", "--name", name, "--timeout",
                                              str(args.get("shutdownTimeout", 30))], float(args.get("shutdownTimeout", 30)) + 60)
         answer["shutdown"] = doc
+        meta = read_json(os.path.join(cdir, METADATA_FILE))
+        if isinstance(meta, dict) and meta.get("placement") == "persistent-session" and isinstance(meta.get("session"), dict):
+            answer["session"] = meta["session"]  # never stopped here: the answer says it still runs
         if doc is None:
             answer["shutdownOutput"] = (out + err)[-1000:]
         ids = [i for i in ([j.id for j in journal.live()] + view.adaptive) if view.active(i)]
