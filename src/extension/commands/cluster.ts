@@ -35,6 +35,10 @@ export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<Down
     const r = await entry.cluster.down({ onProgress: report, signal });
     await ctx.tunnels.close(entry.id);
     for (const w of r.warnings) ctx.log.warn(w);
+    if (r.sessionLeft) {
+      ctx.log.info(r.sessionLeft);
+      void vscode.window.showInformationMessage(r.sessionLeft);
+    }
     ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
     await ctx.refresher.now('action');
     return r;
