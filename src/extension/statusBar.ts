@@ -2,6 +2,7 @@
 // PBS Jobs view. "Active" is the cluster of the config in the editor, else the first one.
 import * as vscode from 'vscode';
 import type { ClusterEntry, ClusterModel } from './clusters';
+import { core } from './core';
 import type { Session } from './session';
 
 export class StatusBar implements vscode.Disposable {
@@ -46,12 +47,15 @@ export class StatusBar implements vscode.Disposable {
     const counts = s?.exists ? ` ${s.cluster}: ${s.counts.workerJobs} job${s.counts.workerJobs === 1 ? '' : 's'}, ${s.counts.workers} worker${s.counts.workers === 1 ? '' : 's'}` : entry ? ` ${entry.cluster.name}` : '';
     // The transport reconnects by itself with backoff; say so rather than show counts that may be stale.
     const link = state === 'reconnecting' ? ' · reconnecting…' : state === 'disconnected' ? ' · disconnected' : '';
-    this.item.text = `${icon} ${host.label}${link || (counts ? ` ·${counts}` : '')}`;
+    const expiry = s ? core().schedulerExpiry(s) : undefined;
+    this.item.text = `${icon} ${host.label}${link || (counts ? ` ·${counts}` : '')}${expiry ? ` · $(warning) ${expiry.short}` : ''}`;
     const lines = [`Dask on Gadi: ${host.label} (${state})`];
     const { count, last } = host.drops;
     if (count && last) lines.push(`The connection dropped ${count === 1 ? 'once' : `${count} times`} (last at ${last.toLocaleTimeString()}); it reconnects by itself.`);
     if (s?.exists) {
       lines.push(`Cluster ${s.cluster}: scheduler ${s.scheduler.state}, ${s.counts.workerJobs} worker jobs (${s.counts.queuedWorkerJobs} waiting), ${s.counts.workers} workers, ${s.counts.threads} threads`);
+      if (s.scheduler.session) lines.push(`Scheduler in the persistent session ${s.scheduler.session.name}, with no walltime`);
+      if (expiry) lines.push(expiry.message);
       lines.push(`As of ${s.takenAt.toLocaleTimeString()}`);
     }
     lines.push('Click to open the PBS Jobs view.');
