@@ -176,6 +176,7 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
   if (s?.adaptive?.enabled) parts.push(`adaptive ${s.adaptive.min ?? 0}–${s.adaptive.max ?? '?'}`);
   const expiry = s ? core().schedulerExpiry(s) : undefined;
   if (expiry) parts.push(`⚠ ${expiry.short}`);
+  if (s?.scheduler.session) parts.push(`scheduler in session ${s.scheduler.session.name}`);
   item.description = parts.join(' · ');
   const look = state === 'loading' ? { icon: 'loading~spin' } : SCHEDULER_LOOKS[state];
   item.iconPath = entry.error || expiry ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'))
