@@ -42,6 +42,8 @@ after(async () => {
 const sessionsDir = () => join(sb.pbsStateDir, 'sessions');
 const sessionSshdPid = () => Number(readFileSync(join(sessionsDir(), 'sshd.pid'), 'utf8'));
 const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+// The session's sshd logs each login it accepts.
+const sessionLogins = () => (readFileSync(join(sessionsDir(), 'sshd.log'), 'utf8').match(/Accepted publickey/g) ?? []).length;
 const runtimeJson = () => JSON.parse(readFileSync(join(sb.home, '.gadi-dask', 'clusters', NAME, 'runtime.json'), 'utf8')) as Record<string, unknown>;
 const environ = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
 
@@ -106,11 +108,13 @@ describe('placement: persistent-session', { concurrency: false }, () => {
 
   test('down stops the scheduler in the session, leaves the session running and says so', async () => {
     const sshd = sessionSshdPid();
+    const logins = sessionLogins();
     const down = await cliOverSsh(sb, ['down'], config, 180_000);
     assert.equal(down.code, 0, down.stderr);
     assert.match(down.stdout, /^Scheduler stopped; \d+ worker\(s\) retired$/m);
     assert.match(down.stdout, /The persistent session dask-ps \(dask-ps\.gdsession\.ab12\.ps\.gadi\.nci\.org\.au\) is still running/);
     assert.ok(!alive(schedulerPid), 'the scheduler stopped');
+    assert.ok(sessionLogins() > logins, 'the scheduler was stopped from inside the session, where its process is');
     assert.ok(alive(sshd), 'the session\'s sshd runs on');
     assert.ok(existsSync(join(sessionsDir(), `${SESSION}.json`)));
     // And the next up finds the session there and starts a new scheduler in it.
