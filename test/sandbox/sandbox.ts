@@ -22,6 +22,10 @@ const SSHD_SESSION_NAMES = new Set(['sshd', 'sshd-session', 'sshd-auth']);
 // Relative to the sandbox user's home; the emulator keeps its state in its default ~/.pbs-emulator.
 const PBS_BIN = path.join('.local', 'pbs', 'bin');
 const PBS_STATE = '.pbs-emulator';
+// With a real PBS the emulator is not installed, but its persistent-sessions stand-in is (a copy of the package,
+// only that command on PATH): Gadi has the command beside its PBS.
+const SESSION_STANDIN = path.join('.local', 'persistent-sessions');
+const SESSION_COMMAND = 'persistent-sessions';
 // Test wrappers go first on the login PATH; the profile snippet is sourced by every login shell.
 const WRAP_BIN = path.join('.local', 'sandbox', 'bin');
 const PROFILE_SNIPPET = path.join('.local', 'sandbox', 'profile.sh');
@@ -630,10 +634,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       fs.cpSync(emulatorDir, pbsBinDir, { recursive: true, filter: (src) => path.basename(src) !== '__pycache__' });
       chownTree(pbsBinDir, uid, gid);
     }
+    let standInBin: string | undefined;
+    if (emulatorDir === null && pbsBinDir !== null) {
+      const lib = path.join(home, SESSION_STANDIN, 'lib');
+      standInBin = path.join(home, SESSION_STANDIN, 'bin');
+      mkdirOwned(home, path.dirname(path.join(SESSION_STANDIN, 'lib')), uid, gid, 0o755);
+      fs.cpSync(DEFAULT_EMULATOR_DIR, lib, { recursive: true, filter: (src) => path.basename(src) !== '__pycache__' });
+      fs.mkdirSync(standInBin);
+      fs.symlinkSync(path.join(lib, SESSION_COMMAND), path.join(standInBin, SESSION_COMMAND));
+      chownTree(path.join(home, SESSION_STANDIN), uid, gid);
+    }
     // Remote commands run through `bash -l`, as on the cluster where PBS tools come from the login environment.
     const wrapBinDir = mkdirOwned(home, WRAP_BIN, uid, gid, 0o755);
     const snippetPath = path.join(home, PROFILE_SNIPPET);
-    const loginPath = [`$HOME/${WRAP_BIN}`, ...(emulatorDir !== null ? [`$HOME/${PBS_BIN}`] : pbsBinDir ? [pbsBinDir] : []), ...SYSTEM_PATH].join(':');
+    const loginPath = [`$HOME/${WRAP_BIN}`, ...(emulatorDir !== null ? [`$HOME/${PBS_BIN}`] : pbsBinDir ? [pbsBinDir] : []),
+      ...(standInBin ? [`$HOME/${SESSION_STANDIN}/bin`] : []), ...SYSTEM_PATH].join(':');
     const profile = [
       '# Login environment of the gadi-dask test sandbox.',
       `export PATH="${loginPath}"`,
