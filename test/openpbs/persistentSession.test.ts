@@ -71,6 +71,11 @@ describe('a scheduler in a persistent session on real PBS', { concurrency: false
     const wait = upAt + (WALLTIME_SECONDS + 15) * 1000 - Date.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     assert.ok(alive(pid));
+    // The first worker's job ends at its walltime; a fresh one joins the same scheduler.
+    const deadline = Date.now() + 90_000;
+    while (liveJobsOf(USER).length && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2000));
+    assert.deepEqual(liveJobsOf(USER).map((j) => j.id), [], 'the first worker\'s job has ended');
+    assert.ok(alive(pid), 'the scheduler outlived it');
     const scale = await env.cli(['scale', '1', '--wait'], config);
     assert.equal(scale.code, 0, scale.stderr);
     const c = await runAs(env.sb, ['/usr/bin/python3', '-'], `${connectClient(NAME)}print(c.submit(sum, [1, 2, 3]).result(timeout=60))\nc.close()\n`);
