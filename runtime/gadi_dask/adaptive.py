@@ -101,3 +101,36 @@ def decide(params, load, memory=Memory()):
     reason = "above maximum" if over_max else "low demand for %ds" % int(load.now - low_since)
     done = Memory(last_change=load.now, low_since=None, low_peak=0)
     return Decision(keep, 0, cancel, retire, reason), done
+
+
+# ---- holding a size through walltimes -----------------------------------------------------------------------------
+# Before this cluster has seen a job start on its queue, a replacement is submitted this long before the job it
+# replaces retires (Gadi's normal queue often starts a small job within minutes).
+DEFAULT_QUEUE_WAIT = 300.0
+QUEUE_WAIT_SAMPLES = 8  # the recent waits that count: the queue's load changes over a day
+MIN_LEAD = 20.0  # worker start-up after the job starts, even when the queue wait is nil
+FAILED_STARTS_LIMIT = 3  # failed starts in a row after which nothing more is submitted
+
+
+def earliest_retirement(started, expiry):
+    """When a job whose first worker connected at ``started`` is first expected to go, or None when unknown.
+
+    ``expiry`` is {"lifetime", "stagger", "walltime"} in seconds (any may be None): a worker with ``--lifetime L
+    --lifetime-stagger S`` retires from L - S after it started; without a lifetime PBS ends the job at its walltime,
+    counted from before the prologue (a minute is kept for it)."""
+    if started is None or not expiry:
+        return None
+    if expiry.get("lifetime"):
+        return started + expiry["lifetime"] - (expiry.get("stagger") or 0)
+    if expiry.get("walltime"):
+        return started + expiry["walltime"] - 60
+    return None
+
+
+def handover_lead(waits, life):
+    """Seconds before a job's earliest retirement at which its successor is submitted: the longest recent queue wait
+    (submission to first worker) and half again, or DEFAULT_QUEUE_WAIT before there is one. At most half the job's
+    life, so that every job counts as capacity for half its life at least: one successor per job, never a chain."""
+    longest = max(waits) if waits else DEFAULT_QUEUE_WAIT
+    lead = max(MIN_LEAD, 1.5 * longest)
+    return min(lead, life / 2.0) if life and life > 0 else lead

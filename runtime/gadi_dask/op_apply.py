@@ -153,6 +153,23 @@ def _replace_dead_scheduler(journal, view, cdir, answer, progress):
     remove_file(os.path.join(cdir, SCHEDULER_FILE))
 
 
+def _hold(args, view, cdir, answer):
+    """Scale's target, for the scheduler's controller to hold (adaptive_controller.py): a job that ends is replaced,
+    one near its retirement gets a successor. What this apply could not reach (stopped, refused) is not held: the
+    size held is what is there, so a refusal is never retried blindly."""
+    hold = args.get("hold")
+    target = int(args["scaleTo"])
+    if not isinstance(hold, dict) or target == 0:
+        return
+    cancelled = set(c["id"] for c in answer["cancelled"])
+    live = [i for i in view.worker_ids() if view.active(i) and i not in cancelled and i not in answer["submitted"]]
+    if answer.get("stopped") or answer["submitErrors"]:
+        target = len(live) + len(answer["submitted"])
+    write_json_atomic(os.path.join(cdir, ADAPT_REQUEST_FILE), dict(
+        hold, hold=True, min=target, max=target, cooldown=0, scaleDownDelay=0, jobs=live, submitted=answer["submitted"]))
+    answer["holding"] = target
+
+
 def _submitted_so_far(answer, journal_error):
     """What an apply that stopped on a journal write had already done, for the message that stops it."""
     done = []
@@ -244,6 +261,7 @@ def _apply(args, progress, agent, name, cdir, answer):
         answer["scheduler"] = _ensure_scheduler(args, journal, view, name, cdir, agent)
     if args.get("scaleTo") is not None and not answer.get("stopped"):
         _scale(args, journal, view, name, cdir, answer, progress, agent)
+        _hold(args, view, cdir, answer)
     if isinstance(adapt, dict):
         live = [i for i in view.worker_ids() if view.active(i)] + answer["submitted"]
         write_json_atomic(os.path.join(cdir, ADAPT_REQUEST_FILE), dict(adapt, jobs=live))

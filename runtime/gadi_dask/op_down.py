@@ -3,7 +3,8 @@ import os
 import shutil
 
 from . import session
-from .common import ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, METADATA_FILE, read_json, remove_file
+from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, METADATA_FILE, read_json, remove_file,
+                     write_json_atomic)
 from .journal import Journal
 from .op_common import (LAUNCH_FILE, RUN_PY, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _document,
                         _reconciled, _record_history, runtime_command)
@@ -116,6 +117,21 @@ def op_cancel(args, progress, agent):
             # Adaptivity stops counting them, and does not take their end for a failed start.
             with open(os.path.join(cdir, ADAPT_CANCELLED_FILE), "a", encoding="utf-8") as f:
                 f.write("".join(i + "\n" for i in done))
+            held = _lower_held_size(cdir, len([i for i in done if i not in sid_jobs]))
+            if held is not None:
+                answer["holding"] = held
     order = dict((i, n) for n, i in enumerate(ids))
     answer["cancelled"].sort(key=lambda c: order.get(c["id"], len(ids)))
     return answer
+
+
+def _lower_held_size(cdir, cancelled_workers):
+    """A worker job the user cancels leaves a held cluster for good: the size held goes down with it (a job that ends
+    any other way is replaced). Returns the new size, or None when the cluster holds no size."""
+    path = os.path.join(cdir, ADAPT_REQUEST_FILE)
+    request = read_json(path)
+    if not cancelled_workers or not isinstance(request, dict) or request.get("hold") is not True:
+        return None
+    size = max(0, int(request.get("min") or 0) - cancelled_workers)
+    write_json_atomic(path, dict(request, min=size, max=size))
+    return size

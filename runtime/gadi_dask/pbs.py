@@ -63,13 +63,20 @@ def qsub(script, args=(), cwd=None, timeout=60):
     check_reachable("qsub", rc, err)
     job_id = answer_id(out) if rc == 0 else None
     if job_id is None:
-        msg = err.strip() or out.strip()
-        if rc == 32 and not msg:
-            msg = "the request breaks a queue limit (Gadi's qsub exits 32 without a message)"
-        elif rc == 0:
-            msg = "its answer names no single job id, so the job (if PBS took it) is not tracked: %r" % out.strip()[:300]
-        raise PbsError("qsub exited %d: %s" % (rc, msg or "no output"))
+        raise PbsError(qsub_failure(rc, out, err))
     return job_id
+
+
+def qsub_failure(rc, out, err):
+    """What a qsub that gave no job id said, for a person."""
+    msg = err.strip() or out.strip()
+    if rc is None:
+        return "qsub: %s" % (msg or "no answer")
+    if rc == 32 and not msg:
+        msg = "the request breaks a queue limit (Gadi's qsub exits 32 without a message)"
+    elif rc == 0:
+        msg = "its answer names no single job id, so the job (if PBS took it) is not tracked: %r" % out.strip()[:300]
+    return "qsub exited %d: %s" % (rc, msg or "no output")
 
 
 def _names(line, job):
@@ -105,7 +112,12 @@ def qdel(job_ids, timeout=60):
 
 
 def qstat_states(job_ids, timeout=30):
-    """{id: one-letter job_state} for the ids PBS still knows (with -x, finished ones show as F).
+    """{id: one-letter job_state} for the ids PBS still knows (with -x, finished ones show as F)."""
+    return dict((job, info["state"]) for job, info in qstat_jobs(job_ids, timeout).items())
+
+
+def qstat_jobs(job_ids, timeout=30):
+    """{id: {"state", "errorPath", "exitStatus"}} for the ids PBS still knows (with -x, finished ones show as F).
 
     -E: one request for all the ids (without it qstat opens one connection per id); PBS answers for those it knows
     and says nothing of the others unless it knows none. So an id missing from an answer that is PBS's (exit 0, or
@@ -121,11 +133,18 @@ def qstat_states(job_ids, timeout=30):
     except ValueError:
         raise PbsError("qstat printed output that is not JSON (exit %d): %s" % (rc, out[:200]))
     jobs = doc.get("Jobs") or {}
-    states = {}
+    found = {}
     for job in ids:
         info = jobs.get(job)
         if isinstance(info, dict) and isinstance(info.get("job_state"), str):
-            states[job] = info["job_state"]
+            path = info.get("Error_Path")
+            status = info.get("Exit_status")
+            found[job] = {
+                "state": info["job_state"],
+                # "host:/path": the file is on the shared filesystem, the host is where PBS copies it from.
+                "errorPath": path.split(":", 1)[-1] if isinstance(path, str) and path else None,
+                "exitStatus": status if isinstance(status, int) and not isinstance(status, bool) else None,
+            }
         elif rc in (0, 153) and "pbs_server" in doc:
-            states[job] = "F"
-    return states
+            found[job] = {"state": "F", "errorPath": None, "exitStatus": None}
+    return found

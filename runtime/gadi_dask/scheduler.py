@@ -310,7 +310,7 @@ class Launcher:
         self.scheduler.handlers["gadi_dask_status"] = self.handle_status
         self.scheduler.handlers["gadi_dask_shutdown"] = self.handle_shutdown
         self.add_http_route()
-        self.controller = AdaptiveController(self.scheduler, self.cdir)
+        self.controller = AdaptiveController(self.scheduler, self.cdir, self.name)
         identity = self.scheduler.identity()
         identity["workers"] = {}
         write_json_atomic(self.sched_path, identity)

@@ -40,7 +40,7 @@ class FakeScheduler:
         return {a: {"name": "x"} for a in workers}
 
 
-class ControllerTest(unittest.TestCase):
+class ControllerFixture(unittest.TestCase):
     def setUp(self):
         logging.getLogger("gadi_dask").setLevel(logging.ERROR)  # the warnings are asserted through the state file
         self.dir = tempfile.mkdtemp()
@@ -48,29 +48,35 @@ class ControllerTest(unittest.TestCase):
         self.next = 100
         self.qstat = {}
         self.qsub_error = None
-        saved = (pbs.qsub, pbs.qdel, pbs.qstat_states)
-
-        def qsub(script, args=(), cwd=None, timeout=60):
-            self.calls.append(("qsub", script, list(args), cwd))
-            if self.qsub_error:
-                raise pbs.PbsError(self.qsub_error)
-            self.next += 1
-            return "%d.gadi-pbs" % self.next
+        saved = (pbs.qdel, pbs.qstat_jobs)
 
         def qdel(ids, timeout=60):
             self.calls.append(("qdel", list(ids)))
             return {i: "deleted" for i in ids}
 
-        def qstat_states(ids, timeout=30):
+        def qstat_jobs(ids, timeout=30):
             self.calls.append(("qstat", list(ids)))
-            return {i: self.qstat[i] for i in ids if i in self.qstat}
+            return dict((i, {"state": self.qstat[i], "errorPath": self.error_path.get(i), "exitStatus": None})
+                        for i in ids if i in self.qstat)
 
-        pbs.qsub, pbs.qdel, pbs.qstat_states = qsub, qdel, qstat_states
-        self.addCleanup(lambda: setattr(pbs, "qsub", saved[0]) or setattr(pbs, "qdel", saved[1])
-                        or setattr(pbs, "qstat_states", saved[2]))
+        self.error_path = {}
+        pbs.qdel, pbs.qstat_jobs = qdel, qstat_jobs
+        self.addCleanup(lambda: setattr(pbs, "qdel", saved[0]) or setattr(pbs, "qstat_jobs", saved[1]))
         self.addCleanup(shutil.rmtree, self.dir)
         self.s = FakeScheduler(self.calls)
-        self.c = AdaptiveController(self.s, self.dir)
+        self.c = self.controller()
+
+    def controller(self):
+        c = AdaptiveController(self.s, self.dir, "c")
+        c.qsub = self.qsub
+        return c
+
+    def qsub(self, script, args):
+        self.calls.append(("qsub", script, list(args), self.dir))
+        if self.qsub_error:
+            raise pbs.PbsError(self.qsub_error)
+        self.next += 1
+        return "%d.gadi-pbs" % self.next
 
     def request(self, **doc):
         base = {"min": 0, "max": 2, "threadsPerJob": 1, "scaleDownDelay": 0, "cooldown": 0, "qsubArgs": ["-q", "x"]}
@@ -91,6 +97,9 @@ class ControllerTest(unittest.TestCase):
         with open(os.path.join(self.dir, "adapt-state.json")) as f:
             return json.load(f)
 
+
+
+class ControllerTest(ControllerFixture):
     def test_without_adapt_json_nothing_happens_and_no_file_appears(self):
         self.assertIsNone(self.step(1000.0))
         self.assertEqual(self.calls, [])
@@ -227,6 +236,140 @@ class ControllerTest(unittest.TestCase):
         self.step(1000.0)
         again = AdaptiveController(FakeScheduler(self.calls), self.dir)
         self.assertEqual(again.live_job_ids(), ["101.gadi-pbs"])
+
+
+class HoldTest(ControllerFixture):
+    """Scale's fixed size: min = max, replaced whatever ends a job, successors ahead of retirement."""
+
+    def hold(self, n, **doc):
+        self.request(min=n, max=n, hold=True, cooldown=0, scaleDownDelay=0, **doc)
+
+    def start(self, jid):
+        self.s.add("dask-worker-%s" % jid)
+
+    def stop(self, jid, state="F"):
+        for address, ws in list(self.s.workers.items()):
+            if ws.name == "dask-worker-%s" % jid:
+                del self.s.workers[address]
+        self.qstat[jid] = state
+
+    def test_a_job_deleted_by_hand_is_replaced_at_the_next_step(self):
+        self.hold(2, submitted=["1.gadi-pbs", "2.gadi-pbs"])
+        self.start("1.gadi-pbs")
+        self.start("2.gadi-pbs")
+        self.step(1000.0)
+        self.assertNotIn("qsub", self.kinds())
+        self.stop("2.gadi-pbs", "E")  # qdel by hand: PBS is ending it
+        self.step(1005.0)
+        self.assertEqual(self.kinds().count("qsub"), 1)
+        st = self.state()
+        self.assertTrue(st["hold"])
+        self.assertEqual((st["running"], st["queued"], st["replacementsQueued"]), (1, 1, 1))
+        self.assertEqual([j["replaces"] for j in st["jobs"] if j["id"] == "101.gadi-pbs"], ["2.gadi-pbs"])
+
+    def test_each_job_gets_one_successor_a_queue_wait_before_it_retires(self):
+        # Lifetime 600 s, stagger 30 s: the earliest retirement is 570 s after the first worker connected.
+        self.hold(2, expiry={"lifetime": 600, "stagger": 30, "walltime": 900})
+        self.step(1000.0)
+        self.assertEqual(self.kinds().count("qsub"), 2)
+        self.start("101.gadi-pbs")
+        self.start("102.gadi-pbs")
+        self.step(1040.0)  # 40 s of queue wait seen: the lead is 60 s
+        st = self.state()
+        self.assertEqual((st["running"], st["handoverLead"], st["queueWaits"]), (2, 60, [40.0, 40.0]))
+        self.assertEqual(st["nextExpiry"], ac.now_iso(1040.0 + 570))
+        self.step(1040.0 + 570 - 61)
+        self.assertEqual(self.kinds().count("qsub"), 2, "not yet: more than the lead before the retirement")
+        self.step(1040.0 + 570 - 59)
+        self.assertEqual(self.kinds().count("qsub"), 4, "one successor for each job")
+        for t in range(1, 40):
+            self.step(1040.0 + 570 - 59 + 5 * t)  # the old jobs retire, the successors start
+            if t == 5:
+                self.stop("101.gadi-pbs")
+                self.stop("102.gadi-pbs")
+                self.start("103.gadi-pbs")
+                self.start("104.gadi-pbs")
+        self.assertEqual(self.kinds().count("qsub"), 4, "N jobs per walltime crossed, never 2N")
+        st = self.state()
+        self.assertEqual((st["running"], st["handingOver"]), (2, 0))
+
+    def test_the_lead_never_takes_more_than_half_a_job_s_life(self):
+        self.hold(1, expiry={"lifetime": 100, "stagger": 10, "walltime": 240})
+        self.step(1000.0)
+        self.assertEqual(self.state()["handoverLead"], 45, "before any wait: 300 s, at most half of 90 s")
+        self.start("101.gadi-pbs")
+        self.step(1400.0)  # a wait of 400 s
+        self.assertEqual(self.state()["handoverLead"], 45)
+        self.step(1400.0 + 90 - 46)
+        self.assertEqual(self.kinds().count("qsub"), 1)
+        self.step(1400.0 + 90 - 44)
+        self.assertEqual(self.kinds().count("qsub"), 2)
+
+    def test_failed_starts_stop_after_three_with_the_job_s_error_text(self):
+        self.hold(1, qstatInterval=1)
+        errors = os.path.join(self.dir, "errors")
+        for n in range(10):
+            t = 1000.0 + 100 * n
+            self.step(t)
+            jid = "%d.gadi-pbs" % self.next
+            self.qstat[jid] = "F"
+            self.error_path[jid] = errors + jid
+            with open(errors + jid, "w") as f:
+                f.write("module: command not found\n")
+            self.step(t + 2)
+        self.assertEqual(self.kinds().count("qsub"), 3, "a prologue that fails is not retried for ever")
+        st = self.state()
+        self.assertIn("3 jobs in a row ended before any worker connected", st["givenUp"]["reason"])
+        self.assertEqual(st["givenUp"]["errorText"], "module: command not found")
+        self.assertIn("not holding the target", st["error"])
+        self.hold(1, qstatInterval=1)  # the user scales again: a fresh try
+        self.step(5000.0)
+        self.assertEqual(self.kinds().count("qsub"), 4)
+        self.assertIsNone(self.state()["givenUp"])
+
+    def test_a_start_that_works_ends_the_run_of_failures(self):
+        self.hold(1, qstatInterval=1)
+        for n in range(6):
+            t = 1000.0 + 100 * n
+            self.step(t)
+            jid = "%d.gadi-pbs" % self.next
+            if n % 2:
+                self.start(jid)
+                self.step(t + 1)
+            self.stop(jid)
+            self.step(t + 20)
+        self.assertIsNone(self.state()["givenUp"])
+
+    def test_refused_submissions_stop_after_three(self):
+        self.hold(1)
+        self.qsub_error = "qsub exited 32: the request breaks a queue limit"
+        for n in range(20):
+            self.step(1000.0 + 200 * n)
+        self.assertEqual(self.kinds().count("qsub"), 3)
+        self.assertIn("queue limit", self.state()["givenUp"]["reason"])
+
+    def test_the_controller_s_own_pace_is_half_gadi_s(self):
+        self.request(min=30, max=30, hold=True)
+        self.step(1000.0)
+        self.assertEqual(self.kinds().count("qsub"), ac.SUBMISSIONS_PER_MINUTE)
+        self.step(1030.0)
+        self.assertEqual(self.kinds().count("qsub"), ac.SUBMISSIONS_PER_MINUTE)
+        self.step(1060.0)
+        self.assertEqual(self.kinds().count("qsub"), 2 * ac.SUBMISSIONS_PER_MINUTE)
+
+    def test_a_busy_lock_submits_nothing_and_says_nothing(self):
+        self.hold(1)
+
+        def busy(script, args):
+            raise ac.Busy()
+
+        self.c.qsub = busy
+        self.step(1000.0)
+        self.assertIsNone(self.state()["error"])
+        self.c.qsub = self.qsub
+        self.step(1005.0)
+        self.assertEqual(self.kinds().count("qsub"), 1)
+
 
 
 class RequestTest(unittest.TestCase):

@@ -39,8 +39,10 @@ export const CLUSTER_HELP = `Cluster commands:
                                  starts the scheduler first if none runs; refused when your jobs would pass the
                                  ceiling (scheduler.max-jobs in the config, default ${GADI_MAX_JOBS_PER_USER} queued or running);
                                  more than ${GADI_SUBMISSIONS_PER_MINUTE} new jobs are submitted at ${GADI_SUBMISSIONS_PER_MINUTE} a minute after the first ${GADI_SUBMISSIONS_PER_MINUTE};
-                                 --wait: until every worker is connected (or --timeout)
-  adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself, or stop that
+                                 --wait: until every worker is connected (or --timeout);
+                                 the scheduler then holds N: a job that ends is replaced, one near its walltime
+                                 gets a successor first; after 3 failed starts in a row it stops and status says why
+  adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself; off: hold no size, adapt no more
   status [--json]                the cluster's jobs, workers and scheduler
   report [--json]                per run and job: SU spent against the estimate, CPU efficiency, peak memory
   down [--purge]                 retire the workers, stop the scheduler, cancel every job of the cluster

@@ -3,7 +3,7 @@
 import type { ClusterJob, ClusterSnapshot, DownResult, ScaleResult, UpResult } from '../core/cluster';
 import type { AdaptResult, CancelledJob, ClusterReport, SchedulerInfo, WorkersWaitResult } from '../core/cluster';
 import { reportModel } from '../core/cluster/report';
-import { describeCount } from '../core/cluster';
+import { clockTime, describeCount, targetSummary } from '../core/cluster';
 import { QDEL_EXIT } from '../core/pbs/submit';
 import { TLS_CERT_FILE, TLS_KEY_FILE } from '../core/cluster/names';
 import { neutralizeLine } from '../core/serverText';
@@ -45,7 +45,14 @@ export function renderStatus(s: ClusterSnapshot): string {
     `${sched.session ? ` (persistent session ${sched.session.name}${sched.session.host ? `, ${sched.session.host}` : ''})` : ''}`);
   if (sched.dashboard) out.push(`Dashboard: ${sched.dashboard.url}`);
   if (sched.problem && sched.state !== 'running') out.push(`  ${sched.problem}`);
-  if (s.adaptive?.enabled) out.push(`Adaptive: ${s.adaptive.min}–${s.adaptive.max} jobs${s.adaptive.error ? ` (${s.adaptive.error})` : ''}`);
+  const target = targetSummary(s.adaptive, clockTime);
+  if (target) {
+    out.push(neutralizeLine(`Target: ${target.line}${target.error ? ` (${target.error})` : ''}`));
+    if (target.givenUp) {
+      out.push(neutralizeLine(`  Stopped replacing jobs: ${target.givenUp.reason}. Fix the cause, then scale again.`));
+      if (target.givenUp.errorText) out.push(...target.givenUp.errorText.split('\n').map((l) => `  | ${neutralizeLine(l)}`));
+    }
+  }
   const c = s.counts;
   out.push(`${c.workerJobs} worker job(s) (${c.queuedWorkerJobs} queued), ${c.workers} worker(s), ${c.threads} thread(s)`);
   if (s.jobs.length) {
@@ -94,6 +101,7 @@ export function renderScale(r: ScaleResult): string {
   if (!r.submitted.length && !r.cancelled.length) lines.push(`Already at ${r.targetJobs} worker job(s)`);
   lines.push(`Worker jobs: ${now} (asked for ${r.targetJobs})`);
   if (r.adaptWasOn) lines.push('Adaptivity was turned off');
+  if (r.holding) lines.push(`The scheduler holds ${r.holding} worker job(s): a job that ends is replaced, one near its walltime gets a successor first. scale 0 or down to stop.`);
   if (r.scheduler?.info) lines.push(schedulerLine(r.scheduler.info));
   for (const e of r.errors) lines.push(`error: ${e.message}`);
   for (const w of r.warnings) lines.push(`warning: ${w}`);

@@ -35,8 +35,11 @@ export function schedulerJobCost(config: ClusterConfig): JobCost | undefined {
   });
 }
 
-/** The prompt for submitting `newJobs` worker jobs (and a scheduler job when `withScheduler`). */
-export function costPrompt(config: ClusterConfig, cluster: string, host: string, newJobs: number, withScheduler: boolean): CostPrompt {
+/**
+ * The prompt for submitting `newJobs` worker jobs (and a scheduler job when `withScheduler`). `holdJobs`: Scale's
+ * target, which the scheduler keeps by replacing jobs as they end: its cost is by the hour, not by the walltime.
+ */
+export function costPrompt(config: ClusterConfig, cluster: string, host: string, newJobs: number, withScheduler: boolean, holdJobs?: number): CostPrompt {
   const pbs = config.jobqueue.pbs;
   const perJob = core().estimateJobCost(pbs);
   const lines: string[] = [];
@@ -61,6 +64,12 @@ export function costPrompt(config: ClusterConfig, cluster: string, host: string,
   }
   if (total !== undefined) lines.push(`In all: up to ${formatSu(total)}.`);
   lines.push('Jobs are charged for the time they run, at most their walltime.');
+  if (holdJobs && perJob) {
+    const hourly = (perJob.su / perJob.walltimeSeconds) * 3600 * holdJobs;
+    lines.push(`The cluster holds ${holdJobs} job${holdJobs === 1 ? '' : 's'}: each job that ends (its walltime, a failure) is replaced, ` +
+      `so holding them costs ${holdJobs} × ${formatSu(hourly / holdJobs)} an hour = ${formatSu(hourly)} an hour, ${formatSu(hourly * 24)} a day, ` +
+      'until you scale to 0 or shut the cluster down.');
+  }
   const what = `${newJobs} worker job${newJobs === 1 ? '' : 's'}${withScheduler ? ' and a scheduler job' : ''}`;
   return { message: `Submit ${what} for cluster ${cluster} on ${host}?`, detail: lines.join('\n'), totalSu: total };
 }

@@ -47,13 +47,18 @@ export class StatusBar implements vscode.Disposable {
     const counts = s?.exists ? ` ${s.cluster}: ${s.counts.workerJobs} job${s.counts.workerJobs === 1 ? '' : 's'}, ${s.counts.workers} worker${s.counts.workers === 1 ? '' : 's'}` : entry ? ` ${entry.cluster.name}` : '';
     // The transport reconnects by itself with backoff; say so rather than show counts that may be stale.
     const link = state === 'reconnecting' ? ' · reconnecting…' : state === 'disconnected' ? ' · disconnected' : '';
+    // A cluster with a target shows against it ("4/4 jobs · 1 replacement queued · next expiry 11:52").
+    const target = s?.exists && s.adaptive ? core().targetSummary(s.adaptive, core().clockTime) : undefined;
+    const shown = target && s?.exists ? ` ${s.cluster}: ${target.short}` : counts;
     const expiry = s ? core().schedulerExpiry(s) : undefined;
-    this.item.text = `${icon} ${host.label}${link || (counts ? ` ·${counts}` : '')}${expiry ? ` · $(warning) ${expiry.short}` : ''}`;
+    this.item.text = `${icon} ${host.label}${link || (shown ? ` ·${shown}` : '')}${expiry ? ` · $(warning) ${expiry.short}` : ''}`;
     const lines = [`Dask on Gadi: ${host.label} (${state})`];
     const { count, last } = host.drops;
     if (count && last) lines.push(`The connection dropped ${count === 1 ? 'once' : `${count} times`} (last at ${last.toLocaleTimeString()}); it reconnects by itself.`);
     if (s?.exists) {
       lines.push(`Cluster ${s.cluster}: scheduler ${s.scheduler.state}, ${s.counts.workerJobs} worker jobs (${s.counts.queuedWorkerJobs} waiting), ${s.counts.workers} workers, ${s.counts.threads} threads`);
+      if (target) lines.push(`Target: ${target.line}`);
+      if (target?.givenUp) lines.push(`Stopped replacing jobs: ${target.givenUp.reason}`);
       if (s.scheduler.session) lines.push(`Scheduler in the persistent session ${s.scheduler.session.name}, with no walltime`);
       if (expiry) lines.push(expiry.message);
       lines.push(`As of ${s.takenAt.toLocaleTimeString()}`);

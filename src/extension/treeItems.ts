@@ -173,7 +173,8 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
     parts.push(`${s.counts.workerJobs} job${s.counts.workerJobs === 1 ? '' : 's'}`);
     parts.push(`${s.counts.workers} worker${s.counts.workers === 1 ? '' : 's'}`);
   }
-  if (s?.adaptive?.enabled) parts.push(`adaptive ${s.adaptive.min ?? 0}–${s.adaptive.max ?? '?'}`);
+  const target = s?.adaptive ? core().targetSummary(s.adaptive, core().clockTime) : undefined;
+  if (target) parts.push(target.line);
   const expiry = s ? core().schedulerExpiry(s) : undefined;
   if (expiry) parts.push(`⚠ ${expiry.short}`);
   if (s?.scheduler.session) parts.push(`scheduler in session ${s.scheduler.session.name}`);
@@ -195,7 +196,10 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
     ['Scheduler job', s?.scheduler.jobId],
     ['Worker jobs', s ? `${s.counts.workerJobs} (${s.counts.queuedWorkerJobs} waiting)` : undefined],
     ['Workers', s ? `${s.counts.workers} with ${s.counts.threads} threads` : undefined],
-    ['Adaptive', s?.adaptive?.enabled ? `${s.adaptive.min ?? 0} to ${s.adaptive.max ?? '?'} jobs` : undefined],
+    ['Target', target?.line],
+    ['Stopped replacing jobs', target?.givenUp ? `${target.givenUp.reason}. Fix the cause, then scale again.` : undefined],
+    ['Job error output', target?.givenUp?.errorText],
+    ['Controller', target?.error],
     ['Note', s?.scheduler.problem],
     ['Last refresh', s?.takenAt.toLocaleTimeString()],
     ['Refresh failed', entry.error ? (entry.error as Error).message : undefined],

@@ -456,8 +456,13 @@ describe('runtime', { concurrency: true }, () => {
         'c.close()',
       ].join('\n'), join(dir, 'scheduler.json')], home, { timeoutMs: 40_000 });
       assert.equal(client.stdout.trim(), '12', client.stderr);
-      assert.deepEqual(fake.log('qsub').trim().split('\n'), [`-P ab12 ${join(dir, 'worker.pbs')}`, `-P ab12 ${join(dir, 'worker.pbs')}`],
-        'two jobs for four tasks with max 2, and no more');
+      // Each under a unique name of the cluster's, journaled like the agent's own submissions.
+      const qsubs = fake.log('qsub').trim().split('\n');
+      assert.equal(qsubs.length, 2, 'two jobs for four tasks with max 2, and no more');
+      for (const line of qsubs) assert.match(line, /^-N ad-[0-9a-f]{8} -P ab12 worker\.pbs$/);
+      const journal = readFileSync(join(dir, 'journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+      assert.deepEqual(journal.filter((r) => r.op === 'submitted').map((r) => [r.id, r.role]).sort(),
+        [['1.gadi-pbs', 'worker'], ['2.gadi-pbs', 'worker']]);
       const state = await waitFor('both jobs retired', () => {
         const s = readJson(join(dir, 'adapt-state.json'));
         return s.jobs.filter((j: Doc) => j.state === 'retired').length === 2 ? s : null;

@@ -85,6 +85,11 @@ export interface ScaleResult {
   /** The scheduler, when this scale had to start one. */
   scheduler?: StartedScheduler;
   adaptWasOn: boolean;
+  /**
+   * The size the scheduler now holds: a job that ends is replaced, one near its retirement gets a successor. Less
+   * than `targetJobs` when the scale stopped or qsub refused (a refusal is not retried blindly); 0 for scale 0.
+   */
+  holding: number;
   /** Cancelled by the caller's signal: the agent stopped between two submissions; the lists say what it had done. */
   stopped: boolean;
   warnings: string[];
@@ -146,6 +151,8 @@ export interface DownResult {
 export interface CancelJobsResult {
   /** One entry per id asked for, in that order. */
   cancelled: CancelledJob[];
+  /** A held cluster holds fewer jobs by the worker jobs cancelled (the others that end are replaced). */
+  holding?: number;
   warnings: string[];
 }
 

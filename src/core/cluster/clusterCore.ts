@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { ClusterConfig } from '../config/schema';
 import { GADI_SUBMISSIONS_PER_MINUTE } from '../config/queues';
-import { DEFAULT_PYTHON, effectivePrologue, renderJobScript, workerLayout } from '../pbs/jobScript';
+import { DEFAULT_PYTHON, effectivePrologue, renderJobScript, workerExpiry, workerLayout } from '../pbs/jobScript';
 import type { Transport } from '../remote/transport';
 import { clampTimerMs } from '../timers';
 import { VERSION } from '../version';
@@ -14,7 +14,7 @@ import { failureError, type AnswerContext } from './answers';
 import { jobCeiling, type JobCeiling } from './ceiling';
 import { Deployer } from './deployer';
 import { assertClusterName, clusterNameOf, clusterPaths, type ClusterPaths } from './names';
-import type { Answer, ApplyArgs, LockArgs, Op, RequestArgs } from './protocol';
+import type { Answer, ApplyArgs, ControllerRequest, LockArgs, Op, RequestArgs } from './protocol';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import { renderSchedulerJobScript, schedulerLaunch } from './schedulerJob';
 import { tlsEnabled, workerScriptContext } from './tls';
@@ -58,6 +58,15 @@ export class ClusterCore {
   /** The worker job script: PBSCluster's, joining through the cluster's scheduler file. */
   workerJobScript(): string {
     return renderJobScript(this.config.jobqueue.pbs, workerScriptContext(this.config, this.paths));
+  }
+
+  /** What the scheduler's controller needs to hold a size or adapt: the worker script and when its workers go. */
+  controllerRequest(): ControllerRequest {
+    const layout = this.layout;
+    return {
+      threadsPerJob: layout.threads * layout.processes, jobScript: 'worker.pbs', qsubArgs: [],
+      expiry: workerExpiry(this.config.jobqueue.pbs, workerScriptContext(this.config, this.paths)),
+    };
   }
 
   /** The scheduler's job script (placement: job). */

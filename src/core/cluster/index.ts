@@ -20,6 +20,7 @@ export {
 export { loadClusterConfig, parseClusterConfig } from './configFile';
 export { assertClusterName, clusterNameOf, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { clientSnippet } from './clientSnippet';
+export { clockTime, targetSummary, type TargetSummary } from './target';
 export { tlsEnabled, workerScriptContext } from './tls';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 export type { AdaptiveStatus, RuntimeMetadata, WorkerStatus } from './runtimeDocs';

@@ -32,7 +32,7 @@ export async function scale(core: ClusterCore, request: ScaleRequest, options: S
   const progress = core.progress(options);
   progress(`Scaling cluster ${core.name} on ${core.transport.host} to ${target} worker job${target === 1 ? '' : 's'}`);
   const plan: Partial<ApplyArgs> = { scaleTo: target, waitSeconds: options.waitSeconds ?? 60 };
-  if (target > 0) plan.ensureScheduler = core.ensurePlan();
+  if (target > 0) Object.assign(plan, { ensureScheduler: core.ensurePlan(), hold: core.controllerRequest() });
   const outcome = await core.apply(plan, options, target);
   const errors = outcome.submitErrors.map(qsubFailureError);
   const result: ScaleResult = {
@@ -43,6 +43,7 @@ export async function scale(core: ClusterCore, request: ScaleRequest, options: S
     errors,
     exiting: outcome.exiting,
     adaptWasOn: outcome.adaptWasOn ?? false,
+    holding: outcome.holding ?? 0,
     stopped: (outcome.stopped ?? false) || (options.signal?.aborted ?? false),
     warnings: outcome.warnings,
   };
@@ -71,9 +72,8 @@ export async function adapt(core: ClusterCore, request: AdaptRequest | 'off', op
     throw new RangeError(`adaptive bounds must be whole numbers with 0 ≤ minimum ≤ maximum (got ${minimum} and ${maximum})`);
   }
   checkCeiling(core.ceiling, maximum, `Adaptive scaling of cluster ${core.name} up`);
-  const layout = core.layout;
   // The agent adds the worker jobs already in the queue as `jobs`.
-  const adapt = { min: minimum, max: maximum, threadsPerJob: layout.threads * layout.processes, jobScript: 'worker.pbs', qsubArgs: [] };
+  const adapt = { min: minimum, max: maximum, ...core.controllerRequest() };
   const outcome = await core.apply({ ensureScheduler: core.ensurePlan(), adapt }, options, 0);
   const scheduler = outcome.scheduler ? await settleScheduler(core, schedulerAction(outcome.scheduler, core.answerContext()), options) : undefined;
   return { enabled: true, minimum, maximum, adopted: outcome.adaptAdopted ?? 0, scheduler, warnings: outcome.warnings };
@@ -122,6 +122,10 @@ export async function cancelJobs(core: ClusterCore, ids: readonly string[], opti
     : { cancelled: answer.cancelled, warnings: answer.warnings };
   const done = outcome.cancelled.filter((c) => c.outcome === 'deleted');
   if (done.length) progress(`Cancelled ${done.length} job(s): ${done.map((c) => c.id).join(', ')}`);
+  if (!answer.noCluster && answer.holding !== undefined) {
+    outcome.holding = answer.holding;
+    progress(`Cluster ${core.name} now holds ${answer.holding} worker job${answer.holding === 1 ? '' : 's'}`);
+  }
   return outcome;
 }
 

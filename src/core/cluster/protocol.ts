@@ -27,6 +27,15 @@ export interface SessionRef {
   project: string;
 }
 
+/** What the scheduler's controller needs besides the size (adapt.json, runtime/README.md). */
+export interface ControllerRequest {
+  threadsPerJob: number;
+  jobScript: string;
+  qsubArgs: string[];
+  /** When a job's workers retire (seconds): the controller submits a successor a queue wait ahead. */
+  expiry: { lifetime: number | null; stagger: number | null; walltime: number | null };
+}
+
 export interface ApplyArgs extends LockArgs {
   cluster: string;
   workerScript: string;
@@ -42,6 +51,8 @@ export interface ApplyArgs extends LockArgs {
   waitSeconds?: number;
   /** adapt.json without its `jobs` (the agent adds the live worker jobs), or 'off'. */
   adapt?: Record<string, unknown> | 'off';
+  /** With scaleTo above 0: the controller's request for holding that size (adapt.json without min, max and jobs). */
+  hold?: ControllerRequest;
   /**
    * The per-user job ceiling (ceiling.ts): a request that would submit jobs is refused ("ceiling") before any qsub
    * when the user's live jobs and the new ones would pass it.
@@ -169,6 +180,8 @@ export const answerSchemas = {
     exiting: z.array(z.string()).default([]),
     /** The client asked it to stop: it did, between two PBS actions, and this is what it had done. */
     stopped: z.boolean().optional(),
+    /** The size the scheduler's controller now holds (scale). */
+    holding: z.number().optional(),
     warnings,
   }),
   snapshot: z.union([
@@ -202,7 +215,9 @@ export const answerSchemas = {
       warnings,
     }),
   ]),
-  cancel: z.looseObject({ ok, noCluster: z.boolean().optional(), cancelled: z.array(cancelledSchema), warnings }),
+  cancel: z.looseObject({
+    ok, noCluster: z.boolean().optional(), cancelled: z.array(cancelledSchema), holding: z.number().optional(), warnings,
+  }),
   probe: z.union([
     z.looseObject({ ok, exists: z.literal(false) }),
     z.looseObject({

@@ -48,11 +48,18 @@ export const workerSchema = z.looseObject({
 });
 export type WorkerStatus = z.output<typeof workerSchema>;
 
+// adapt-state.json: the scheduler's controller, holding Scale's size (hold) or adapting between min and max.
 export const adaptiveSchema = z.looseObject({
   enabled: z.boolean(),
+  hold: z.boolean().nullish(),
   min: num,
   max: num,
   threadsPerJob: num,
+  running: num,
+  queued: num,
+  replacementsQueued: num,
+  nextExpiry: str,
+  givenUp: z.looseObject({ reason: z.string(), job: str, errorText: str }).nullish(),
   jobs: z.array(z.looseObject({ id: z.string(), state: z.string() })).default([]),
   lastDecision: z.looseObject({ target: num, reason: str }).nullish(),
   error: str,

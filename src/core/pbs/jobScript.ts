@@ -211,6 +211,18 @@ function resolveLifetime(opts: PbsOptions, option: LifetimeOption, extraArgs: re
   return workerLifetime(walltime);
 }
 
+/** When a worker job's workers are expected to go (seconds): their lifetime and stagger, and the job's walltime. */
+export function workerExpiry(opts: PbsOptions, ctx: JobScriptContext): { lifetime: number | null; stagger: number | null; walltime: number | null } {
+  const lifetime = resolveLifetime(opts, ctx.lifetime ?? 'auto', effectiveWorkerExtraArgs(opts));
+  let walltime: number | null = null;
+  try {
+    walltime = opts.walltime === null ? null : parseWalltime(opts.walltime);
+  } catch {
+    walltime = null; // the linter reports it
+  }
+  return { lifetime: lifetime?.lifetimeSeconds ?? null, stagger: lifetime?.staggerSeconds ?? null, walltime };
+}
+
 // `~/` must stay outside the quotes for the job's shell to expand it.
 function quotePath(path: string): string {
   return path.startsWith('~/') ? `~/${shellQuote(path.slice(2))}` : shellQuote(path);

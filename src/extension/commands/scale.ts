@@ -106,7 +106,7 @@ export async function scaleCluster(ctx: Context, arg?: unknown): Promise<ScaleCo
   const newJobs = Math.max(0, target - current);
   const withScheduler = target > 0 && entry.config.config.scheduler.placement === 'job' && !SCHEDULER_ALIVE.has(snapshot?.scheduler.state ?? 'stopped');
   if ((newJobs > 0 || withScheduler) && args.confirm !== false && readSettings().confirmScale) {
-    const cost = costPrompt(entry.config.config, entry.cluster.name, entry.connection.label, newJobs, withScheduler);
+    const cost = costPrompt(entry.config.config, entry.cluster.name, entry.connection.label, newJobs, withScheduler, target);
     const button = `Submit ${plural(newJobs + (withScheduler ? 1 : 0), 'Job')}`;
     if (!(await confirm(cost.message, cost.detail, button))) throw new Cancelled();
   }
