@@ -53,6 +53,12 @@ test('gadi/scheduler-placement: a walltime with a persistent session is unused, 
   assert.match(d[0].message, /not used: a scheduler in a persistent session has no walltime/);
 });
 
+test('gadi/scheduler-placement: a session with another placement is unused, with a fix that sets the placement', () => {
+  const d = lint({ placement: 'job', session: { name: 'dask', project: 'ab12' } });
+  assert.deepEqual(d.map((x) => [x.code, x.severity, x.at]), [['gadi/scheduler-placement', 'warning', 'session']]);
+  assert.match(d[0].message, /used only with placement: persistent-session/);
+});
+
 test('gadi/login-scheduler points at a persistent session for long work', () => {
   const d = lint({ placement: 'login', walltime: '04:00:00' }).find((x) => x.code === 'gadi/login-scheduler');
   assert.match(d!.message, /persistent session \(placement: persistent-session\)/);

@@ -21,7 +21,7 @@ export interface RuleInput {
   pbs: LenientPbs;
   /** The pbs keys written in the file. */
   present: ReadonlySet<string>;
-  scheduler: { placement?: (typeof SCHEDULER_PLACEMENTS)[number]; walltime?: string | number; tls?: boolean };
+  scheduler: { placement?: (typeof SCHEDULER_PLACEMENTS)[number]; session?: unknown; walltime?: string | number; tls?: boolean };
 }
 
 export class RuleContext {

@@ -45,6 +45,12 @@ function loginScheduler(ctx: RuleContext): void {
  */
 function schedulerPlacement(ctx: RuleContext): void {
   const s = ctx.input.scheduler;
+  const sessionKey = ctx.cd.keyRange(['scheduler', 'session']);
+  if (s.placement !== 'persistent-session' && sessionKey) {
+    ctx.report('gadi/scheduler-placement', sessionKey,
+      `scheduler.session is used only with placement: persistent-session; with placement ${s.placement ?? 'job'} the scheduler does not run in it.`,
+      fixes(makeFix('Set placement: persistent-session', [setKey(ctx.cd, ['scheduler'], 'placement', 'persistent-session')], true)), 'warning');
+  }
   const range = ctx.cd.valueRange(['scheduler', 'walltime']);
   if (s.walltime === undefined || !range) return;
   if (s.placement === 'persistent-session') {
