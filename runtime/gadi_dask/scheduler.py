@@ -33,9 +33,11 @@ DEFAULTS = {
     "dashboard-address": ":8787",
     "idle-timeout": "3600",
     "placement": None,
+    "session": None,  # placement persistent-session: the session's name, project and ssh host
     "wait": 60.0,
 }
 STATUS_ROUTE = "/gadi-dask/status.json"
+PLACEMENTS = ("job", "login", "persistent-session")
 
 
 def parse_duration(value):
@@ -70,7 +72,7 @@ def build_parser():
     p.add_argument("--port", type=int, default=None, help="scheduler port; 0 (default) picks a free one")
     p.add_argument("--dashboard-address", default=None, help="[host]:port of the HTTP server (default :8787)")
     p.add_argument("--idle-timeout", default=None, help="stop after this long with no client and no task")
-    p.add_argument("--placement", choices=("job", "login"), default=None)
+    p.add_argument("--placement", choices=PLACEMENTS, default=None)
     p.add_argument("--detach", action="store_true", help="start in the background, report when it is up")
     p.add_argument("--wait", type=float, default=None, help="with --detach: seconds to wait for start-up")
     return p
@@ -89,15 +91,17 @@ def resolve_options(argv):
             raise UsageError("--config %s: unknown keys %s" % (args.config, ", ".join(sorted(unknown))))
     opts = {}
     for key, default in DEFAULTS.items():
-        flag = getattr(args, key.replace("-", "_"))
+        flag = getattr(args, key.replace("-", "_"), None)  # session comes from --config only
         opts[key] = flag if flag is not None else from_file.get(key, default)
     opts["name"] = args.name
     opts["detach"] = args.detach
     opts["idle-timeout"] = parse_duration(opts["idle-timeout"])
     if opts["placement"] is None:
         opts["placement"] = "job" if os.environ.get("PBS_JOBID") else "login"
-    if opts["placement"] not in ("job", "login"):
-        raise UsageError("placement must be job or login")
+    if opts["placement"] not in PLACEMENTS:
+        raise UsageError("placement must be one of %s" % ", ".join(PLACEMENTS))
+    if opts["session"] is not None and not isinstance(opts["session"], dict):
+        raise UsageError("session must be an object")
     if opts["tls"] not in (True, False, "on", "off"):
         raise UsageError("tls must be on or off")
     opts["tls"] = opts["tls"] in (True, "on")
@@ -211,6 +215,7 @@ class Launcher:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "placement": opts["placement"],
+            "session": opts["session"],
             "pbsJobId": os.environ.get("PBS_JOBID") or None,
             "startedAt": now_iso(),
             "runtimeVersion": __version__,

@@ -32,7 +32,7 @@ function walltime(job: ClusterJob): string {
 }
 
 function schedulerLine(s: SchedulerInfo): string {
-  return `Scheduler running at ${s.address}${s.jobId ? ` (job ${s.jobId})` : ''}${s.dashboard ? `\nDashboard: ${s.dashboard.url}` : ''}\n` +
+  return `Scheduler running at ${s.address}${s.jobId ? ` (job ${s.jobId})` : ''}${s.session ? ` (persistent session ${s.session})` : ''}${s.dashboard ? `\nDashboard: ${s.dashboard.url}` : ''}\n` +
     `Scheduler file: ${s.schedulerFile}  (Client(scheduler_file=...${s.address.startsWith('tls://') ? `, security=Security(...)): the cluster's keys are ${TLS_CERT_FILE} and ${TLS_KEY_FILE} beside it` : '))'})`;
 }
 
@@ -41,7 +41,8 @@ export function renderStatus(s: ClusterSnapshot): string {
   const out: string[] = [];
   const sched = s.scheduler;
   const where = sched.address ? ` at ${sched.address}` : '';
-  out.push(`Cluster ${s.cluster} on ${s.host}: scheduler ${sched.state}${where}${sched.jobId ? ` (job ${sched.jobId})` : ''}`);
+  out.push(`Cluster ${s.cluster} on ${s.host}: scheduler ${sched.state}${where}${sched.jobId ? ` (job ${sched.jobId})` : ''}` +
+    `${sched.session ? ` (persistent session ${sched.session.name}${sched.session.host ? `, ${sched.session.host}` : ''})` : ''}`);
   if (sched.dashboard) out.push(`Dashboard: ${sched.dashboard.url}`);
   if (sched.problem && sched.state !== 'running') out.push(`  ${sched.problem}`);
   const target = targetSummary(s.adaptive, clockTime);
@@ -121,6 +122,7 @@ export function renderDown(r: DownResult): string {
   lines.push(...(r.cancelled.length ? cancelLines(r.cancelled) : ['No job left to cancel']));
   if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
   if (r.purged) lines.push('Cluster directory removed');
+  if (r.sessionLeft) lines.push(r.sessionLeft);
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
 }
 

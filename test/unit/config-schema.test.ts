@@ -106,7 +106,7 @@ test('schemaInfo gives descriptions, defaults, allowed and suggested values, and
   const skip = schemaInfo(['jobqueue', 'pbs', 'job-directives-skip'])!;
   assert.deepEqual([skip.type, skip.hasDefault, skip.default], ['list', true, []]);
   assert.deepEqual(schemaInfo(['jobqueue', 'pbs', 'job-directives-skip', 0])?.type, 'string');
-  assert.deepEqual(schemaInfo(['scheduler', 'placement'])?.allowedValues, ['job', 'login']);
+  assert.deepEqual(schemaInfo(['scheduler', 'placement'])?.allowedValues, ['job', 'login', 'persistent-session']);
   assert.equal(schemaInfo(['scheduler', 'placement'])?.default, 'job');
   assert.ok(schemaInfo(['jobqueue', 'pbs', 'queue'])?.examples?.includes('gpuvolta'));
   assert.deepEqual(schemaInfo(['jobqueue', 'pbs', 'interface'])?.examples, ['ib0']);

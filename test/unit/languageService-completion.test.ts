@@ -94,7 +94,7 @@ test('right after a colon the value gets its blank', () => {
 
 test('values for interface, placement and site, and whole-node sizes for the chosen queue', () => {
   assert.ok(complete(`${GADI}    interface: |\n`).items.some((i) => i.label === 'ib0'));
-  assert.deepEqual(complete('scheduler:\n  placement: |\n').items.map((i) => i.label), ['job', 'login']);
+  assert.deepEqual(complete('scheduler:\n  placement: |\n').items.map((i) => i.label), ['job', 'login', 'persistent-session']);
   assert.ok(complete('site: |\n').items.some((i) => i.label === 'gadi'));
   const cores = complete('site: gadi\njobqueue:\n  pbs:\n    queue: normalsr\n    cores: |\n').items;
   assert.equal(item(cores, '104').detail, 'a whole normalsr node');

@@ -53,6 +53,8 @@ export interface SchedulerInfo {
   jobId?: string;
   placement?: string;
   host?: string;
+  /** Placement persistent-session: the session's name. */
+  session?: string;
   /** `~/.gadi-dask/clusters/<name>/scheduler.json`: what `Client(scheduler_file=…)` takes. */
   schedulerFile: string;
 }
@@ -143,6 +145,8 @@ export interface DownResult {
   cancelled: CancelledJob[];
   purged: boolean;
   warnings: string[];
+  /** Placement persistent-session: the sentence saying the session is still running (it is never stopped). */
+  sessionLeft?: string;
 }
 
 export interface CancelJobsResult {

@@ -28,3 +28,4 @@ export {
   type ClusterJob, type ClusterSnapshot, type JobRecord, type JobRole, type SchedulerSnapshot, type SchedulerState,
 } from './snapshot';
 export { buildReport, groupRuns, reportJobs, reportJson, type ClusterReport, type ReportJob, type ReportRun } from './report';
+export { schedulerExpiry, SCHEDULER_EXPIRY_NOTICE_SECONDS, type SchedulerExpiry } from './schedulerExpiry';

@@ -21,6 +21,12 @@ export interface LockArgs {
 /** The launcher's options for a login-node scheduler (run.py scheduler --config). */
 export type LaunchOptions = Record<string, string | number>;
 
+/** The config's persistent session (scheduler.session). */
+export interface SessionRef {
+  name: string;
+  project: string;
+}
+
 /** What the scheduler's controller needs besides the size (adapt.json, runtime/README.md). */
 export interface ControllerRequest {
   threadsPerJob: number;
@@ -34,7 +40,12 @@ export interface ApplyArgs extends LockArgs {
   cluster: string;
   workerScript: string;
   /** tls: make the cluster's new keys before the scheduler (and any job naming them) starts. */
-  ensureScheduler?: ({ placement: 'job'; script: string } | { placement: 'login'; launch: LaunchOptions }) & { tls?: boolean };
+  ensureScheduler?: (
+    | { placement: 'job'; script: string }
+    | { placement: 'login'; launch: LaunchOptions }
+    // The prologue and python go to the session's shell on its stdin (runtime/session.sh).
+    | { placement: 'persistent-session'; launch: LaunchOptions; session: SessionRef; prologue: string[]; python: string }
+  ) & { tls?: boolean };
   scaleTo?: number;
   /** With scaleTo 0: how long to wait for cancelled jobs to leave PBS. */
   waitSeconds?: number;
@@ -114,11 +125,16 @@ export const cancelledSchema = z.looseObject({
   retiredWorkers: z.array(z.string()).optional(),
 });
 
+/** A persistent session as the agent found or started it: `started` when this request started it. */
+export const sessionSchema = z.looseObject({ name: z.string(), project: z.string(), host: z.string(), started: z.boolean(), id: z.string().nullish() });
+export type SessionInfo = z.output<typeof sessionSchema>;
+
 const schedulerAction = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('job-exists'), jobId: z.string(), state: z.string() }),
   z.looseObject({ kind: z.literal('answers'), status: doc }),
   z.looseObject({ kind: z.literal('submitted'), jobId: z.string() }),
   z.looseObject({ kind: z.literal('started-login'), start: doc.nullable(), output: z.string() }),
+  z.looseObject({ kind: z.literal('started-session'), start: doc.nullable(), output: z.string(), session: sessionSchema }),
 ]);
 
 const journalJob = z.looseObject({
@@ -191,6 +207,8 @@ export const answerSchemas = {
       existed: z.literal(true),
       shutdown: doc.nullable(),
       shutdownOutput: z.string().optional(),
+      /** The persistent session the scheduler ran in: left running. */
+      session: sessionSchema.partial().optional(),
       cancelled: z.array(cancelledSchema),
       exiting: z.array(z.string()),
       purged: z.boolean(),

@@ -90,6 +90,8 @@ export const statusOkSchema = z.looseObject({
     uptimeSeconds: num,
     pbsJobId: str,
     placement: str,
+    /** Placement persistent-session: the session (name, project, host). */
+    session: z.looseObject({ name: z.string(), host: str }).nullish(),
     runtimeVersion: str,
     daskVersion: str,
     distributedVersion: str,

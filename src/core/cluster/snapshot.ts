@@ -54,6 +54,8 @@ export interface SchedulerSnapshot {
   jobId?: string;
   placement?: string;
   host?: string;
+  /** Placement persistent-session: the session's name and ssh host. */
+  session?: { name: string; host?: string };
   /** Why it is not running, or what went wrong asking it. */
   problem?: string;
   /** The runtime's description of the scheduler, when it answered. */
@@ -186,6 +188,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
       state: 'running', address: status.scheduler.address, dashboard: status.dashboard ?? undefined,
       jobId: status.scheduler.pbsJobId ?? undefined, placement: status.scheduler.placement ?? undefined,
       host: status.scheduler.host ?? undefined, details: status.scheduler,
+      ...(status.scheduler.session ? { session: { name: status.scheduler.session.name, host: status.scheduler.session.host ?? undefined } } : {}),
     };
   } else if (statusDoc && !statusDoc.ok) {
     scheduler = schedulerFromError(statusDoc, schedulerJob);

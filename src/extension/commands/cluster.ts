@@ -28,13 +28,18 @@ export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<Down
     const detail = s
       ? `This retires its ${s.counts.workers} Dask worker(s), stops the scheduler and cancels its ${jobs} PBS job(s) (${running} running). Results not yet gathered by a client are lost.`
       : 'This retires its Dask workers, stops the scheduler and cancels all of its PBS jobs.';
-    if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, detail, 'Shut Down'))) throw new Cancelled();
+    const session = s?.scheduler.session ? ` The persistent session ${s.scheduler.session.name} the scheduler runs in stays running.` : '';
+    if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, `${detail}${session}`, 'Shut Down'))) throw new Cancelled();
   }
   const title = `Shutting down ${entry.cluster.name} on ${entry.connection.label}`;
   return withCancellableProgress(title, async ({ report, signal }) => {
     const r = await entry.cluster.down({ onProgress: report, signal });
     await ctx.tunnels.close(entry.id);
     for (const w of r.warnings) ctx.log.warn(w);
+    if (r.sessionLeft) {
+      ctx.log.info(r.sessionLeft);
+      void vscode.window.showInformationMessage(r.sessionLeft);
+    }
     ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
     await ctx.refresher.now('action');
     return r;

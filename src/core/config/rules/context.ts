@@ -8,6 +8,7 @@ import type { PbsOption, PbsResource, Span } from '../directives';
 import { appendItems, removeItem, removeKey, replaceScalar, setKey, type OffsetEdit } from '../edits';
 import { GADI_DEFAULT_QUEUE, gadiQueue, type QueueInfo } from '../queues';
 import { effectiveList, JobRequest, memoryBytes, type Directive, type LenientPbs, type Requested } from '../request';
+import type { SCHEDULER_PLACEMENTS } from '../schema';
 import type { SiteKind } from '../site';
 
 export const PBS_PATH: YamlPath = ['jobqueue', 'pbs'];
@@ -20,7 +21,7 @@ export interface RuleInput {
   pbs: LenientPbs;
   /** The pbs keys written in the file. */
   present: ReadonlySet<string>;
-  scheduler: { placement?: 'job' | 'login'; walltime?: string | number; tls?: boolean };
+  scheduler: { placement?: (typeof SCHEDULER_PLACEMENTS)[number]; session?: unknown; walltime?: string | number; tls?: boolean };
 }
 
 export class RuleContext {
