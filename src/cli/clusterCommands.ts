@@ -2,9 +2,9 @@
 // cluster lifecycle, print the result on stdout and progress on stderr, and return an exit status (exitCodes.ts).
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cancelOtherJobs, checkCeiling, connectLocalClient, ClusterManager, type Cluster, ConfigFileError, jobCeiling, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
+import { cancelOtherJobs, checkCeiling, connectLocalClient, ClusterManager, MAX_RUN_FILE_BYTES, runFileName, type Cluster, ConfigFileError, jobCeiling, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
 import { clusterNameOf, clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import { workerScriptContext } from '../core/cluster/tls';
@@ -213,7 +213,10 @@ function explain(error: unknown, interactive: boolean): string {
 }
 
 export async function runClusterCommand(command: ClusterCommand, argv: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
-  const { values, positionals } = parse(command, argv);
+  // run FILE -- ARGS: what follows `--` is the file's, never an option of ours.
+  const dashes = command === 'run' ? argv.indexOf('--') : -1;
+  const scriptArgs = dashes >= 0 ? argv.slice(dashes + 1) : [];
+  const { values, positionals } = parse(command, dashes >= 0 ? argv.slice(0, dashes) : argv);
   // Whatever reaches the terminal may quote the remote side (qsub's stderr, qstat's fields): made inert here.
   const say = (m: string) => io.stderr.write(`${neutralize(m)}\n`);
   const progress = values.quiet ? () => undefined : (m: string) => say(`… ${m}`);
@@ -319,6 +322,14 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     action = (c) => runConnect(c, { port, python: values.python, json: !!values.json, io, say, progress, out, signal });
   }
 
+  if (command === 'run') {
+    if (positionals.length !== 1) throw new UsageError('run takes one Python file: run FILE [-- ARGS...]');
+    const file = resolve(io.cwd, positionals[0]);
+    const source = readRunFile(file);
+    gate();
+    action = (c) => runOnCluster(c, { file, source, args: scriptArgs, io, say, progress, signal });
+  }
+
   if (command === 'cancel') {
     if (!positionals.length) throw new UsageError('cancel takes one or more PBS job ids: cancel JOBID...');
     const bad = positionals.find((id) => !JOB_ID.test(id));
@@ -395,4 +406,45 @@ async function runConnect(c: Cluster, o: ConnectCommand): Promise<number> {
   } finally {
     rmSync(keyDir, { recursive: true, force: true });
   }
+}
+
+/** The file to run, read before anything connects: a missing or unreadable one is a clear message. */
+function readRunFile(file: string): Buffer {
+  let source: Buffer;
+  try {
+    source = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `${file} does not exist` : code === 'EISDIR' ? `${file} is a directory, not a Python file` : `cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (source.length > MAX_RUN_FILE_BYTES) throw new UsageError(`${file} is ${source.length} bytes; a file run on the cluster may have at most ${MAX_RUN_FILE_BYTES}`);
+  return source;
+}
+
+interface RunCommand {
+  file: string;
+  source: Buffer;
+  args: string[];
+  io: CliIO;
+  say: (m: string) => void;
+  progress: (m: string) => void;
+  signal?: AbortSignal;
+}
+
+/** `run`: the file's output on stdout as it comes, our messages on stderr; the exit status is the file's. */
+async function runOnCluster(c: Cluster, o: RunCommand): Promise<number> {
+  const r = await c.runFile({
+    fileName: runFileName(o.file), source: o.source, args: o.args, signal: o.signal, onProgress: o.progress,
+    onOutput: (chunk) => o.io.stdout.write(chunk),
+  });
+  if (r.cancelled) {
+    o.say(`Cancelled job ${r.jobId}; what it printed is in ${r.runDir} on the cluster.`);
+    return EXIT.interrupted;
+  }
+  if (r.exitStatus !== undefined) {
+    if (r.exitStatus !== 0) o.progress(`${basename(o.file)} exited with status ${r.exitStatus} (job ${r.jobId})`);
+    return r.exitStatus;
+  }
+  o.say(`Job ${r.jobId} ended before ${basename(o.file)} did (PBS exit status ${r.endedWithout}): cancelled, out of walltime or its node lost. Its output is in ${r.runDir} on the cluster.`);
+  return EXIT.failed;
 }
