@@ -1,7 +1,7 @@
 // Everything the extension host uses of the core at run time, as one lazily loaded bundle (see core.ts).
 export {
-  cancelOtherJobs, checkCeiling, clientSnippet, ClusterError, ClusterManager, clusterNameOf, clusterPaths, ConfigFileError, describeCount,
-  clockTime, discoverClusters, jobCeiling, jobDisplayName, listOtherJobs, parseClusterConfig, targetSummary, tlsEnabled,
+  cancelOtherJobs, checkCeiling, clientSnippet, connectLocalClient, ClusterError, ClusterManager, clusterNameOf, clusterPaths, ConfigFileError, describeCount,
+  clockTime, discoverClusters, runFileName, jobCeiling, jobDisplayName, listOtherJobs, parseClusterConfig, targetSummary, tlsEnabled,
   workerScriptContext,
 } from '../core/cluster';
 export { HISTORY_NOTIFICATION, historyFacts } from '../core/cluster/advice';
