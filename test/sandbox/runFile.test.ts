@@ -1,6 +1,7 @@
 // Acceptance: `gadi-dask run script.py` streams output while the job runs and exits with the script's status. The
 // script's `Client()` (no arguments) reaches the TLS cluster through what its job script exports; no process's argv
-// shows key material or the key files' paths' contents; Ctrl-C qdel's the job; a missing file is a clear message.
+// shows key material or the key files' paths' contents; Ctrl-C qdel's the job; a dropped link loses no output; a
+// missing file and a stopped cluster are clear messages.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -166,6 +167,17 @@ describe('gadi-dask run', { concurrency: false }, () => {
     assert.equal(await live.exited, 130, live.stderr());
     assert.match(live.stderr(), new RegExp(`Cancelled job ${id.replace(/[.[\]]/g, '\\$&')}`));
     await until('PBS ends the job', async () => ((await runJobs())[id] === 'F' ? true : undefined), { timeoutMs: 60_000, everyMs: 1000 });
+  });
+
+  test('a dropped link mid-run: the output goes on from where it was, once, and the status still arrives', async () => {
+    const file = join(dir, 'through.py');
+    writeFileSync(file, 'import time\nprint("one")\ntime.sleep(6)\nprint("two")\n');
+    const live = startCli(['run', file]);
+    await until('the first line', async () => live.seen(/one/), { timeoutMs: 60_000, everyMs: 100 });
+    assert.ok((await sb.killSessions()) > 0);
+    assert.equal(await live.exited, 0, live.stderr());
+    assert.equal(live.stdout(), 'one\ntwo\n');
+    assert.match(live.stderr(), /connection dropped/i);
   });
 
   test('a file that does not exist: a clear message, nothing submitted', async () => {
