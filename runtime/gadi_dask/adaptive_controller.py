@@ -30,7 +30,8 @@ ENDING = pbs.DONE_STATES | {"E"}  # a job PBS is ending runs no worker any more:
 MAX_BACKOFF = 900.0
 RETIRE_TIMEOUT = 120.0
 FAILED_START_BACKOFF = 15.0  # doubles with each failure in a row
-SOON_QSTAT_INTERVAL = 10.0  # how soon PBS is asked again about a job whose workers left, or a new one
+LOST_QSTAT_INTERVAL = 5.0  # how soon PBS is asked again about a job whose workers left
+FRESH_QSTAT_INTERVAL = 10.0  # and about a job submitted less than FRESH_JOB seconds ago
 FRESH_JOB = 120.0
 # Half of Gadi's qsubs a minute: the user's own submissions keep the other half.
 SUBMISSIONS_PER_MINUTE = GADI_SUBMISSIONS_PER_MINUTE // 2
@@ -337,10 +338,15 @@ class AdaptiveController:
 
     async def _refresh_from_qstat(self, now, groups):
         unseen = [j for j in self.tracked.values() if j["state"] in LIVE and j["id"] not in groups]
-        # Asked about soon: a job whose workers left (a qdel, a memory kill, its walltime), and a new one (a prologue
-        # that fails ends it within a minute of its start).
-        soon = any(j["everRan"] or now - j["submitted"] < FRESH_JOB for j in unseen)
-        interval = min(self.request["qstatInterval"], SOON_QSTAT_INTERVAL) if soon else self.request["qstatInterval"]
+        # Asked about soon: a job whose workers left (a qdel, a memory kill, its walltime), and one it has just
+        # submitted (a prologue that fails ends it within a minute of its start). One qstat asks for all of them.
+        if any(j["everRan"] for j in unseen):
+            interval = LOST_QSTAT_INTERVAL
+        elif any(not j["adopted"] and now - j["submitted"] < FRESH_JOB for j in unseen):
+            interval = FRESH_QSTAT_INTERVAL
+        else:
+            interval = self.request["qstatInterval"]
+        interval = min(interval, self.request["qstatInterval"])
         if not unseen or now - self.last_qstat < interval:
             return
         self.last_qstat = now

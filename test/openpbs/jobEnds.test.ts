@@ -1,5 +1,5 @@
 // How jobs end on real PBS, read by the same core the tree and the report use: a job killed at its walltime, a
-// deleted running job's exiting phase (R, then E, then F with 256+SIGTERM), the efficiency figures against what the
+// deleted running job's exiting phase (R, then E, then F with SIGTERM's status), the efficiency figures against what the
 // job itself measured, `qstat -x` history in the cluster's report, and the journal after a link drop mid-scale.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -88,9 +88,11 @@ describe('a cluster worker deleted by hand', { concurrency: false }, () => {
       if (pbsState === 'E' || pbsState === 'F') assert.equal(snap.counts.workerJobs, 0, `a job in ${pbsState} is counted: ${seen.join(' ')}`);
       return pbsState === 'F' && job?.state === 'F' ? job : undefined;
     }, { timeoutMs: 60_000, everyMs: 200 });
+    // PBS's record of the SIGTERM (256 + 15), or the shell's passing on of its worker's death by it (128 + 15):
+    // which one depends on who of the two the signal ends first.
     const job = finished(worker.id);
-    assert.equal(job.exitStatus, 271);
-    assert.match(describeExitStatus(271), /SIGTERM/);
+    assert.ok([271, 143].includes(job.exitStatus!), `exit status ${job.exitStatus}`);
+    assert.match(describeExitStatus(job.exitStatus!), /SIGTERM/);
   });
 
   test("qstat -x history: the cluster's report lists the finished jobs with what they used", async () => {

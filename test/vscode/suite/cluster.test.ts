@@ -152,7 +152,12 @@ suite('Cluster life on the sandbox, through the editor', function () {
     const cluster = api.tree.getTreeItem(await clusterNode());
     assert.match(String(cluster.description), /running · 2 jobs · 2 workers/);
     assert.match(String(cluster.contextValue), /^cluster\.running\.dashboard/);
-    assert.match(api.statusBarText(), /sandbox: 2 jobs, 2 workers/);
+    // The size Scale set, held by the scheduler, as its controller last counted the jobs.
+    await until('the status bar shows 2 of the 2 jobs held', async () => {
+      await api.refresh();
+      return /sandbox: 2\/2 jobs/.test(api.statusBarText()) || undefined;
+    }, 30_000);
+    assert.match(String(api.tree.getTreeItem(await clusterNode()).description), /holding 2 jobs: 2 running/);
   });
 
   test('Open Dashboard tunnels to the scheduler: its local port answers /health', async () => {
