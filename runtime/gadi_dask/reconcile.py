@@ -22,6 +22,7 @@ QSTAT_QUIET = (0, 35, 153)  # ok, "Job has finished", "Unknown Job Id"
 QUIET_ERRORS = re.compile(r"Unknown Job Id|Job has finished")
 CHUNK = 200  # ids per qstat call: argv stays far below ARG_MAX
 SCHEDULER_PREFIX = "dask-scheduler-"
+RUN_PREFIX = "dask-run-"
 
 
 def user():
@@ -29,8 +30,9 @@ def user():
 
 
 def unique_name(cluster, role):
-    """A job name no other job has: the cluster's (so the job is found by name) and 8 random hex digits."""
-    base = SCHEDULER_PREFIX + cluster if role == "scheduler" else cluster
+    """A job name no other job has: the cluster's (so the job is found by name) and 8 random hex digits. A file run
+    on the cluster (op_run) has a name of its own, never taken for one of the cluster's workers."""
+    base = {"scheduler": SCHEDULER_PREFIX + cluster, "run": RUN_PREFIX + cluster}.get(role, cluster)
     return "%s-%s" % (base, secrets.token_hex(4))
 
 

@@ -15,6 +15,7 @@ import { Deployer } from './deployer';
 import { adapt, cancelJobs, down, scale, up } from './lifecycle';
 import type { ClusterPaths } from './names';
 import { buildReport, type ClusterReport } from './report';
+import { runFile, type RunFileOptions, type RunFileResult } from './runFile';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import type { DashboardInfo } from './runtimeDocs';
 import type { ClusterSnapshot } from './snapshot';
@@ -117,6 +118,14 @@ export class Cluster {
     const answer = await this.core.call('history', { cluster: this.name, client: this.core.client }, `the history of cluster ${this.name}`,
       callOptions(STATUS_TIMEOUT_MS, options));
     return buildReport(this.name, this.transport.host, answer);
+  }
+
+  /**
+   * Runs a Python file as a PBS job of a worker's size whose `Client()` connects to this cluster, streaming its output
+   * until the job ends; aborting cancels the job.
+   */
+  runFile(options: RunFileOptions): Promise<RunFileResult> {
+    return runFile(this.core, options);
   }
 
   /**

@@ -14,12 +14,14 @@ export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from '
 export { cancelOtherJobs, listOtherJobs, type OtherJobsOptions } from './otherJobs';
 export {
   AgentProtocolError, ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
-  InvalidClusterNameError, JobCeilingError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,
+  InvalidClusterNameError, JobCeilingError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError, RunFileError, SchedulerNotRunningError,
   RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError, type ClusterErrorCode,
 } from './errors';
 export { loadClusterConfig, parseClusterConfig } from './configFile';
 export { assertClusterName, clusterNameOf, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { clientSnippet } from './clientSnippet';
+export { compareVersions, connectLocalClient, localClientSnippet, THROUGH_THE_TUNNEL, type LocalClient, type LocalClientOptions, type VersionCheck } from './localClient';
+export { MAX_RUN_FILE_BYTES, newRunId, renderRunJobScript, runFileName, type RunFileOptions, type RunFileResult } from './runFile';
 export { clockTime, targetSummary, type TargetSummary } from './target';
 export { tlsEnabled, workerScriptContext } from './tls';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME = '@@GADI_DASK_AGENT@@';
-export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop'] as const;
+export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop', 'run'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface LockArgs {
@@ -81,6 +81,11 @@ export interface RequestArgs {
   workers: { cluster: string; seen: unknown; waitSeconds: number; probeTimeout: number };
   /** Asks the running request `request` to stop between two PBS actions; answered at once, beside it. */
   stop: { request: number };
+  /**
+   * A Python file submitted as a job of its own (runFile.ts): written with its job script into
+   * `<cluster dir>/runs/<runId>/`, the qsub journaled there. Refused when the cluster has no scheduler file.
+   */
+  run: { cluster: string; runId: string; fileName: string; source: string; script: string };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
@@ -234,6 +239,7 @@ export const answerSchemas = {
   qdel: z.looseObject({ ok, cancelled: z.array(cancelledSchema) }),
   workers: z.looseObject({ ok, status: doc.nullable(), workersSeen: z.unknown().optional() }),
   stop: z.looseObject({ ok, stopping: z.boolean() }),
+  run: z.looseObject({ ok, jobId: z.string(), runDir: z.string(), output: z.string() }),
 } satisfies Record<Op, z.ZodType>;
 
 export type Answer<O extends Op> = z.output<(typeof answerSchemas)[O]>;
