@@ -1,6 +1,6 @@
-// `gadi-dask run script.py` on real PBS, through the CLI over SSH as the README gives it: the first line arrives while
-// PBS still runs the job, the script's `Client()` (no arguments) computes on the secured cluster, and the CLI exits
-// with the script's status; PBS ends the run's job.
+// `gadi-dask run script.py` on real PBS, through the CLI over SSH as the README gives it: the script's output comes
+// back, its `Client()` (no arguments) computes on the secured cluster, and the CLI exits with the script's status,
+// which PBS records for the run's job. (That the output streams while the job runs is timed in the sandbox's test.)
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
