@@ -6,8 +6,10 @@ from . import session
 from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, METADATA_FILE, read_json, remove_file,
                      write_json_atomic)
 from .journal import Journal
+from .kernel import KERNEL_DIR
 from .op_common import (LAUNCH_FILE, RUN_PY, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _document,
                         _reconciled, _record_history, runtime_command)
+from .op_kernel import stop_kernel
 from .op_pbs import cancel, retire, wait_gone
 from .protocol import JOB_ID
 
@@ -46,6 +48,13 @@ def op_down(args, progress, agent):
         if ids:
             progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
         answer["cancelled"] = cancel(journal, view, ids)
+        # The kernel next to the cluster goes with it: without the scheduler it has nothing to compute on.
+        try:
+            kernel = stop_kernel(os.path.join(cdir, KERNEL_DIR))
+        except Refusal as r:
+            kernel = {"stopped": [], "errors": [r.doc.get("error") or "PBS did not answer"]}
+        answer["kernel"] = kernel
+        answer["warnings"] += ["The kernel was not stopped: %s" % e for e in kernel["errors"]]
         gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
         answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
         for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):

@@ -18,4 +18,4 @@ PROJECT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 # The unique suffix of every job name the agent gives (qsub -N <cluster>-<8 hex>).
 JOB_NAME_SUFFIX = re.compile(r"-[0-9a-f]{8}$")
 
-OPS = ("hello", "apply", "snapshot", "down", "cancel", "probe", "discover", "user-jobs", "history", "qdel", "workers", "stop", "run")
+OPS = ("hello", "apply", "snapshot", "down", "cancel", "probe", "discover", "user-jobs", "history", "qdel", "workers", "stop", "run", "kernel")

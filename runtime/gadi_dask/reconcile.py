@@ -23,6 +23,7 @@ QUIET_ERRORS = re.compile(r"Unknown Job Id|Job has finished")
 CHUNK = 200  # ids per qstat call: argv stays far below ARG_MAX
 SCHEDULER_PREFIX = "dask-scheduler-"
 RUN_PREFIX = "dask-run-"
+KERNEL_PREFIX = "dask-kernel-"
 
 
 def user():
@@ -31,8 +32,9 @@ def user():
 
 def unique_name(cluster, role):
     """A job name no other job has: the cluster's (so the job is found by name) and 8 random hex digits. A file run
-    on the cluster (op_run) has a name of its own, never taken for one of the cluster's workers."""
-    base = {"scheduler": SCHEDULER_PREFIX + cluster, "run": RUN_PREFIX + cluster}.get(role, cluster)
+    on the cluster (op_run) and its kernel (op_kernel) have names of their own, never taken for a worker's."""
+    base = {"scheduler": SCHEDULER_PREFIX + cluster, "run": RUN_PREFIX + cluster,
+            "kernel": KERNEL_PREFIX + cluster}.get(role, cluster)
     return "%s-%s" % (base, secrets.token_hex(4))
 
 

@@ -20,10 +20,10 @@ import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
 import type { Transport } from '../core/remote/transport';
 import { EXIT, exitCodeOf, UsageError } from './exitCodes';
-import { renderAdapt, renderCancel, renderDown, renderReport, renderScale, renderStatus, renderUp, renderWorkers, toJson } from './render';
+import { renderAdapt, renderCancel, renderDown, renderKernel, renderReport, renderScale, renderStatus, renderUp, renderWorkers, toJson } from './render';
 import { isInteractive, readLine, TerminalPrompt } from './terminal';
 
-export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'report', 'down', 'cancel', 'connect', 'run'] as const;
+export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'report', 'down', 'cancel', 'connect', 'run', 'kernel'] as const;
 export type ClusterCommand = (typeof CLUSTER_COMMANDS)[number];
 
 export interface CliIO {
@@ -54,6 +54,9 @@ export const CLUSTER_HELP = `Cluster commands:
   run FILE [-- ARGS...]          run a Python file on the cluster as a PBS job of a worker's size, with Client()
                                  connected to the cluster; streams its output and exits with its status;
                                  Ctrl-C cancels the job
+  kernel [start|status|stop]     a Jupyter server with an IPython kernel next to the cluster (config: kernel:),
+                                 whose Client() connects to it; start waits until it listens (or --timeout);
+                                 status (the default) says its job's state and where it listens; down stops it too
 
 Options for every cluster command:
   --config FILE          the cluster config (default: the one *.dask-cluster.yaml in this directory)
@@ -97,6 +100,7 @@ const ALLOWED: Record<ClusterCommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   cancel: ['yes'],
   connect: ['port', 'python'],
   run: [],
+  kernel: ['timeout'],
 };
 const COMMON: ReadonlyArray<keyof typeof OPTIONS> = ['config', 'transport', 'ssh-config', 'known-hosts', 'json', 'quiet'];
 
@@ -320,6 +324,20 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     const port = values.port === undefined ? undefined : count(values.port, '--port');
     if (port !== undefined && port > 65535) throw new UsageError(`--port must be a port number (0-65535), not ${port}`);
     action = (c) => runConnect(c, { port, python: values.python, json: !!values.json, io, say, progress, out, signal });
+  }
+
+  if (command === 'kernel') {
+    const sub = positionals[0] ?? 'status';
+    if (positionals.length > 1 || !['start', 'status', 'stop'].includes(sub)) throw new UsageError('kernel takes one of start, status, stop');
+    if (sub === 'start') gate();
+    action = async (c) => {
+      const k = sub === 'start'
+        ? await c.startKernel({ signal, onProgress: progress, timeoutMs: wait.timeoutMs })
+        : sub === 'stop' ? await c.stopKernel({ signal, onProgress: progress }) : await c.kernelStatus({ signal });
+      out(values.json ? toJson(k) : renderKernel(k));
+      if (k.errors?.length) return EXIT.failed;
+      return sub === 'status' && k.state !== 'running' ? EXIT.notRunning : EXIT.ok;
+    };
   }
 
   if (command === 'run') {

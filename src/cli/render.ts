@@ -1,7 +1,7 @@
 // Text and JSON renderings of lifecycle results for stdout. JSON leaves out qstat's raw attributes (kept in the
 // snapshot for the editor's tooltips) so that `status --json` stays readable.
 import type { ClusterJob, ClusterSnapshot, DownResult, ScaleResult, UpResult } from '../core/cluster';
-import type { AdaptResult, CancelledJob, ClusterReport, SchedulerInfo, WorkersWaitResult } from '../core/cluster';
+import type { AdaptResult, CancelledJob, ClusterReport, KernelStatus, SchedulerInfo, WorkersWaitResult } from '../core/cluster';
 import { reportModel } from '../core/cluster/report';
 import { clockTime, describeCount, targetSummary } from '../core/cluster';
 import { QDEL_EXIT } from '../core/pbs/submit';
@@ -114,6 +114,22 @@ export function renderAdapt(r: AdaptResult): string {
     : ['Adaptivity off; the jobs are left as they are'];
   if (r.scheduler?.info) lines.push(schedulerLine(r.scheduler.info));
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
+}
+
+/** The kernel next to the cluster: its job's state and where its server listens (the token stays on the cluster). */
+export function renderKernel(k: KernelStatus): string {
+  const lines: string[] = [];
+  if (k.stopped !== undefined) {
+    lines.push(k.stopped.length ? `Kernel stopped: ${k.stopped.join(', ')}` : 'No kernel was running');
+    lines.push(...(k.errors ?? []).map((e) => `error: ${e}`));
+    return `${lines.join('\n')}\n`;
+  }
+  const where = k.jobId ? `job ${k.jobId}` : k.pid ? `login node, pid ${k.pid}` : '';
+  if (k.state === 'none') lines.push('No kernel is running (start one with gadi-dask kernel start)');
+  else if (k.state === 'queued') lines.push(`Kernel: ${where} queued${k.comment ? `: ${k.comment}` : ''}`);
+  else if (k.state === 'starting') lines.push(`Kernel: ${where} starting its Jupyter server`);
+  else lines.push(`Kernel: ${where} running`, `Listening on ${k.host}:${k.port}${k.node ? ` (node ${k.node})` : ''}${k.startedAt ? ` since ${k.startedAt}` : ''}`);
+  return `${lines.join('\n')}\n`;
 }
 
 export function renderDown(r: DownResult): string {

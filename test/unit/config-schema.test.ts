@@ -118,7 +118,7 @@ test('schemaInfo gives descriptions, defaults, allowed and suggested values, and
   assert.match(key.description!, /skip `select`/);
   assert.equal(section.keys!.find((k) => k.name === 'extra')?.deprecatedBy, 'worker-extra-args');
   assert.equal(schemaInfo([])?.openKeys, true);
-  assert.deepEqual(knownKeys([]), ['site', 'connection', 'scheduler', 'jobqueue']);
+  assert.deepEqual(knownKeys([]), ['site', 'connection', 'scheduler', 'kernel', 'jobqueue']);
   assert.equal(schemaInfo(['jobqueue', 'pbs', 'nonsense']), undefined);
   assert.equal(schemaInfo(['jobqueue', 'pbs', 'scheduler-options', 'dashboard_address'])?.type, 'any');
 });

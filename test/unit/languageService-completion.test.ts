@@ -33,7 +33,7 @@ const GADI = 'connection:\n  host: gadi\njobqueue:\n  pbs:\n    cores: 48\n    m
 
 test('top-level keys in an empty file', () => {
   const { items } = complete('|');
-  assert.deepEqual(items.map((i) => i.label).sort(), ['connection', 'jobqueue', 'scheduler', 'site']);
+  assert.deepEqual(items.map((i) => i.label).sort(), ['connection', 'jobqueue', 'kernel', 'scheduler', 'site']);
   assert.equal(edit(item(items, 'jobqueue')).newText, 'jobqueue:\n  $0');
 });
 

@@ -107,6 +107,8 @@ export function failureError(e: unknown, ctx: AnswerContext): unknown {
     }
     case 'env':
       return envError(f, ctx);
+    case 'kernel-env':
+      return new RemoteCommandError(`No kernel was started on ${ctx.host}, and no job submitted: ${f.error}.`, f.code);
     case 'ceiling':
       if (ctx.ceiling) return ceilingRefusal(ctx.ceiling, { userJobs: f.userJobs ?? 0, adding: f.adding ?? 0 }, `This request to cluster ${ctx.cluster} on ${ctx.host}`);
       return new RemoteCommandError(`The gadi-dask agent on ${ctx.host} refused (${f.code}): ${f.error}`, f.code);

@@ -15,6 +15,7 @@ import { Deployer } from './deployer';
 import { adapt, cancelJobs, down, scale, up } from './lifecycle';
 import type { ClusterPaths } from './names';
 import { buildReport, type ClusterReport } from './report';
+import { kernelStatus, kernelTokenPath, startKernel, stopKernel, type KernelStartOptions, type KernelStatus } from './kernel';
 import { runFile, type RunFileOptions, type RunFileResult } from './runFile';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import type { DashboardInfo } from './runtimeDocs';
@@ -126,6 +127,26 @@ export class Cluster {
    */
   runFile(options: RunFileOptions): Promise<RunFileResult> {
     return runFile(this.core, options);
+  }
+
+  /** Starts the kernel next to the cluster (or finds the one running) and waits until its Jupyter server listens. */
+  startKernel(options: KernelStartOptions = {}): Promise<KernelStatus> {
+    return startKernel(this.core, options);
+  }
+
+  /** The kernel's job state and where its server listens (never its token). */
+  kernelStatus(options: ActionOptions = {}): Promise<KernelStatus> {
+    return kernelStatus(this.core, options);
+  }
+
+  /** Cancels the kernel's job (or ends its login-node process). */
+  stopKernel(options: ActionOptions = {}): Promise<KernelStatus> {
+    return stopKernel(this.core, options);
+  }
+
+  /** Where the kernel's token is on the cluster: read it over this connection, never copy it elsewhere. */
+  get kernelTokenPath(): string {
+    return kernelTokenPath(this.core);
   }
 
   /**

@@ -21,6 +21,7 @@ export { loadClusterConfig, parseClusterConfig } from './configFile';
 export { assertClusterName, clusterNameOf, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { clientSnippet } from './clientSnippet';
 export { compareVersions, connectLocalClient, localClientSnippet, THROUGH_THE_TUNNEL, type LocalClient, type LocalClientOptions, type VersionCheck } from './localClient';
+export { kernelJobName, kernelSettings, renderKernelJobScript, type KernelSettings, type KernelStartOptions, type KernelStatus } from './kernel';
 export { MAX_RUN_FILE_BYTES, newRunId, renderRunJobScript, runFileName, type RunFileOptions, type RunFileResult } from './runFile';
 export { clockTime, targetSummary, type TargetSummary } from './target';
 export { tlsEnabled, workerScriptContext } from './tls';

@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME = '@@GADI_DASK_AGENT@@';
-export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop', 'run'] as const;
+export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop', 'run', 'kernel'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface LockArgs {
@@ -86,6 +86,14 @@ export interface RequestArgs {
    * `<cluster dir>/runs/<runId>/`, the qsub journaled there. Refused when the cluster has no scheduler file.
    */
   run: { cluster: string; runId: string; fileName: string; source: string; script: string };
+  /**
+   * The Jupyter server next to the cluster (kernel.ts): `start` checks the python for jupyter_server and ipykernel,
+   * writes a new token (0600) and the script into `<cluster dir>/kernel/`, and submits it (placement job) or runs it
+   * detached (login); `status` says where it listens (never the token); `stop` cancels it.
+   */
+  kernel:
+    | { cluster: string; action: 'start'; placement: 'job' | 'login'; python: string; script: string }
+    | { cluster: string; action: 'status' | 'stop' };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
@@ -240,6 +248,14 @@ export const answerSchemas = {
   workers: z.looseObject({ ok, status: doc.nullable(), workersSeen: z.unknown().optional() }),
   stop: z.looseObject({ ok, stopping: z.boolean() }),
   run: z.looseObject({ ok, jobId: z.string(), runDir: z.string(), output: z.string() }),
+  kernel: z.looseObject({
+    ok,
+    state: z.enum(['none', 'queued', 'starting', 'running']).optional(),
+    jobId: str, jobState: str, comment: str, pid: z.number().nullish(),
+    host: str, port: z.number().nullish(), node: str, startedAt: str,
+    existing: z.boolean().optional(),
+    stopped: z.array(z.string()).optional(), errors: z.array(z.string()).optional(),
+  }),
 } satisfies Record<Op, z.ZodType>;
 
 export type Answer<O extends Op> = z.output<(typeof answerSchemas)[O]>;

@@ -66,11 +66,14 @@ export function runFileName(path: string): string {
 /** A path as a job script's word: `~/` left for the job's shell to expand, the rest quoted. */
 const word = (path: string) => shellPath(path);
 
-/** The run's job script: the worker job's shebang, directives and prologue, then the file under run.py run-file. */
-export function renderRunJobScript(core: Pick<ClusterCore, 'config' | 'name' | 'paths'>, runDir: string, fileName: string, args: readonly string[]): string {
-  const pbs = core.config.jobqueue.pbs;
+/**
+ * The environment of a job that is a client of the cluster (a run's, the kernel's): unbuffered Python, and the
+ * cluster's TLS settings as dask's config variables, so `Client()` with no arguments connects. Paths only: the keys
+ * stay in their 0600 files.
+ */
+export function clientEnvironment(core: Pick<ClusterCore, 'config' | 'paths'>): string[] {
   const tls = tlsFiles(core.config, core.paths);
-  const env = [
+  return [
     // A file, not a terminal: without this, Python holds prints back until the job ends.
     'export PYTHONUNBUFFERED=1',
     ...(tls
@@ -82,6 +85,12 @@ export function renderRunJobScript(core: Pick<ClusterCore, 'config' | 'name' | '
         ]
       : []),
   ];
+}
+
+/** The run's job script: the worker job's shebang, directives and prologue, then the file under run.py run-file. */
+export function renderRunJobScript(core: Pick<ClusterCore, 'config' | 'name' | 'paths'>, runDir: string, fileName: string, args: readonly string[]): string {
+  const pbs = core.config.jobqueue.pbs;
+  const env = clientEnvironment(core);
   const command = [
     word(pbs.python ?? DEFAULT_PYTHON), word(core.paths.runPy), 'run-file', '--name', shellQuote(core.name), '--dir', word(runDir),
     '--', word(`${runDir}/${fileName}`), ...args.map(shellQuote),

@@ -156,14 +156,35 @@ export const schedulerSchema = z.strictObject({
   }
 }).describe('Where and how the Dask scheduler runs.');
 
+export const KERNEL_PLACEMENTS = ['job', 'login'] as const;
+
+export const kernelSchema = z.strictObject({
+  placement: z.enum(KERNEL_PLACEMENTS).default('job')
+    .describe('`job`: the kernel (a Jupyter server with an IPython kernel) runs in its own PBS job, sized by the keys below (default). `login`: on the login node, for short sessions only (Gadi stops processes after 30 minutes of CPU or over 4 GiB).'),
+  cores: z.number().int().positive().optional()
+    .describe('Cores of the kernel\'s job (`ncpus`). Default: a worker job\'s `cores`.'),
+  memory: memorySize.optional().meta({ examples: ['16GB'] })
+    .describe('Memory of the kernel\'s job: results that `.compute()` gathers land here. Default: a worker job\'s `memory`.'),
+  queue: z.string().optional().meta({ examples: [...GADI_QUEUE_NAMES] })
+    .describe('PBS queue of the kernel\'s job. Default: the workers\' queue.'),
+  walltime: walltime.optional()
+    .describe('Walltime of the kernel\'s job. Default: the workers\' walltime.'),
+  python: z.string().optional().meta({ examples: ['python3'] })
+    .describe('Python that runs the Jupyter server and kernel (after the job-script-prologue); it needs `jupyter_server` and `ipykernel`. Default: `jobqueue.pbs.python`, where the workers run.'),
+  'idle-timeout': z.number().nonnegative().optional()
+    .describe('Seconds without activity after which the Jupyter server stops (and its job ends). Default: the scheduler\'s idle-timeout.'),
+}).describe('A kernel next to the cluster: a Jupyter server whose `Client()` connects to this cluster (`gadi-dask kernel start`).');
+
 export const clusterConfigSchema = z.looseObject({
   site: z.string().optional().meta({ examples: ['gadi'] })
     .describe('The PBS site: `gadi` turns on Gadi\'s rules. Inferred from `connection.host` when absent.'),
   connection: connectionSchema.optional(),
   scheduler: schedulerSchema.default({ placement: 'job', tls: true }),
+  kernel: kernelSchema.optional(),
   jobqueue: z.looseObject({ pbs: pbsSchema })
     .describe('dask-jobqueue\'s section of the dask config; `pbs` holds the PBSCluster settings.'),
 }).describe('A Dask cluster on a PBS Pro site such as NCI Gadi (`*.dask-cluster.yaml`).');
 
+export type KernelOptions = z.output<typeof kernelSchema>;
 export type PbsOptions = z.output<typeof pbsSchema>;
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;

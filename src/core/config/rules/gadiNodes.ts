@@ -22,9 +22,9 @@ function interfaceRule(ctx: RuleContext): void {
     fixes(makeFix('Use ib0', [replaceScalar(ctx.cd, ctx.path('interface'), 'ib0')], true)));
 }
 
-function loginScheduler(ctx: RuleContext): void {
-  const s = ctx.input.scheduler;
-  if (s.placement !== 'login') return;
+/** A scheduler or a kernel placed on the login node for longer than its CPU limit allows: one rule, one message. */
+function loginPlacement(ctx: RuleContext, section: 'scheduler' | 'kernel', s: { placement?: string; walltime?: string | number } | undefined): void {
+  if (s?.placement !== 'login') return;
   const wall = s.walltime ?? ctx.pbs.walltime;
   let seconds: number;
   try {
@@ -33,10 +33,21 @@ function loginScheduler(ctx: RuleContext): void {
     return;
   }
   if (seconds <= LOGIN_CPU_LIMIT_SECONDS) return;
-  const range = ctx.cd.valueRange(['scheduler', 'placement']) ?? ctx.cd.keyRange(['scheduler']) ?? ctx.pbsKey();
+  const range = ctx.cd.valueRange([section, 'placement']) ?? ctx.cd.keyRange([section]) ?? ctx.pbsKey();
+  const instead = section === 'scheduler'
+    ? 'run it in its own job, or, for work longer than a job\'s walltime, in a persistent session (placement: persistent-session)'
+    : 'run it in its own job (placement: job)';
   ctx.report('gadi/login-scheduler', range,
-    `The scheduler would run on a login node for up to ${formatWalltime(seconds)}, but Gadi's login nodes kill processes after 30 minutes of CPU time (or over 4 GiB): run it in its own job, or, for work longer than a job's walltime, in a persistent session (placement: persistent-session).`,
-    fixes(makeFix('Set placement: job', [setKey(ctx.cd, ['scheduler'], 'placement', 'job')], true)));
+    `The ${section} would run on a login node for up to ${formatWalltime(seconds)}, but Gadi's login nodes kill processes after 30 minutes of CPU time (or over 4 GiB): ${instead}.`,
+    fixes(makeFix('Set placement: job', [setKey(ctx.cd, [section], 'placement', 'job')], true)));
+}
+
+function loginScheduler(ctx: RuleContext): void {
+  loginPlacement(ctx, 'scheduler', ctx.input.scheduler);
+}
+
+function loginKernel(ctx: RuleContext): void {
+  loginPlacement(ctx, 'kernel', ctx.input.kernel);
 }
 
 /**
@@ -72,4 +83,4 @@ function schedulerPlacement(ctx: RuleContext): void {
       'the scheduler in a Gadi persistent session with no walltime (session: {name, project}); placement: login only for under 30 minutes of CPU.');
 }
 
-export const gadiNodeRules: RuleFamily = { site: 'gadi', rules: [interfaceRule, loginScheduler, schedulerPlacement] };
+export const gadiNodeRules: RuleFamily = { site: 'gadi', rules: [interfaceRule, loginScheduler, loginKernel, schedulerPlacement] };
