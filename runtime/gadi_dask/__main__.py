@@ -13,6 +13,8 @@ COMMANDS = {
     "hash": "hashing",  # the content hash of a runtime tree (same algorithm as install.sh)
     "env": "status",  # this runtime's version and whether this python can import dask/distributed
     "retire": "retire",  # scale down: retire the workers of the least busy running jobs, then qdel them
+    "run-file": "runfile",
+    "kernel-server": "kernel",  # inside the kernel's PBS job (or on the login node): a Jupyter server next to the cluster  # inside a run's PBS job: the user's file as a client of the cluster, its exit status kept
 }
 
 

@@ -360,7 +360,8 @@ class AdaptiveController:
             job["errorPath"] = info.get("errorPath") or job["errorPath"]
             if info["state"] in ENDING:
                 job["state"] = "gone"
-                if not job["everRan"]:
+                # Stopped by a SIGTERM (a qdel by hand, PBS): no failed start, even if it ended before we saw a worker.
+                if not job["everRan"] and info.get("exitStatus") not in pbs.SIGTERM_EXIT_STATUSES:
                     self._failed_start(job, info, now)
 
     def _failed_start(self, job, info, now):

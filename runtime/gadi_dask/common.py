@@ -8,6 +8,7 @@ import json
 import os
 import re
 import selectors
+import shlex
 import socket
 import subprocess
 import sys
@@ -108,11 +109,19 @@ class OutputTooLarge(Exception):
     pass
 
 
-def run_bounded(argv, timeout, cwd=None, limit=OUTPUT_LIMIT):
+def run_bounded(argv, timeout, cwd=None, limit=OUTPUT_LIMIT, stdin_text=None):
     """(exit status, stdout, stderr) of a command, read as it prints and decoded with replacement (what PBS and
     users print is bytes). Past `limit` bytes or `timeout` seconds the command is killed: OutputTooLarge or
-    CommandTimeout (with what it printed). A command that cannot start raises OSError."""
-    p = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    CommandTimeout (with what it printed). A command that cannot start raises OSError. `stdin_text`, when given,
+    is its standard input (written at once: a few lines, well below a pipe's buffer)."""
+    stdin = subprocess.DEVNULL if stdin_text is None else subprocess.PIPE
+    p = subprocess.Popen(argv, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if stdin_text is not None:
+        try:
+            p.stdin.write(stdin_text.encode("utf-8"))
+            p.stdin.close()
+        except BrokenPipeError:
+            pass  # it exited without reading: its output says why
     chunks = {p.stdout: [], p.stderr: []}
     total = 0
     deadline = time.monotonic() + timeout
@@ -153,6 +162,11 @@ def run_bounded(argv, timeout, cwd=None, limit=OUTPUT_LIMIT):
     if timed_out:
         raise CommandTimeout(out)
     return rc, out, err
+
+
+def shell_join(argv):
+    """The one way a command line for a remote shell (ssh's) is made here: each word quoted, nothing raw."""
+    return " ".join(shlex.quote(str(a)) for a in argv)
 
 
 def remove_file(path):

@@ -2,11 +2,11 @@
 import json
 import os
 
-from . import liveness, tls
+from . import liveness, session, tls
 from .common import ADAPT_REQUEST_FILE, SCHEDULER_FILE, remove_file, write_json_atomic
 from .journal import Journal, JournalWriteError
-from .op_common import (LAUNCH_FILE, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _reconciled,
-                        _write_atomic, runtime_command)
+from .op_common import (LAUNCH_FILE, RUNTIME_DIR, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster,
+                        _document, _reconciled, _write_atomic, runtime_command)
 from .op_pbs import cancel, retire, submit, wait_gone
 from .pacing import GADI_SUBMISSIONS_PER_MINUTE, Pacer
 
@@ -28,6 +28,12 @@ def _ensure_scheduler(args, journal, view, name, cdir, agent):
     if pending:
         raise Refusal("qsub-pending", "a qsub of the scheduler's job %s, started by an agent that stopped, may still "
                       "land in PBS, so no second one was submitted; try again in a minute" % pending[0])
+    in_session = ensure.get("placement") == "persistent-session"
+    if in_session:
+        try:
+            session.check(ensure.get("session"))  # before anything changes
+        except session.SessionError as e:
+            raise Refusal("bad-request", str(e))
     if os.path.exists(os.path.join(cdir, SCHEDULER_FILE)):
         doc, _, _, _ = runtime_command(["status", "--name", name, "--timeout", "5"], 30)
         if doc and doc.get("ok"):
@@ -43,11 +49,28 @@ def _ensure_scheduler(args, journal, view, name, cdir, agent):
         if error:
             raise Refusal("qsub", "the scheduler's job was not submitted", qsub=error)
         return {"kind": "submitted", "jobId": job_id}
+    if in_session:
+        return _start_in_session(ensure, name, cdir)
     # Login node: the launcher's options from a private file, not argv (other users see argv).
     _write_atomic(os.path.join(cdir, LAUNCH_FILE), json.dumps(ensure.get("launch") or {}), 0o600)
     doc, rc, out, err = runtime_command(
         ["scheduler", "--name", name, "--config", os.path.join(cdir, LAUNCH_FILE), "--detach", "--wait", "60"], 120)
     return {"kind": "started-login", "start": doc, "output": (out + err)[-2000:]}
+
+
+def _start_in_session(ensure, name, cdir):
+    """The scheduler in the config's persistent session, the session started first when it cannot be reached. The
+    launcher's options go in the private launch file of the shared home, the prologue and python on ssh's stdin."""
+    try:
+        where = session.ensure(ensure.get("session"))
+    except session.SessionError as e:
+        raise Refusal("session", str(e))
+    launch = dict(ensure.get("launch") or {}, placement="persistent-session", session=where)
+    _write_atomic(os.path.join(cdir, LAUNCH_FILE), json.dumps(launch), 0o600)
+    args = ["--name", name, "--config", os.path.join(cdir, LAUNCH_FILE), "--detach", "--wait", "60"]
+    rc, out, err = session.start_scheduler(where["host"], RUNTIME_DIR, args, "\n".join(ensure.get("prologue") or []),
+                                           str(ensure.get("python") or "python3"))
+    return {"kind": "started-session", "start": _document(out), "output": (out + err)[-2000:], "session": where}
 
 
 def _adapt_off(journal, view, cdir):

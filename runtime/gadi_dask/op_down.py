@@ -2,10 +2,14 @@
 import os
 import shutil
 
-from .common import ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, read_json, remove_file, write_json_atomic
+from . import session
+from .common import (ADAPT_CANCELLED_FILE, ADAPT_REQUEST_FILE, ADAPT_STATE_FILE, METADATA_FILE, read_json, remove_file,
+                     write_json_atomic)
 from .journal import Journal
-from .op_common import (LAUNCH_FILE, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _reconciled,
-                        _record_history, runtime_command)
+from .kernel import KERNEL_DIR
+from .op_common import (LAUNCH_FILE, RUN_PY, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _document,
+                        _reconciled, _record_history, runtime_command)
+from .op_kernel import stop_kernel
 from .op_pbs import cancel, retire, wait_gone
 from .protocol import JOB_ID
 
@@ -26,8 +30,16 @@ def op_down(args, progress, agent):
         view = _reconciled(journal, name, cdir)
         _remove_quietly(os.path.join(cdir, ADAPT_REQUEST_FILE))
         progress("Stopping the scheduler of %s" % name)
-        doc, rc, out, err = runtime_command(["shutdown", "--name", name, "--timeout",
-                                             str(args.get("shutdownTimeout", 30))], float(args.get("shutdownTimeout", 30)) + 60)
+        timeout = float(args.get("shutdownTimeout", 30))
+        shutdown = ["shutdown", "--name", name, "--timeout", str(timeout)]
+        meta = read_json(os.path.join(cdir, METADATA_FILE))
+        in_session = meta.get("session") if isinstance(meta, dict) and meta.get("placement") == "persistent-session" else None
+        doc = None
+        if isinstance(in_session, dict):
+            answer["session"] = in_session  # never stopped here: the answer says it still runs
+            doc, out, err = _shutdown_in_session(in_session, meta, shutdown, timeout)
+        if doc is None:
+            doc, rc, out, err = runtime_command(shutdown, timeout + 60)
         answer["shutdown"] = doc
         if doc is None:
             answer["shutdownOutput"] = (out + err)[-1000:]
@@ -36,6 +48,13 @@ def op_down(args, progress, agent):
         if ids:
             progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
         answer["cancelled"] = cancel(journal, view, ids)
+        # The kernel next to the cluster goes with it: without the scheduler it has nothing to compute on.
+        try:
+            kernel = stop_kernel(os.path.join(cdir, KERNEL_DIR))
+        except Refusal as r:
+            kernel = {"stopped": [], "errors": [r.doc.get("error") or "PBS did not answer"]}
+        answer["kernel"] = kernel
+        answer["warnings"] += ["The kernel was not stopped: %s" % e for e in kernel["errors"]]
         gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
         answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
         for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):
@@ -51,6 +70,17 @@ def op_down(args, progress, agent):
         shutil.rmtree(cdir, ignore_errors=True)
         answer["purged"] = True
     return answer
+
+
+def _shutdown_in_session(where, meta, shutdown, timeout):
+    """run.py shutdown inside the persistent session, where the scheduler's process is local: a scheduler that
+    does not answer its shutdown request is then stopped by its pid. (None, …) when the session cannot be reached:
+    the login node's shutdown goes on from there. The session's python is the one the scheduler ran under."""
+    host, python = where.get("host"), meta.get("python")
+    if not (isinstance(host, str) and isinstance(python, str)):
+        return None, "", ""
+    rc, out, err = session.run_in(host, [python, RUN_PY] + shutdown, timeout + 60)
+    return (_document(out) if rc is not None else None), out, err
 
 
 def _remove_quietly(path):

@@ -9,6 +9,8 @@ from .op_common import Refusal
 from .op_down import op_cancel, op_down
 from .op_history import op_discover, op_history
 from .op_observe import op_probe, op_snapshot, op_workers
+from .op_kernel import op_kernel
+from .op_run import op_run
 from .op_user import op_qdel, op_user_jobs
 
 
@@ -20,7 +22,7 @@ def op_hello(args, progress, agent):
 OPERATIONS = {
     "hello": op_hello, "apply": op_apply, "snapshot": op_snapshot, "down": op_down, "cancel": op_cancel,
     "probe": op_probe, "discover": op_discover, "user-jobs": op_user_jobs, "history": op_history, "qdel": op_qdel,
-    "workers": op_workers,
+    "workers": op_workers, "run": op_run, "kernel": op_kernel,
 }
 
 

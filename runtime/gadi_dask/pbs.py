@@ -11,6 +11,10 @@ QDEL_GONE = (0, 35, 153)
 # qdel of a job PBS is already ending (state E) answers 168 (PBSE_BADSTATE) "Request invalid for state of job".
 QDEL_LEAVING = re.compile(r"Request invalid for state of job")
 QDEL_GONE_TEXT = re.compile(r"Unknown Job Id|has finished")
+# A job's Exit_status after a SIGTERM (a qdel, or PBS stopping it): its shell ended by the signal (128 + 15), or
+# PBS's record of it (256 + 15). A copy of QDEL_EXIT_STATUSES in src/core/pbs/states.ts (a test proves they agree),
+# without the 0 that a program leaving cleanly on the signal also gives.
+SIGTERM_EXIT_STATUSES = (143, 271)
 DONE_STATES = set("FX")  # finished, sub-job expired; any other state still holds (or will hold) resources
 # What a PBS client prints when the server does not answer (pbs_connect failed; errno 15010 and kin).
 UNREACHABLE = re.compile(r"cannot connect to server|Connection refused|pbs_connect|errno=150\d\d|Communication failure",

@@ -10,8 +10,12 @@ FRAME = "@@GADI_DASK_AGENT@@"
 # A PBS Pro job id: sequence number, optional array index ("45[2]", "6[]"), optional ".server".
 JOB_ID = re.compile(r"^\d+(\[\d*\])?(\.[A-Za-z0-9][A-Za-z0-9._-]*)?$")
 CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# A Gadi persistent session's name (NCI's rule: a letter, then letters, digits and '-'; one DNS label) and the
+# project it runs under (lower-case letters and digits, as Gadi's projects are): both become part of a host name.
+SESSION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
+PROJECT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 
 # The unique suffix of every job name the agent gives (qsub -N <cluster>-<8 hex>).
 JOB_NAME_SUFFIX = re.compile(r"-[0-9a-f]{8}$")
 
-OPS = ("hello", "apply", "snapshot", "down", "cancel", "probe", "discover", "user-jobs", "history", "qdel", "workers", "stop")
+OPS = ("hello", "apply", "snapshot", "down", "cancel", "probe", "discover", "user-jobs", "history", "qdel", "workers", "stop", "run", "kernel")

@@ -27,6 +27,8 @@ SCHEDULER_PREFIX = "dask-scheduler-"
 # changing operation, or an open intent, always lists. Each PBS command holds a privileged port for a minute after it.
 LIST_EVERY = 60
 LISTED_FILE = "pbs-listed"  # its mtime: when a reconcile of this cluster last listed the user's jobs
+RUN_PREFIX = "dask-run-"
+KERNEL_PREFIX = "dask-kernel-"
 
 
 def user():
@@ -34,8 +36,10 @@ def user():
 
 
 def unique_name(cluster, role):
-    """A job name no other job has: the cluster's (so the job is found by name) and 8 random hex digits."""
-    base = SCHEDULER_PREFIX + cluster if role == "scheduler" else cluster
+    """A job name no other job has: the cluster's (so the job is found by name) and 8 random hex digits. A file run
+    on the cluster (op_run) and its kernel (op_kernel) have names of their own, never taken for a worker's."""
+    base = {"scheduler": SCHEDULER_PREFIX + cluster, "run": RUN_PREFIX + cluster,
+            "kernel": KERNEL_PREFIX + cluster}.get(role, cluster)
     return "%s-%s" % (base, secrets.token_hex(4))
 
 

@@ -16,6 +16,7 @@ import sys
 import time
 
 from . import RUNTIME_DIR, __version__, tls
+from .dashboard_door import door_port, open_door
 from .common import (
     LOG_FILE, METADATA_FILE, SCHEDULER_FILE, Parser, UsageError, check_name, cluster_dir, emit, now_iso,
     parse_worker_name, read_json, remove_file, split_address, tcp_reachable, write_json_atomic,
@@ -32,11 +33,13 @@ DEFAULTS = {
     "dashboard-address": ":8787",
     "idle-timeout": "3600",
     "placement": None,
+    "session": None,  # placement persistent-session: the session's name, project and ssh host
     "wait": 60.0,
 }
 STATUS_ROUTE = "/gadi-dask/status.json"
 STATUS_WAIT_MAX = 10  # seconds a status request may wait for the workers to change
 CHANGE_STEP = 0.02  # seconds between two looks at the workers while it waits
+PLACEMENTS = ("job", "login", "persistent-session")
 
 
 def parse_duration(value):
@@ -71,7 +74,7 @@ def build_parser():
     p.add_argument("--port", type=int, default=None, help="scheduler port; 0 (default) picks a free one")
     p.add_argument("--dashboard-address", default=None, help="[host]:port of the HTTP server (default :8787)")
     p.add_argument("--idle-timeout", default=None, help="stop after this long with no client and no task")
-    p.add_argument("--placement", choices=("job", "login"), default=None)
+    p.add_argument("--placement", choices=PLACEMENTS, default=None)
     p.add_argument("--detach", action="store_true", help="start in the background, report when it is up")
     p.add_argument("--wait", type=float, default=None, help="with --detach: seconds to wait for start-up")
     return p
@@ -90,15 +93,17 @@ def resolve_options(argv):
             raise UsageError("--config %s: unknown keys %s" % (args.config, ", ".join(sorted(unknown))))
     opts = {}
     for key, default in DEFAULTS.items():
-        flag = getattr(args, key.replace("-", "_"))
+        flag = getattr(args, key.replace("-", "_"), None)  # session comes from --config only
         opts[key] = flag if flag is not None else from_file.get(key, default)
     opts["name"] = args.name
     opts["detach"] = args.detach
     opts["idle-timeout"] = parse_duration(opts["idle-timeout"])
     if opts["placement"] is None:
         opts["placement"] = "job" if os.environ.get("PBS_JOBID") else "login"
-    if opts["placement"] not in ("job", "login"):
-        raise UsageError("placement must be job or login")
+    if opts["placement"] not in PLACEMENTS:
+        raise UsageError("placement must be one of %s" % ", ".join(PLACEMENTS))
+    if opts["session"] is not None and not isinstance(opts["session"], dict):
+        raise UsageError("session must be an object")
     if opts["tls"] not in (True, False, "on", "off"):
         raise UsageError("tls must be on or off")
     opts["tls"] = opts["tls"] in (True, "on")
@@ -169,11 +174,27 @@ def dashboard_info(scheduler):
         pass
     if not port:
         return None
+    return _dashboard_at(scheduler, host, port)
+
+
+def _dashboard_at(scheduler, host, port, door=False):
     if host in (None, "", "0.0.0.0", "::"):
         parts = split_address(scheduler.address)
         host = parts[1] if parts else socket.gethostname()
     shown = "[%s]" % host if ":" in host else host
-    return {"host": host, "port": int(port), "url": "http://%s:%d/status" % (shown, int(port))}
+    info = {"host": host, "port": int(port), "url": "%s://%s:%d/status" % ("https" if door else "http", shown, int(port))}
+    if door:
+        info["tls"] = True  # only with the cluster's keys: the extension's tunnel and the agent's probe have them
+    return info
+
+
+def split_host_port(address):
+    """"[host]:port" as --dashboard-address takes it: (host or "", port)."""
+    host, _, port = str(address).rpartition(":")
+    try:
+        return host.strip("[]"), int(port or 0)
+    except ValueError:
+        raise UsageError("invalid dashboard address %r (use [host]:port)" % (address,))
 
 
 class Launcher:
@@ -185,6 +206,7 @@ class Launcher:
         self.sched_path = os.path.join(self.cdir, SCHEDULER_FILE)
         self.scheduler = None
         self.controller = None
+        self.door = None
         self.idle = Idle(opts["idle-timeout"])
         self.stop_event = None
         self.stop_reason = None
@@ -195,6 +217,7 @@ class Launcher:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "placement": opts["placement"],
+            "session": opts["session"],
             "pbsJobId": os.environ.get("PBS_JOBID") or None,
             "startedAt": now_iso(),
             "runtimeVersion": __version__,
@@ -316,9 +339,10 @@ class Launcher:
         if o["tls"]:
             tls.ensure(self.cdir, self.name)  # the agent made new ones before it started this scheduler
             security = tls.security(self.cdir)
+        # Secured, the dashboard listens on loopback only, behind a door that wants the cluster's keys.
         self.scheduler = Scheduler(
             host=o["host"], port=o["port"], interface=o["interface"], protocol=o["protocol"],
-            dashboard_address=o["dashboard-address"], dashboard=True, security=security,
+            dashboard_address="127.0.0.1:0" if o["tls"] else o["dashboard-address"], dashboard=True, security=security,
         )
         await self.scheduler
         self.scheduler.handlers["gadi_dask_status"] = self.handle_status
@@ -328,11 +352,18 @@ class Launcher:
         identity = self.scheduler.identity()
         identity["workers"] = {}
         write_json_atomic(self.sched_path, identity)
+        dashboard = dashboard_info(self.scheduler)
+        if o["tls"] and dashboard:
+            host, port = split_host_port(o["dashboard-address"])
+            self.door = await open_door(host, port, dashboard["port"], tls.server_context(self.cdir))
+            dashboard = _dashboard_at(self.scheduler, host, door_port(self.door), door=True)
         self.save_meta(state="running", address=self.scheduler.address, schedulerId=str(self.scheduler.id),
-                       dashboard=dashboard_info(self.scheduler))
+                       dashboard=dashboard)
 
     async def stop(self):
         self.save_meta(state="stopping", stopReason=self.stop_reason)
+        if self.door is not None:
+            self.door.close()
         if self.controller:
             self.controller.stopped = True
         if self.scheduler is not None:

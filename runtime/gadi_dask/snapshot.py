@@ -77,7 +77,7 @@ def from_scheduler(scheduler, metadata, idle, adaptive):
         "tasks": task_counts(scheduler),
         "idle": idle,
     }
-    for key in ("pid", "host", "startedAt", "pbsJobId", "placement", "runtimeVersion", "daskVersion",
+    for key in ("pid", "host", "startedAt", "pbsJobId", "placement", "session", "runtimeVersion", "daskVersion",
                 "distributedVersion", "python"):
         sched[key] = metadata.get(key)
     sched["uptimeSeconds"] = int(time.time() - scheduler.time_started) if getattr(
@@ -132,6 +132,7 @@ def from_identity(identity, cluster, metadata, dashboard):
             "startedAt": now_iso(identity["started"]) if identity.get("started") else meta.get("startedAt"),
             "pbsJobId": meta.get("pbsJobId"),
             "placement": meta.get("placement"),
+            "session": meta.get("session"),
             "runtimeVersion": meta.get("runtimeVersion"),
             "daskVersion": meta.get("daskVersion"),
             "distributedVersion": meta.get("distributedVersion"),

@@ -44,14 +44,19 @@ _connections = {}
 _connections_lock = threading.Lock()
 
 
-def via_http(dashboard, timeout, query=""):
-    """The status route's document. A direct connection on the cluster network, never through a proxy."""
+def via_http(dashboard, timeout, cdir, query=""):
+    """The status route's document. A direct connection on the cluster network, never through a proxy; through the
+    dashboard's door (dashboard_door.py) with the cluster's keys when the cluster is secured."""
     key = (dashboard["host"], int(dashboard["port"]))
     with _connections_lock:
         conn = _connections.pop(key, None)
     for attempt in (0, 1):
         fresh = conn is None
-        if fresh:
+        if fresh and dashboard.get("tls"):
+            from .tls import client_context
+
+            conn = http.client.HTTPSConnection(key[0], key[1], timeout=timeout, context=client_context(cdir))
+        elif fresh:
             conn = http.client.HTTPConnection(key[0], key[1], timeout=timeout)
         try:
             conn.timeout = timeout
@@ -122,7 +127,7 @@ def probe(name, timeout, via="auto", seen=None, wait=0.0):
     if via in ("auto", "http") and dashboard:
         try:
             query = "?" + urlencode({"seen": seen, "wait": "%.3f" % wait}) if seen and wait > 0 else ""
-            doc = via_http(dashboard, (min(left(), 2.0) if via == "auto" else left()) + (wait if query else 0), query)
+            doc = via_http(dashboard, (min(left(), 2.0) if via == "auto" else left()) + (wait if query else 0), cdir, query)
             if isinstance(doc, dict) and (doc.get("scheduler") or {}).get("id") == sched.get("id"):
                 doc["via"] = "http"
                 return doc

@@ -118,3 +118,29 @@ def connection_args(cdir, address):
     if str(address).startswith("tls://"):
         return security(cdir).get_connection_args("client")
     return Security().get_connection_args("client")
+
+
+def server_context(cdir):
+    """TLS for a server of the cluster that only holders of its keys may use: its certificate, the client's required
+    and checked against the cluster's own CA (the dashboard's door, dashboard_door.py)."""
+    import ssl
+
+    cert, key = paths(cdir)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(cert)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def client_context(cdir):
+    """TLS for this runtime's own requests to such a server: the cluster's keys, its CA, no host name to check (the
+    certificate names the cluster, not a node)."""
+    import ssl
+
+    cert, key = paths(cdir)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(cert)
+    ctx.load_cert_chain(cert, key)
+    return ctx

@@ -56,10 +56,11 @@ class ControllerFixture(unittest.TestCase):
 
         def qstat_jobs(ids, timeout=30):
             self.calls.append(("qstat", list(ids)))
-            return dict((i, {"state": self.qstat[i], "errorPath": self.error_path.get(i), "exitStatus": None})
-                        for i in ids if i in self.qstat)
+            return dict((i, {"state": self.qstat[i], "errorPath": self.error_path.get(i),
+                             "exitStatus": self.exit_status.get(i)}) for i in ids if i in self.qstat)
 
         self.error_path = {}
+        self.exit_status = {}
         pbs.qdel, pbs.qstat_jobs = qdel, qstat_jobs
         self.addCleanup(lambda: setattr(pbs, "qdel", saved[0]) or setattr(pbs, "qstat_jobs", saved[1]))
         self.addCleanup(shutil.rmtree, self.dir)
@@ -326,6 +327,16 @@ class HoldTest(ControllerFixture):
         self.step(5000.0)
         self.assertEqual(self.kinds().count("qsub"), 4)
         self.assertIsNone(self.state()["givenUp"])
+
+    def test_a_job_deleted_before_its_worker_was_seen_is_no_failed_start(self):
+        self.hold(1, qstatInterval=1, submitted=["1.gadi-pbs"])
+        self.step(1000.0)
+        self.qstat["1.gadi-pbs"] = "F"
+        self.exit_status["1.gadi-pbs"] = 271
+        self.step(1011.0)
+        st = self.state()
+        self.assertEqual((st["failedStarts"], st["backoffUntil"]), (0, None))
+        self.assertEqual(self.kinds().count("qsub"), 1, "replaced at once")
 
     def test_a_start_that_works_ends_the_run_of_failures(self):
         self.hold(1, qstatInterval=1)

@@ -124,3 +124,61 @@ class SchedulerAdmitsKeyHoldersOnlyTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class DashboardDoorTest(unittest.TestCase):
+    """The door in front of a secured cluster's dashboard: bytes pass for holders of the keys, nothing for others."""
+
+    def setUp(self):
+        self.base = tempfile.mkdtemp()
+        self.cdir = os.path.join(self.base, "clusters", "door")
+        os.makedirs(self.cdir)
+        tls.make(self.cdir, "door")
+        self.other = os.path.join(self.base, "clusters", "other")
+        os.makedirs(self.other)
+        tls.make(self.other, "other")  # keys of another cluster: a stranger's own
+
+    def tearDown(self):
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def run_door(self, client_context):
+        from gadi_dask.dashboard_door import door_port, open_door
+
+        async def page(reader, writer):
+            await reader.readline()
+            writer.write(b"HTTP/1.0 200 OK\r\n\r\nthe dashboard")
+            await writer.drain()
+            writer.close()
+
+        async def main():
+            inner = await asyncio.start_server(page, "127.0.0.1", 0)
+            door = await open_door("127.0.0.1", 0, inner.sockets[0].getsockname()[1], tls.server_context(self.cdir))
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", door_port(door), ssl=client_context)
+                writer.write(b"GET /status HTTP/1.0\r\n\r\n")
+                await writer.drain()
+                return await asyncio.wait_for(reader.read(), 10)
+            finally:
+                door.close()
+                inner.close()
+
+        return asyncio.run(main())
+
+    def test_the_cluster_s_keys_open_it(self):
+        self.assertTrue(self.run_door(tls.client_context(self.cdir)).endswith(b"the dashboard"))
+
+    def test_no_certificate_or_another_cluster_s_is_refused_at_the_handshake(self):
+        def trusting(keys_of=None):  # a stranger who accepts any server, with no keys or with its own
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            if keys_of:
+                context.load_cert_chain(*tls.paths(keys_of))
+            return context
+
+        for context in (trusting(), trusting(self.other)):
+            try:
+                answer = self.run_door(context)
+            except (ssl.SSLError, ConnectionError, OSError):
+                continue
+            self.assertEqual(answer, b"", "not a byte of the dashboard")

@@ -1,9 +1,10 @@
 // `gadi-dask job-script | up | scale | adapt | status | down | cancel`: parse the command line, open the transport, call the
 // cluster lifecycle, print the result on stdout and progress on stderr, and return an exit status (exitCodes.ts).
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { cancelOtherJobs, checkCeiling, ClusterManager, ConfigFileError, jobCeiling, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
+import { cancelOtherJobs, checkCeiling, connectLocalClient, ClusterManager, MAX_RUN_FILE_BYTES, runFileName, type Cluster, ConfigFileError, jobCeiling, loadClusterConfig, reportJson, type CancelledJob, type ClusterSnapshot } from '../core/cluster';
 import { clusterNameOf, clusterPaths } from '../core/cluster/names';
 import { renderSchedulerJobScript } from '../core/cluster/schedulerJob';
 import { workerScriptContext } from '../core/cluster/tls';
@@ -20,10 +21,10 @@ import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
 import type { Transport } from '../core/remote/transport';
 import { EXIT, exitCodeOf, UsageError } from './exitCodes';
-import { renderAdapt, renderCancel, renderDown, renderReport, renderScale, renderStatus, renderUp, renderWorkers, toJson } from './render';
+import { renderAdapt, renderCancel, renderDown, renderKernel, renderReport, renderScale, renderStatus, renderUp, renderWorkers, toJson } from './render';
 import { isInteractive, readLine, TerminalPrompt } from './terminal';
 
-export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'report', 'down', 'cancel'] as const;
+export const CLUSTER_COMMANDS = ['job-script', 'up', 'scale', 'adapt', 'status', 'report', 'down', 'cancel', 'connect', 'run', 'kernel'] as const;
 export type ClusterCommand = (typeof CLUSTER_COMMANDS)[number];
 
 export interface CliIO {
@@ -49,6 +50,14 @@ export const CLUSTER_HELP = `Cluster commands:
   down [--purge]                 retire the workers, stop the scheduler, cancel every job of the cluster
   cancel JOBID... [--yes]        cancel PBS jobs: the cluster's through the cluster (workers retired first), your
                                  other jobs with qdel; asks first on a terminal, needs --yes otherwise
+  connect [--port N] [--python P] forward the scheduler to 127.0.0.1:N (default any free port) and print the
+                                 Client(...) that connects a local Python to it; keeps the tunnel until Ctrl-C
+  run FILE [-- ARGS...]          run a Python file on the cluster as a PBS job of a worker's size, with Client()
+                                 connected to the cluster; streams its output and exits with its status;
+                                 Ctrl-C cancels the job
+  kernel [start|status|stop]     a Jupyter server with an IPython kernel next to the cluster (config: kernel:),
+                                 whose Client() connects to it; start waits until it listens (or --timeout);
+                                 status (the default) says its job's state and where it listens; down stops it too
 
 Options for every cluster command:
   --config FILE          the cluster config (default: the one *.dask-cluster.yaml in this directory)
@@ -75,6 +84,8 @@ const OPTIONS = {
   workers: { type: 'boolean' },
   purge: { type: 'boolean' },
   scheduler: { type: 'boolean' },
+  port: { type: 'string' },
+  python: { type: 'string' },
 } satisfies ParseArgsConfig['options'];
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>['values'];
@@ -88,6 +99,9 @@ const ALLOWED: Record<ClusterCommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   report: [],
   down: ['purge'],
   cancel: ['yes'],
+  connect: ['port', 'python'],
+  run: [],
+  kernel: ['timeout'],
 };
 const COMMON: ReadonlyArray<keyof typeof OPTIONS> = ['config', 'transport', 'ssh-config', 'known-hosts', 'json', 'quiet'];
 
@@ -204,7 +218,10 @@ function explain(error: unknown, interactive: boolean): string {
 }
 
 export async function runClusterCommand(command: ClusterCommand, argv: string[], io: CliIO, signal?: AbortSignal): Promise<number> {
-  const { values, positionals } = parse(command, argv);
+  // run FILE -- ARGS: what follows `--` is the file's, never an option of ours.
+  const dashes = command === 'run' ? argv.indexOf('--') : -1;
+  const scriptArgs = dashes >= 0 ? argv.slice(dashes + 1) : [];
+  const { values, positionals } = parse(command, dashes >= 0 ? argv.slice(0, dashes) : argv);
   // Whatever reaches the terminal may quote the remote side (qsub's stderr, qstat's fields): made inert here.
   const say = (m: string) => io.stderr.write(`${neutralize(m)}\n`);
   const progress = values.quiet ? (m: string) => trace(`progress: ${m}`) : (m: string) => (trace(`progress: ${m}`), say(`… ${m}`));
@@ -305,6 +322,35 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     }
   }
 
+  if (command === 'connect') {
+    if (positionals.length) throw new UsageError('connect takes no arguments; the port is --port N');
+    const port = values.port === undefined ? undefined : count(values.port, '--port');
+    if (port !== undefined && port > 65535) throw new UsageError(`--port must be a port number (0-65535), not ${port}`);
+    action = (c) => runConnect(c, { port, python: values.python, json: !!values.json, io, say, progress, out, signal });
+  }
+
+  if (command === 'kernel') {
+    const sub = positionals[0] ?? 'status';
+    if (positionals.length > 1 || !['start', 'status', 'stop'].includes(sub)) throw new UsageError('kernel takes one of start, status, stop');
+    if (sub === 'start') gate();
+    action = async (c) => {
+      const k = sub === 'start'
+        ? await c.startKernel({ signal, onProgress: progress, timeoutMs: wait.timeoutMs })
+        : sub === 'stop' ? await c.stopKernel({ signal, onProgress: progress }) : await c.kernelStatus({ signal });
+      out(values.json ? toJson(k) : renderKernel(k));
+      if (k.errors?.length) return EXIT.failed;
+      return sub === 'status' && k.state !== 'running' ? EXIT.notRunning : EXIT.ok;
+    };
+  }
+
+  if (command === 'run') {
+    if (positionals.length !== 1) throw new UsageError('run takes one Python file: run FILE [-- ARGS...]');
+    const file = resolve(io.cwd, positionals[0]);
+    const source = readRunFile(file);
+    gate();
+    action = (c) => runOnCluster(c, { file, source, args: scriptArgs, io, say, progress, signal });
+  }
+
   if (command === 'cancel') {
     if (!positionals.length) throw new UsageError('cancel takes one or more PBS job ids: cancel JOBID...');
     const bad = positionals.find((id) => !JOB_ID.test(id));
@@ -338,4 +384,88 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     manager.close();
     await opened.close();
   }
+}
+
+interface ConnectCommand {
+  port?: number;
+  python?: string;
+  json: boolean;
+  io: CliIO;
+  say: (m: string) => void;
+  progress: (m: string) => void;
+  out: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+/** `connect`: prints the address and the snippet, then holds the tunnel until Ctrl-C (or the link is gone for good). */
+async function runConnect(c: Cluster, o: ConnectCommand): Promise<number> {
+  // The key files live in a private directory of this process, removed when it ends.
+  const keyDir = mkdtempSync(join(tmpdir(), 'gadi-dask-connect-'));
+  try {
+    const client = await connectLocalClient(c, { keyDir, localPort: o.port, python: o.python, signal: o.signal, onProgress: o.progress });
+    try {
+      if (o.json) {
+        o.out(toJson({ address: client.address, remoteAddress: client.remoteAddress, snippet: client.snippet, versions: client.versions, advice: client.advice }));
+      } else {
+        o.out(`${client.address}\n\n${client.snippet}`);
+      }
+      o.say(client.advice);
+      if (client.versions.warning) o.say(`warning: ${client.versions.warning}`);
+      o.say(`The tunnel stays open until Ctrl-C.`);
+      await new Promise<void>((resolve) => {
+        if (o.signal?.aborted) return resolve();
+        o.signal?.addEventListener('abort', () => resolve(), { once: true });
+        c.transport.onStateChange((change) => {
+          if (change.state === 'reconnecting') o.say('The connection dropped; the tunnel answers again once it is back.');
+          if (change.state === 'failed' || change.state === 'closed') resolve();
+        });
+      });
+      return c.transport.state === 'failed' ? EXIT.connection : EXIT.ok;
+    } finally {
+      await client.close();
+    }
+  } finally {
+    rmSync(keyDir, { recursive: true, force: true });
+  }
+}
+
+/** The file to run, read before anything connects: a missing or unreadable one is a clear message. */
+function readRunFile(file: string): Buffer {
+  let source: Buffer;
+  try {
+    source = readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(code === 'ENOENT' ? `${file} does not exist` : code === 'EISDIR' ? `${file} is a directory, not a Python file` : `cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (source.length > MAX_RUN_FILE_BYTES) throw new UsageError(`${file} is ${source.length} bytes; a file run on the cluster may have at most ${MAX_RUN_FILE_BYTES}`);
+  return source;
+}
+
+interface RunCommand {
+  file: string;
+  source: Buffer;
+  args: string[];
+  io: CliIO;
+  say: (m: string) => void;
+  progress: (m: string) => void;
+  signal?: AbortSignal;
+}
+
+/** `run`: the file's output on stdout as it comes, our messages on stderr; the exit status is the file's. */
+async function runOnCluster(c: Cluster, o: RunCommand): Promise<number> {
+  const r = await c.runFile({
+    fileName: runFileName(o.file), source: o.source, args: o.args, signal: o.signal, onProgress: o.progress,
+    onOutput: (chunk) => o.io.stdout.write(chunk),
+  });
+  if (r.cancelled) {
+    o.say(`Cancelled job ${r.jobId}; what it printed is in ${r.runDir} on the cluster.`);
+    return EXIT.interrupted;
+  }
+  if (r.exitStatus !== undefined) {
+    if (r.exitStatus !== 0) o.progress(`${basename(o.file)} exited with status ${r.exitStatus} (job ${r.jobId})`);
+    return r.exitStatus;
+  }
+  o.say(`Job ${r.jobId} ended before ${basename(o.file)} did (PBS exit status ${r.endedWithout}): cancelled, out of walltime or its node lost. Its output is in ${r.runDir} on the cluster.`);
+  return EXIT.failed;
 }

@@ -1,7 +1,7 @@
 // Text and JSON renderings of lifecycle results for stdout. JSON leaves out qstat's raw attributes (kept in the
 // snapshot for the editor's tooltips) so that `status --json` stays readable.
 import type { ClusterJob, ClusterSnapshot, DownResult, ScaleResult, UpResult } from '../core/cluster';
-import type { AdaptResult, CancelledJob, ClusterReport, SchedulerInfo, WorkersWaitResult } from '../core/cluster';
+import type { AdaptResult, CancelledJob, ClusterReport, KernelStatus, SchedulerInfo, WorkersWaitResult } from '../core/cluster';
 import { reportModel } from '../core/cluster/report';
 import { clockTime, describeCount, targetSummary } from '../core/cluster';
 import { QDEL_EXIT } from '../core/pbs/submit';
@@ -32,7 +32,7 @@ function walltime(job: ClusterJob): string {
 }
 
 function schedulerLine(s: SchedulerInfo): string {
-  return `Scheduler running at ${s.address}${s.jobId ? ` (job ${s.jobId})` : ''}${s.dashboard ? `\nDashboard: ${s.dashboard.url}` : ''}\n` +
+  return `Scheduler running at ${s.address}${s.jobId ? ` (job ${s.jobId})` : ''}${s.session ? ` (persistent session ${s.session})` : ''}${s.dashboard ? `\nDashboard: ${s.dashboard.url}` : ''}\n` +
     `Scheduler file: ${s.schedulerFile}  (Client(scheduler_file=...${s.address.startsWith('tls://') ? `, security=Security(...)): the cluster's keys are ${TLS_CERT_FILE} and ${TLS_KEY_FILE} beside it` : '))'})`;
 }
 
@@ -41,7 +41,8 @@ export function renderStatus(s: ClusterSnapshot): string {
   const out: string[] = [];
   const sched = s.scheduler;
   const where = sched.address ? ` at ${sched.address}` : '';
-  out.push(`Cluster ${s.cluster} on ${s.host}: scheduler ${sched.state}${where}${sched.jobId ? ` (job ${sched.jobId})` : ''}`);
+  out.push(`Cluster ${s.cluster} on ${s.host}: scheduler ${sched.state}${where}${sched.jobId ? ` (job ${sched.jobId})` : ''}` +
+    `${sched.session ? ` (persistent session ${sched.session.name}${sched.session.host ? `, ${sched.session.host}` : ''})` : ''}`);
   if (sched.dashboard) out.push(`Dashboard: ${sched.dashboard.url}`);
   if (sched.problem && sched.state !== 'running') out.push(`  ${sched.problem}`);
   const target = targetSummary(s.adaptive, clockTime);
@@ -115,12 +116,29 @@ export function renderAdapt(r: AdaptResult): string {
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
 }
 
+/** The kernel next to the cluster: its job's state and where its server listens (the token stays on the cluster). */
+export function renderKernel(k: KernelStatus): string {
+  const lines: string[] = [];
+  if (k.stopped !== undefined) {
+    lines.push(k.stopped.length ? `Kernel stopped: ${k.stopped.join(', ')}` : 'No kernel was running');
+    lines.push(...(k.errors ?? []).map((e) => `error: ${e}`));
+    return `${lines.join('\n')}\n`;
+  }
+  const where = k.jobId ? `job ${k.jobId}` : k.pid ? `login node, pid ${k.pid}` : '';
+  if (k.state === 'none') lines.push('No kernel is running (start one with gadi-dask kernel start)');
+  else if (k.state === 'queued') lines.push(`Kernel: ${where} queued${k.comment ? `: ${k.comment}` : ''}`);
+  else if (k.state === 'starting') lines.push(`Kernel: ${where} starting its Jupyter server`);
+  else lines.push(`Kernel: ${where} running`, `Listening on ${k.host}:${k.port}${k.node ? ` (node ${k.node})` : ''}${k.startedAt ? ` since ${k.startedAt}` : ''}`);
+  return `${lines.join('\n')}\n`;
+}
+
 export function renderDown(r: DownResult): string {
   if (!r.existed) return 'No such cluster: nothing to do\n';
   const lines = [r.wasRunning ? `Scheduler stopped; ${r.retiredWorkers.length} worker(s) retired` : 'No scheduler was running'];
   lines.push(...(r.cancelled.length ? cancelLines(r.cancelled) : ['No job left to cancel']));
   if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
   if (r.purged) lines.push('Cluster directory removed');
+  if (r.sessionLeft) lines.push(r.sessionLeft);
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
 }
 

@@ -2,8 +2,8 @@
 // PBS Jobs view. "Active" is the cluster of the config in the editor, else the first one.
 import * as vscode from 'vscode';
 import type { ClusterEntry, ClusterModel } from './clusters';
-import type { Session } from './session';
 import { core } from './core';
+import type { Session } from './session';
 
 export class StatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('gadiDask.status', vscode.StatusBarAlignment.Left, 50);
@@ -50,7 +50,8 @@ export class StatusBar implements vscode.Disposable {
     // A cluster with a target shows against it ("4/4 jobs · 1 replacement queued · next expiry 11:52").
     const target = s?.exists && s.adaptive ? core().targetSummary(s.adaptive, core().clockTime) : undefined;
     const shown = target && s?.exists ? ` ${s.cluster}: ${target.short}` : counts;
-    this.item.text = `${icon} ${host.label}${link || (shown ? ` ·${shown}` : '')}`;
+    const expiry = s ? core().schedulerExpiry(s) : undefined;
+    this.item.text = `${icon} ${host.label}${link || (shown ? ` ·${shown}` : '')}${expiry ? ` · $(warning) ${expiry.short}` : ''}`;
     const lines = [`Dask on Gadi: ${host.label} (${state})`];
     const { count, last } = host.drops;
     if (count && last) lines.push(`The connection dropped ${count === 1 ? 'once' : `${count} times`} (last at ${last.toLocaleTimeString()}); it reconnects by itself.`);
@@ -58,6 +59,8 @@ export class StatusBar implements vscode.Disposable {
       lines.push(`Cluster ${s.cluster}: scheduler ${s.scheduler.state}, ${s.counts.workerJobs} worker jobs (${s.counts.queuedWorkerJobs} waiting), ${s.counts.workers} workers, ${s.counts.threads} threads`);
       if (target) lines.push(`Target: ${target.line}`);
       if (target?.givenUp) lines.push(`Stopped replacing jobs: ${target.givenUp.reason}`);
+      if (s.scheduler.session) lines.push(`Scheduler in the persistent session ${s.scheduler.session.name}, with no walltime`);
+      if (expiry) lines.push(expiry.message);
       lines.push(`As of ${s.takenAt.toLocaleTimeString()}`);
     }
     lines.push('Click to open the PBS Jobs view.');

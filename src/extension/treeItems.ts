@@ -175,9 +175,12 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
   }
   const target = s?.adaptive ? core().targetSummary(s.adaptive, core().clockTime) : undefined;
   if (target) parts.push(target.line);
+  const expiry = s ? core().schedulerExpiry(s) : undefined;
+  if (expiry) parts.push(`⚠ ${expiry.short}`);
+  if (s?.scheduler.session) parts.push(`scheduler in session ${s.scheduler.session.name}`);
   item.description = parts.join(' · ');
   const look = state === 'loading' ? { icon: 'loading~spin' } : SCHEDULER_LOOKS[state];
-  item.iconPath = entry.error ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'))
+  item.iconPath = entry.error || expiry ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'))
     : new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
   item.contextValue = clusterContext(state, !!s?.scheduler.dashboard, !!s?.adaptive?.enabled);
   const t = new vscode.MarkdownString();
@@ -185,6 +188,9 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
   const rows: [string, string | undefined][] = [
     ['Config', entry.config.label],
     ['Scheduler', s ? `${state}${s.scheduler.placement ? ` (${s.scheduler.placement})` : ''}` : undefined],
+    // Where the scheduler lives: its persistent session, or its job (with the walltime that ends it).
+    ['Persistent session', s?.scheduler.session ? `${s.scheduler.session.name}${s.scheduler.session.host ? ` (${s.scheduler.session.host})` : ''}, no walltime` : undefined],
+    ['Scheduler walltime', expiry?.message],
     ['Address', s?.scheduler.address],
     ['Dashboard', s?.scheduler.dashboard?.url],
     ['Scheduler job', s?.scheduler.jobId],

@@ -1,6 +1,7 @@
 // SSH tunnels to the clusters' dashboards: one per cluster, reused while the scheduler keeps its dashboard address,
 // closed when the cluster shuts down or its connection closes.
 import * as vscode from 'vscode';
+import type { DashboardInfo } from '../core/cluster/runtimeDocs';
 import type { ForwardHandle } from '../core/remote/transport';
 import type { ClusterEntry } from './clusters';
 import { core } from './core';
@@ -17,13 +18,13 @@ export class Tunnels implements vscode.Disposable {
 
   constructor(private readonly log: vscode.LogOutputChannel) {}
 
-  /** A local port that reaches the dashboard at `host:port` on the cluster side. */
-  async open(entry: ClusterEntry, host: string, port: number, signal?: AbortSignal): Promise<number> {
-    const remote = `${host}:${port}`;
+  /** A local port that reaches the dashboard on the cluster side (through its door when the cluster is secured). */
+  async open(entry: ClusterEntry, dashboard: DashboardInfo, signal?: AbortSignal): Promise<number> {
+    const remote = `${dashboard.host}:${dashboard.port}${dashboard.tls ? ' (TLS)' : ''}`;
     const existing = this.tunnels.get(entry.id);
     if (existing?.remote === remote && entry.connection.transport.state !== 'closed') return existing.handle.localPort;
     if (existing) await this.close(entry.id);
-    const handle = await core().abortable(entry.connection.transport.forward(host, port), signal, (late) => late.close());
+    const handle = await core().abortable(entry.cluster.forwardDashboard(dashboard), signal, (late) => late.close());
     this.tunnels.set(entry.id, { handle, remote, connectionKey: entry.connection.key });
     this.log.info(`Dashboard of ${entry.cluster.name}: 127.0.0.1:${handle.localPort} → ${remote} via ${entry.connection.label}.`);
     return handle.localPort;

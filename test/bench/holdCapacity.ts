@@ -9,16 +9,10 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliAs, runAs, smallClusterYaml } from '../sandbox/clusterFixture';
-import { capacity, holdWorkloadPython, type HoldRun } from '../sandbox/holdWorkload';
+import { capacity, holdWorkloadPython, pbsWorkerJobs, type HoldRun } from '../sandbox/holdWorkload';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 
 const MINUTES = Number(process.argv[2] ?? 12);
-
-async function pbsWorkerJobs(sb: Sandbox, name: string): Promise<{ id: string; state: string }[]> {
-  const r = await runAs(sb, ['/bin/bash', '-lc', 'qstat -x -f -F json $(qselect -x -u "$USER")']);
-  const jobs = (JSON.parse(r.stdout || '{}') as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {};
-  return Object.entries(jobs).filter(([, j]) => new RegExp(`^${name}-[0-9a-f]{8}$`).test(j.Job_Name)).map(([id, j]) => ({ id, state: j.job_state }));
-}
 
 async function one(sb: Sandbox, work: string, name: string, held: boolean) {
   const config = join(work, `${name}.dask-cluster.yaml`);

@@ -5,11 +5,11 @@
 // GADI_DASK_HOLD_MINUTES shortens the run while working on it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliAs, runAs, smallClusterYaml } from '../sandbox/clusterFixture';
-import { capacity, holdWorkloadPython, type HoldRun } from '../sandbox/holdWorkload';
+import { capacity, holdWorkloadPython, journaledWorkers, pbsWorkerJobs, type HoldRun } from '../sandbox/holdWorkload';
 import { startSandbox, type Sandbox } from '../sandbox/sandbox';
 
 const USER = 'gdwall';
@@ -37,18 +37,6 @@ after(async () => {
 
 const cli = (args: string[]) => cliAs(sb, args, config);
 
-function journaledWorkers(): string[] {
-  const text = readFileSync(join(sb.home, '.gadi-dask', 'clusters', NAME, 'journal.jsonl'), 'utf8');
-  return text.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.op === 'submitted' && r.role === 'worker').map((r) => r.id).sort();
-}
-
-async function pbsWorkerJobs(): Promise<{ id: string; state: string }[]> {
-  const r = await runAs(sb, ['/bin/bash', '-lc', 'qstat -x -f -F json $(qselect -x -u "$USER")']);
-  const jobs = (JSON.parse(r.stdout || '{}') as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {};
-  return Object.entries(jobs).filter(([, j]) => new RegExp(`^${NAME}-[0-9a-f]{8}$`).test(j.Job_Name))
-    .map(([id, j]) => ({ id, state: j.job_state })).sort((a, b) => a.id.localeCompare(b.id));
-}
-
 test(`scale 2 holds 2 workers through ${MINUTES} minutes of 4-minute jobs`, { timeout: (MINUTES + 10) * 60_000 }, async () => {
   const scaled = await cli(['scale', '2', '--wait']);
   assert.equal(scaled.code, 0, scaled.stderr);
@@ -56,7 +44,7 @@ test(`scale 2 holds 2 workers through ${MINUTES} minutes of 4-minute jobs`, { ti
   const last = r.stdout.trim().split('\n').pop() ?? '';
   assert.ok(last.startsWith('{'), `the client's answer: ${r.stdout.slice(-500)}\n${r.stderr.slice(-3000)}`);
   const run: HoldRun = JSON.parse(last);
-  const pbs = await pbsWorkerJobs();
+  const pbs = await pbsWorkerJobs(sb, NAME);
   const cap = capacity(run.samples, 2);
   const ended = pbs.filter((j) => j.state === 'F').length;
   process.stdout.write(`held 2 for ${cap.seconds} s: 2 workers ${(cap.full * 100).toFixed(1)} % of seconds, fewest ${cap.fewest}, ` +
@@ -68,9 +56,9 @@ test(`scale 2 holds 2 workers through ${MINUTES} minutes of 4-minute jobs`, { ti
   assert.ok(cap.full >= 0.9, `two workers at least 90 % of the time (${(cap.full * 100).toFixed(1)} %)`);
   assert.ok(ended >= 2 * Math.floor(MINUTES / 4), `the jobs did end at their lifetime (${ended} ended)`);
   assert.ok(pbs.length - 2 <= ended + 2, `one successor for each job that ended, never two (${pbs.length} submitted, ${ended} ended)`);
-  assert.deepEqual(journaledWorkers(), pbs.map((j) => j.id), 'every worker job PBS ran is journaled');
+  assert.deepEqual(journaledWorkers(sb.home, NAME), pbs.map((j) => j.id), 'every worker job PBS ran is journaled');
   const down = await cli(['down']);
   assert.equal(down.code, 0, down.stderr);
-  const left = (await pbsWorkerJobs()).filter((j) => j.state !== 'F');
+  const left = (await pbsWorkerJobs(sb, NAME)).filter((j) => j.state !== 'F');
   assert.deepEqual(left, [], 'down leaves no job');
 });

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { clientSnippet } from '../../src/core/cluster/clientSnippet';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { JOB_NAME_SUFFIX, jobDisplayName } from '../../src/core/cluster/names';
-import type { ExecOptions, ExecResult, SpawnOptions, Transport } from '../../src/core/remote/transport';
+import type { ExecOptions, ExecResult, ForwardTls, SpawnOptions, Transport } from '../../src/core/remote/transport';
 import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, type Sandbox } from './sandbox';
 
 /** Delegates to `inner` and counts what crosses the link. */
@@ -40,8 +40,8 @@ export class CountingTransport implements Transport {
     this.commands.push(command);
     return this.inner.spawn(command, opts);
   }
-  forward(remoteHost: string, remotePort: number, localPort?: number) {
-    return this.inner.forward(remoteHost, remotePort, localPort);
+  forward(remoteHost: string, remotePort: number, localPort?: number, tls?: ForwardTls) {
+    return this.inner.forward(remoteHost, remotePort, localPort, tls);
   }
   onStateChange(listener: Parameters<Transport['onStateChange']>[0]) {
     return this.inner.onStateChange(listener);

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterSnapshot } from '../../src/core/cluster/snapshot';
 import { cliAs, runAs, smallClusterYaml } from './clusterFixture';
+import { journaledWorkers, pbsWorkerJobs } from './holdWorkload';
 import { startSandbox, type Sandbox } from './sandbox';
 import { until as poll } from '../fixtures/poll';
 
@@ -48,19 +49,6 @@ async function status(config: string): Promise<ClusterSnapshot> {
   return r.json();
 }
 
-/** The journal's `submitted` records of the cluster's worker jobs. */
-function journaledWorkers(name: string): string[] {
-  const text = readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'journal.jsonl'), 'utf8');
-  return text.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.op === 'submitted' && r.role === 'worker').map((r) => r.id);
-}
-
-/** Every job PBS has of the cluster's workers, finished ones too (`qselect -x`, by the name's prefix). */
-async function pbsWorkerJobs(name: string): Promise<string[]> {
-  const r = await runAs(sb, ['/bin/bash', '-lc', 'qstat -x -f -F json $(qselect -x -u "$USER")']);
-  const jobs = (JSON.parse(r.stdout || '{}') as { Jobs?: Record<string, { Job_Name: string }> }).Jobs ?? {};
-  return Object.entries(jobs).filter(([, j]) => new RegExp(`^${name}-[0-9a-f]{8}$`).test(j.Job_Name)).map(([id]) => id).sort();
-}
-
 describe('a held size', { concurrency: false }, () => {
   const name = 'hold';
   let config: string;
@@ -92,7 +80,7 @@ describe('a held size', { concurrency: false }, () => {
     assert.equal(del.code, 0, del.stderr);
     const started = Date.now();
     const replacement = await until('a replacement job', async () => {
-      const fresh = journaledWorkers(name).filter((id) => !before.includes(id));
+      const fresh = journaledWorkers(sb.home, name).filter((id) => !before.includes(id));
       return fresh.length ? fresh : undefined;
     }, 40_000);
     const seconds = (Date.now() - started) / 1000;
@@ -103,7 +91,7 @@ describe('a held size', { concurrency: false }, () => {
       return snap.counts.workers === 2 && snap.adaptive?.running === 2 ? snap : undefined;
     }, 60_000);
     assert.ok(s.jobs.some((j) => j.id === replacement[0] && j.workers.length === 1), 'the replacement runs the new worker');
-    assert.deepEqual(journaledWorkers(name).sort(), await pbsWorkerJobs(name), 'every worker job PBS has is in the journal');
+    assert.deepEqual(journaledWorkers(sb.home, name).sort(), (await pbsWorkerJobs(sb, name)).map((j) => j.id), 'every worker job PBS has is in the journal');
   });
 
   test('the size held is the one last set: scale 1 from another client', async () => {
@@ -158,10 +146,10 @@ describe('a worker prologue that fails', { concurrency: false }, () => {
     });
     assert.match(text, /Stopped replacing jobs: .*Fix the cause, then scale again\./);
     assert.match(text, /\| ERROR: Unable to locate a modulefile for netcdf\/9\.9/);
-    assert.equal(journaledWorkers(name).length, 3);
+    assert.equal(journaledWorkers(sb.home, name).length, 3);
     await new Promise((done) => setTimeout(done, 40_000)); // past every back-off the controller would have had
-    assert.equal(journaledWorkers(name).length, 3, 'no fourth job');
-    assert.equal((await pbsWorkerJobs(name)).length, 3);
+    assert.equal(journaledWorkers(sb.home, name).length, 3, 'no fourth job');
+    assert.equal((await pbsWorkerJobs(sb, name)).length, 3);
     const journal = readFileSync(join(sb.home, '.gadi-dask', 'clusters', name, 'journal.jsonl'), 'utf8');
     assert.match(journal, /"op":"target-given-up"/, 'the journal records why');
   });

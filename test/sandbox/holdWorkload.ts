@@ -1,8 +1,11 @@
 // The work of the walltime acceptance test and the capacity benchmark: a client of the cluster that scatters data
 // (no lineage: a worker that dies with its data fails the run) and computes on it for a while, sampling every second
 // how many workers are connected. It prints one JSON line: the result, the result computed without a cluster, and
-// the samples.
-import { connectClient } from './clusterFixture';
+// the samples. Also what the journal and PBS say of the cluster's worker jobs.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connectClient, runAs } from './clusterFixture';
+import type { Sandbox } from './sandbox';
 
 export interface HoldRun {
   result: number;
@@ -69,4 +72,20 @@ export function capacity(samples: readonly number[], target: number): Capacity {
     fewest: samples.length ? Math.min(...samples) : 0,
     longestDip: longest,
   };
+}
+
+/** The ids of the worker jobs the cluster's journal says were submitted (by the agent or the scheduler's controller). */
+export function journaledWorkers(home: string, cluster: string): string[] {
+  const text = readFileSync(join(home, '.gadi-dask', 'clusters', cluster, 'journal.jsonl'), 'utf8');
+  return text.trim().split('\n').map((l) => JSON.parse(l) as { op: string; role?: string; id?: string })
+    .filter((r) => r.op === 'submitted' && r.role === 'worker').map((r) => r.id!).sort();
+}
+
+/** Every worker job PBS has of the cluster, finished ones too (`qselect -x`, by the worker jobs' unique names). */
+export async function pbsWorkerJobs(sb: Sandbox, cluster: string): Promise<{ id: string; state: string }[]> {
+  const r = await runAs(sb, ['/bin/bash', '-lc', 'qstat -x -f -F json $(qselect -x -u "$USER")']);
+  const jobs = (JSON.parse(r.stdout || '{}') as { Jobs?: Record<string, { Job_Name: string; job_state: string }> }).Jobs ?? {};
+  const ours = new RegExp(`^${cluster}-[0-9a-f]{8}$`);
+  return Object.entries(jobs).filter(([, j]) => ours.test(j.Job_Name)).map(([id, j]) => ({ id, state: j.job_state }))
+    .sort((a, b) => a.id.localeCompare(b.id));
 }

@@ -22,6 +22,10 @@ const SSHD_SESSION_NAMES = new Set(['sshd', 'sshd-session', 'sshd-auth']);
 // Relative to the sandbox user's home; the emulator keeps its state in its default ~/.pbs-emulator.
 const PBS_BIN = path.join('.local', 'pbs', 'bin');
 const PBS_STATE = '.pbs-emulator';
+// With a real PBS the emulator is not installed, but its persistent-sessions stand-in is (a copy of the package,
+// only that command on PATH): Gadi has the command beside its PBS.
+const SESSION_STANDIN = path.join('.local', 'persistent-sessions');
+const SESSION_COMMAND = 'persistent-sessions';
 // Test wrappers go first on the login PATH; the profile snippet is sourced by every login shell.
 const WRAP_BIN = path.join('.local', 'sandbox', 'bin');
 const PROFILE_SNIPPET = path.join('.local', 'sandbox', 'profile.sh');
@@ -36,6 +40,13 @@ const SYSTEM_PATH = ['/usr/bin', '/usr/local/bin', '/bin'];
  */
 export const SANDBOX_DASK_INTERFACE = 'lo';
 export const SANDBOX_DASHBOARD_ADDRESS = '127.0.0.1:0';
+/**
+ * Where the persistent-session stand-in (test/pbs-emulator) listens: a loopback address of its own, as Gadi's
+ * persistent-session nodes are other hosts than its login nodes. The login account reaches it as on Gadi, with a
+ * plain `ssh <name>.<user>.<project>.ps.gadi.nci.org.au` that its ~/.ssh/config maps here.
+ */
+export const SANDBOX_SESSION_ADDRESS = '127.0.0.2';
+export const SESSION_HOST_PATTERN = '*.ps.gadi.nci.org.au';
 
 export interface SandboxOptions {
   /** Local user that plays the cluster account; created if missing. Default `gadidask`. */
@@ -105,6 +116,8 @@ export interface Sandbox {
   pbsBinDir: string | null;
   /** Where the emulator keeps its state (absolute). */
   pbsStateDir: string;
+  /** The persistent-session stand-in's sshd: SANDBOX_SESSION_ADDRESS and this port (started by its first session). */
+  sessionPort: number;
   /** First directory on the login PATH (absolute, owned by the user): where wrapCommand() installs wrappers. */
   wrapBinDir: string;
   connectOptions(): SandboxConnectOptions;
@@ -453,12 +466,12 @@ function opensshVersion(): Promise<[number, number]> {
   return sshdVersion;
 }
 
-function freePort(): Promise<number> {
+function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, host, () => {
       const { port } = srv.address() as net.AddressInfo;
       srv.close(() => resolve(port));
     });
@@ -572,7 +585,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     // Keys and the version probe do not depend on the account; run them while it is being set up.
     const clientKey = file('id_ed25519');
     const hostKey = file('ssh_host_ed25519_key');
-    const prepared = Promise.all([keygen(clientKey, `${user}@sandbox`), keygen(hostKey, 'sandbox-host'), opensshVersion(), freePort()]);
+    // The account's own key, for the nested ssh from the login node to its persistent sessions.
+    const accountKey = file('account_ed25519');
+    const prepared = Promise.all([keygen(clientKey, `${user}@sandbox`), keygen(hostKey, 'sandbox-host'), opensshVersion(), freePort(),
+      keygen(accountKey, `${user}@login`), freePort(SANDBOX_SESSION_ADDRESS)]);
     prepared.catch(() => undefined); // awaited below; keep an early account failure from leaving it unhandled
 
     const account = await ensureUser(user, home);
@@ -590,12 +606,25 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     fs.chownSync(home, uid, gid);
     fs.chmodSync(home, 0o755); // StrictModes rejects a group/world-writable home
 
-    const [, , version, firstPort] = await prepared;
+    const [, , version, firstPort, , sessionPort] = await prepared;
     const clientPub = publicKeyOf(`${clientKey}.pub`);
     const hostPub = publicKeyOf(`${hostKey}.pub`);
+    const accountPub = publicKeyOf(`${accountKey}.pub`);
 
     const sshDir = mkdirOwned(home, '.ssh', uid, gid, 0o700);
-    writeOwned(path.join(sshDir, 'authorized_keys'), `${clientPub.line} ${user}@sandbox\n`, uid, gid, 0o600);
+    writeOwned(path.join(sshDir, 'authorized_keys'), `${clientPub.line} ${user}@sandbox\n${accountPub.line} ${user}@login\n`, uid, gid, 0o600);
+    writeOwned(path.join(sshDir, 'id_ed25519'), fs.readFileSync(accountKey, 'utf8'), uid, gid, 0o600);
+    // As Gadi's own ssh configuration does for persistent sessions: the key, the port, and the host key taken on
+    // first use.
+    writeOwned(path.join(sshDir, 'config'), [
+      `Host ${SESSION_HOST_PATTERN}`,
+      `  HostName ${SANDBOX_SESSION_ADDRESS}`,
+      `  Port ${sessionPort}`,
+      '  IdentityFile ~/.ssh/id_ed25519',
+      '  IdentitiesOnly yes',
+      '  StrictHostKeyChecking accept-new',
+      '',
+    ].join('\n'), uid, gid, 0o600);
 
     let pbsBinDir: string | null = opts.pbsCommandsDir ?? null;
     if (emulatorDir !== null) {
@@ -605,14 +634,26 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       fs.cpSync(emulatorDir, pbsBinDir, { recursive: true, filter: (src) => path.basename(src) !== '__pycache__' });
       chownTree(pbsBinDir, uid, gid);
     }
+    let standInBin: string | undefined;
+    if (emulatorDir === null && pbsBinDir !== null) {
+      const lib = path.join(home, SESSION_STANDIN, 'lib');
+      standInBin = path.join(home, SESSION_STANDIN, 'bin');
+      mkdirOwned(home, path.dirname(path.join(SESSION_STANDIN, 'lib')), uid, gid, 0o755);
+      fs.cpSync(DEFAULT_EMULATOR_DIR, lib, { recursive: true, filter: (src) => path.basename(src) !== '__pycache__' });
+      fs.mkdirSync(standInBin);
+      fs.symlinkSync(path.join(lib, SESSION_COMMAND), path.join(standInBin, SESSION_COMMAND));
+      chownTree(path.join(home, SESSION_STANDIN), uid, gid);
+    }
     // Remote commands run through `bash -l`, as on the cluster where PBS tools come from the login environment.
     const wrapBinDir = mkdirOwned(home, WRAP_BIN, uid, gid, 0o755);
     const snippetPath = path.join(home, PROFILE_SNIPPET);
-    const loginPath = [`$HOME/${WRAP_BIN}`, ...(emulatorDir !== null ? [`$HOME/${PBS_BIN}`] : pbsBinDir ? [pbsBinDir] : []), ...SYSTEM_PATH].join(':');
+    const loginPath = [`$HOME/${WRAP_BIN}`, ...(emulatorDir !== null ? [`$HOME/${PBS_BIN}`] : pbsBinDir ? [pbsBinDir] : []),
+      ...(standInBin ? [`$HOME/${SESSION_STANDIN}/bin`] : []), ...SYSTEM_PATH].join(':');
     const profile = [
       '# Login environment of the gadi-dask test sandbox.',
       `export PATH="${loginPath}"`,
       `export PBS_EMULATOR_QDEL_LINGER=${linger}`,
+      `export PBS_EMULATOR_PS_ADDRESS=${SANDBOX_SESSION_ADDRESS} PBS_EMULATOR_PS_PORT=${sessionPort}`,
       `if [ -r "$HOME/${PROFILE_SNIPPET}" ]; then . "$HOME/${PROFILE_SNIPPET}"; fi`,
       ...(opts.loginBanner !== undefined ? [`printf '%s\\n' ${shellSingleQuote(opts.loginBanner)}`] : []),
       '',
@@ -834,6 +875,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       sshdLogPath: logPath,
       pbsBinDir,
       pbsStateDir: path.join(home, PBS_STATE),
+      sessionPort,
       wrapBinDir,
       connectOptions: () => ({
         host: '127.0.0.1',

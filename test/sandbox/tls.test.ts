@@ -16,7 +16,7 @@ import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { Transport } from '../../src/core/remote/transport';
 import { until } from '../fixtures/poll';
 import { connectClient, runAs, smallClusterYaml } from './clusterFixture';
-import { assertKeysUnreadableToStranger, assertNowhere, assertStrangerRefused, keyMaterial, lastJson, STRANGER } from './stranger';
+import { assertKeysUnreadableToStranger, assertNowhere, assertStrangerRefused, keyMaterial, lastJson, runAsStranger, STRANGER } from './stranger';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const USER = 'gdtls';
@@ -81,6 +81,40 @@ describe('a cluster only its owner gets into', { concurrency: false }, () => {
 
   test('another user is refused by the scheduler, the worker and the nanny, over TCP and over TLS without the key', async () => {
     await assertStrangerRefused(sb, strangerHome, cdir(), addresses);
+  });
+
+  test('the dashboard tells a stranger nothing: its door wants the cluster\'s keys; the owner\'s tunnel gets its pages', async () => {
+    const snap = await cluster.status();
+    const dashboard = snap.scheduler.dashboard!;
+    assert.equal(dashboard.tls, true);
+    assert.match(dashboard.url, /^https:\/\//);
+    // Plain HTTP, and TLS that trusts anything, with no certificate: the handshake ends it before any page.
+    const r = await runAsStranger(strangerHome, `
+import http.client, json, ssl
+out = {}
+for name, make in (("http", lambda: http.client.HTTPConnection("${dashboard.host}", ${dashboard.port}, timeout=5)),
+                   ("https", lambda: http.client.HTTPSConnection("${dashboard.host}", ${dashboard.port}, timeout=5,
+                                                                 context=ssl._create_unverified_context()))):
+    try:
+        c = make()
+        c.request("GET", "/status")
+        out[name] = "page %d" % c.getresponse().status
+    except Exception as e:
+        out[name] = "refused (%s)" % type(e).__name__
+print(json.dumps(out))
+`, []);
+    const got = lastJson<Record<string, string>>(r);
+    assert.match(got.http, /^refused/, JSON.stringify(got));
+    assert.match(got.https, /^refused/, JSON.stringify(got));
+    // The scheduler's dashboard itself listens on loopback only (its door is the one way in from the network).
+    const handle = await cluster.forwardDashboard(dashboard);
+    try {
+      const res = await fetch(`http://127.0.0.1:${handle.localPort}/health`, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(res.status, 200);
+      assert.equal((await res.text()).trim(), 'ok');
+    } finally {
+      await handle.close();
+    }
   });
 
   test('the filesystem refuses another user the keys, even where the home and ~/.gadi-dask are open to all', async () => {

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CLUSTER_NAME, JOB_NAME_SUFFIX, TLS_CERT_FILE, TLS_KEY_FILE } from '../../src/core/cluster/names';
+import { PROJECT_NAME, SESSION_NAME } from '../../src/core/config/schema';
 import { FRAME, OPS, PROTOCOL_VERSION } from '../../src/core/cluster/protocol';
 import { repairJson } from '../../src/core/pbs/jsonRepair';
 import { JOB_ID } from '../../src/core/pbs/submit';
@@ -20,8 +21,12 @@ function python(script: string, input = ''): string {
 test('protocol.py holds the same version, frame, operations and patterns as this side', () => {
   const py = JSON.parse(python(
     'import json; from gadi_dask import protocol as p; print(json.dumps({"v": p.PROTOCOL_VERSION, "frame": p.FRAME, ' +
-      '"ops": list(p.OPS), "job": p.JOB_ID.pattern, "name": p.CLUSTER_NAME.pattern, "suffix": p.JOB_NAME_SUFFIX.pattern}))'));
-  assert.deepEqual(py, { v: PROTOCOL_VERSION, frame: FRAME, ops: [...OPS], job: JOB_ID.source, name: CLUSTER_NAME.source, suffix: JOB_NAME_SUFFIX.source });
+      '"ops": list(p.OPS), "job": p.JOB_ID.pattern, "name": p.CLUSTER_NAME.pattern, "suffix": p.JOB_NAME_SUFFIX.pattern, ' +
+      '"session": p.SESSION_NAME.pattern, "project": p.PROJECT_NAME.pattern}))'));
+  assert.deepEqual(py, {
+    v: PROTOCOL_VERSION, frame: FRAME, ops: [...OPS], job: JOB_ID.source, name: CLUSTER_NAME.source, suffix: JOB_NAME_SUFFIX.source,
+    session: SESSION_NAME.source, project: PROJECT_NAME.source,
+  });
 });
 
 test('common.py names the cluster\'s TLS files as this side does', () => {

@@ -106,7 +106,7 @@ test('schemaInfo gives descriptions, defaults, allowed and suggested values, and
   const skip = schemaInfo(['jobqueue', 'pbs', 'job-directives-skip'])!;
   assert.deepEqual([skip.type, skip.hasDefault, skip.default], ['list', true, []]);
   assert.deepEqual(schemaInfo(['jobqueue', 'pbs', 'job-directives-skip', 0])?.type, 'string');
-  assert.deepEqual(schemaInfo(['scheduler', 'placement'])?.allowedValues, ['job', 'login']);
+  assert.deepEqual(schemaInfo(['scheduler', 'placement'])?.allowedValues, ['job', 'login', 'persistent-session']);
   assert.equal(schemaInfo(['scheduler', 'placement'])?.default, 'job');
   assert.ok(schemaInfo(['jobqueue', 'pbs', 'queue'])?.examples?.includes('gpuvolta'));
   assert.deepEqual(schemaInfo(['jobqueue', 'pbs', 'interface'])?.examples, ['ib0']);
@@ -118,7 +118,7 @@ test('schemaInfo gives descriptions, defaults, allowed and suggested values, and
   assert.match(key.description!, /skip `select`/);
   assert.equal(section.keys!.find((k) => k.name === 'extra')?.deprecatedBy, 'worker-extra-args');
   assert.equal(schemaInfo([])?.openKeys, true);
-  assert.deepEqual(knownKeys([]), ['site', 'connection', 'scheduler', 'jobqueue']);
+  assert.deepEqual(knownKeys([]), ['site', 'connection', 'scheduler', 'kernel', 'jobqueue']);
   assert.equal(schemaInfo(['jobqueue', 'pbs', 'nonsense']), undefined);
   assert.equal(schemaInfo(['jobqueue', 'pbs', 'scheduler-options', 'dashboard_address'])?.type, 'any');
 });

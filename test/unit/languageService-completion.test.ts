@@ -33,7 +33,7 @@ const GADI = 'connection:\n  host: gadi\njobqueue:\n  pbs:\n    cores: 48\n    m
 
 test('top-level keys in an empty file', () => {
   const { items } = complete('|');
-  assert.deepEqual(items.map((i) => i.label).sort(), ['connection', 'jobqueue', 'scheduler', 'site']);
+  assert.deepEqual(items.map((i) => i.label).sort(), ['connection', 'jobqueue', 'kernel', 'scheduler', 'site']);
   assert.equal(edit(item(items, 'jobqueue')).newText, 'jobqueue:\n  $0');
 });
 
@@ -94,7 +94,7 @@ test('right after a colon the value gets its blank', () => {
 
 test('values for interface, placement and site, and whole-node sizes for the chosen queue', () => {
   assert.ok(complete(`${GADI}    interface: |\n`).items.some((i) => i.label === 'ib0'));
-  assert.deepEqual(complete('scheduler:\n  placement: |\n').items.map((i) => i.label), ['job', 'login']);
+  assert.deepEqual(complete('scheduler:\n  placement: |\n').items.map((i) => i.label), ['job', 'login', 'persistent-session']);
   assert.ok(complete('site: |\n').items.some((i) => i.label === 'gadi'));
   const cores = complete('site: gadi\njobqueue:\n  pbs:\n    queue: normalsr\n    cores: |\n').items;
   assert.equal(item(cores, '104').detail, 'a whole normalsr node');

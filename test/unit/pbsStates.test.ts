@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describeExitStatus, PBS_STATES, pbsState } from '../../src/core/pbs/states';
+import { execFileSync } from 'node:child_process';
+import { resolve } from 'node:path';
+import { describeExitStatus, PBS_STATES, pbsState, QDEL_EXIT_STATUSES } from '../../src/core/pbs/states';
 
 test('every PBS Pro job state letter is in the table, with its phase', () => {
   const phases = Object.fromEntries(Object.values(PBS_STATES).map((s) => [s.code, s.phase]));
@@ -38,4 +40,10 @@ test('exit statuses: script codes, signals (qdel gives 271) and PBS codes (wallt
   assert.equal(describeExitStatus(-29), 'killed by PBS: walltime exceeded (exit status -29)');
   assert.equal(describeExitStatus(-27), 'killed by PBS: memory above the requested mem (exit status -27)');
   assert.equal(describeExitStatus(-99), 'PBS ended the job (exit status -99)');
+});
+
+test("the runtime's SIGTERM exit statuses are this side's qdel statuses, without the clean 0", () => {
+  const py = execFileSync('python3', ['-c', 'from gadi_dask import pbs; print(" ".join(map(str, pbs.SIGTERM_EXIT_STATUSES)))'],
+    { cwd: resolve(__dirname, '..', '..', 'runtime'), encoding: 'utf8' });
+  assert.deepEqual(py.trim().split(' ').map(Number), QDEL_EXIT_STATUSES.filter((s) => s !== 0));
 });

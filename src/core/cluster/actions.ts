@@ -6,6 +6,7 @@ import type { CancelledJob, JobState, SchedulerAction } from './answers';
 import type { DeployResult } from './deploy';
 import type { Deployer } from './deployer';
 import type { RuntimeBundle } from './runtimeBundle';
+import type { DashboardInfo } from './runtimeDocs';
 
 export interface ActionOptions {
   signal?: AbortSignal;
@@ -47,11 +48,13 @@ export interface DownOptions extends ActionOptions {
 
 export interface SchedulerInfo {
   address: string;
-  dashboard?: { host: string; port: number; url: string };
+  dashboard?: DashboardInfo;
   /** The scheduler's PBS job (placement job). */
   jobId?: string;
   placement?: string;
   host?: string;
+  /** Placement persistent-session: the session's name. */
+  session?: string;
   /** `~/.gadi-dask/clusters/<name>/scheduler.json`: what `Client(scheduler_file=…)` takes. */
   schedulerFile: string;
 }
@@ -149,6 +152,8 @@ export interface DownResult {
   cancelled: CancelledJob[];
   purged: boolean;
   warnings: string[];
+  /** Placement persistent-session: the sentence saying the session is still running (it is never stopped). */
+  sessionLeft?: string;
 }
 
 export interface CancelJobsResult {

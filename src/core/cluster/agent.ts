@@ -87,8 +87,8 @@ export class AgentClient {
         throw new RemoteOutputError(`The agent's answer for ${what} is not what this client understands: ${parsed.error.issues[0]?.message ?? ''} in ${excerptOf(JSON.stringify(raw))}`, excerptOf(JSON.stringify(raw)));
       }
       // A stopped request still answers with what it did: apply's answer says what was submitted before the stop
-      // (the caller reports it); any other operation's is of no use to a caller who cancelled.
-      if (options.signal?.aborted && op !== 'apply') throw new AbortedError(`${what} was cancelled.`);
+      // (the caller reports it); any other operation's but run's is of no use to a caller who cancelled.
+      if (options.signal?.aborted && op !== 'apply' && op !== 'run') throw new AbortedError(`${what} was cancelled.`);
       return parsed.data as Answer<O>;
     }
   }

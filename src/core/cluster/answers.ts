@@ -8,7 +8,7 @@ import {
   SchedulerStartError,
 } from './errors';
 import { excerptOf } from './output';
-import type { Answer, Failure, QsubFailure } from './protocol';
+import type { Answer, Failure, QsubFailure, SessionInfo } from './protocol';
 import { checkDoc, envDocSchema, startDocSchema, statusDocSchema, type RuntimeMetadata } from './runtimeDocs';
 
 export interface JobState {
@@ -36,7 +36,8 @@ export type SchedulerAction =
   | { kind: 'job-exists'; jobId: string; state: string }
   | { kind: 'answers'; address?: string }
   | { kind: 'submitted'; jobId: string }
-  | { kind: 'started-login'; metadata: RuntimeMetadata };
+  | { kind: 'started-login'; metadata: RuntimeMetadata }
+  | { kind: 'started-session'; metadata: RuntimeMetadata; session: SessionInfo };
 
 export interface AnswerContext {
   cluster: string;
@@ -106,9 +107,13 @@ export function failureError(e: unknown, ctx: AnswerContext): unknown {
     }
     case 'env':
       return envError(f, ctx);
+    case 'kernel-env':
+      return new RemoteCommandError(`No kernel was started on ${ctx.host}, and no job submitted: ${f.error}.`, f.code);
     case 'ceiling':
       if (ctx.ceiling) return ceilingRefusal(ctx.ceiling, { userJobs: f.userJobs ?? 0, adding: f.adding ?? 0 }, `This request to cluster ${ctx.cluster} on ${ctx.host}`);
       return new RemoteCommandError(`The gadi-dask agent on ${ctx.host} refused (${f.code}): ${f.error}`, f.code);
+    case 'session':
+      return new RemoteCommandError(`No scheduler was started: the persistent session could not be started or reached from ${ctx.host}: ${f.error}`, f.code);
     case 'no-python':
       return new PythonNotFoundError(`The Python for the cluster, "${ctx.python}", cannot be run on ${ctx.host}. ${ENV_FIX}`, ctx.python, f.prologue ?? '');
     case 'qsub':
@@ -148,16 +153,18 @@ export function schedulerAction(a: NonNullable<Answer<'apply'>['scheduler']>, ct
       const status = checkDoc(statusDocSchema, a.status, 'the status probe (run.py status)');
       return { kind: 'answers', address: status.ok ? status.scheduler.address : undefined };
     }
-    case 'started-login': {
+    case 'started-login':
+    case 'started-session': {
+      const where = a.kind === 'started-session' ? `in the persistent session ${a.session.name} (${a.session.host})` : `on ${ctx.host}`;
       if (!a.start) {
-        throw new SchedulerStartError(`The scheduler did not start on ${ctx.host}: ${excerptOf(a.output, 400)}`, undefined, a.output);
+        throw new SchedulerStartError(`The scheduler did not start ${where}: ${excerptOf(a.output, 400)}`, undefined, a.output);
       }
       const started = checkDoc(startDocSchema, a.start, 'starting the scheduler (run.py scheduler --detach)');
-      if (started.ok) return { kind: 'started-login', metadata: started };
+      if (started.ok) return a.kind === 'started-session' ? { kind: 'started-session', metadata: started, session: a.session } : { kind: 'started-login', metadata: started };
       if (started.code === 'already-running') return { kind: 'answers', address: started.address ?? undefined };
       const log = Array.isArray(started.log) ? started.log.join('\n') : started.log ?? '';
       throw new SchedulerStartError(
-        `The scheduler did not start on ${ctx.host} (${started.code}): ${started.error}.${log ? ` Its log ends with: ${excerptOf(log, 600)}` : ''}`,
+        `The scheduler did not start ${where} (${started.code}): ${started.error}.${log ? ` Its log ends with: ${excerptOf(log, 600)}` : ''}`,
         undefined, log);
     }
   }

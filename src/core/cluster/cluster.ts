@@ -3,7 +3,7 @@
 // state lives on the cluster (~/.gadi-dask/clusters/<name>/), so any client can pick it up where another left it.
 // This is the public face; the work is in lifecycle.ts, waits.ts and clusterCore.ts.
 import type { ClusterConfig } from '../config/schema';
-import type { Transport } from '../remote/transport';
+import type { ForwardHandle, Transport } from '../remote/transport';
 import type {
   ActionOptions, AdaptRequest, AdaptResult, CancelJobsResult, ClusterOptions, DownOptions, DownResult, ScaleRequest, ScaleResult,
   SchedulerInfo, StartOptions, UpResult, WaitOptions, WorkersWaitOptions, WorkersWaitResult,
@@ -15,7 +15,10 @@ import { Deployer } from './deployer';
 import { adapt, cancelJobs, down, scale, up } from './lifecycle';
 import type { ClusterPaths } from './names';
 import { buildReport, type ClusterReport } from './report';
+import { kernelStatus, kernelTokenPath, startKernel, stopKernel, type KernelStartOptions, type KernelStatus } from './kernel';
+import { runFile, type RunFileOptions, type RunFileResult } from './runFile';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
+import type { DashboardInfo } from './runtimeDocs';
 import type { ClusterSnapshot } from './snapshot';
 import { waitForScheduler, waitForWorkers } from './waits';
 
@@ -87,6 +90,17 @@ export class Cluster {
     return this.core.snapshotOf(await this.core.snapshotAnswer(options));
   }
 
+  /**
+   * A local port on 127.0.0.1 that reaches the scheduler's dashboard over this connection. A secured cluster's
+   * dashboard is behind a door that wants the cluster's keys: they are read over the same connection and kept in
+   * memory for the tunnel only.
+   */
+  async forwardDashboard(dashboard: DashboardInfo, localPort = 0): Promise<ForwardHandle> {
+    if (!dashboard.tls) return this.transport.forward(dashboard.host, dashboard.port, localPort);
+    const [cert, key] = await Promise.all([this.transport.readFile(this.paths.tlsCert), this.transport.readFile(this.paths.tlsKey)]);
+    return this.transport.forward(dashboard.host, dashboard.port, localPort, { ca: cert, cert, key });
+  }
+
   /** Retires the workers, stops the scheduler, cancels every job of the cluster (the scheduler's too), cleans up. */
   down(options: DownOptions = {}): Promise<DownResult> {
     return down(this.core, options);
@@ -105,6 +119,34 @@ export class Cluster {
     const answer = await this.core.call('history', { cluster: this.name, client: this.core.client }, `the history of cluster ${this.name}`,
       callOptions(STATUS_TIMEOUT_MS, options));
     return buildReport(this.name, this.transport.host, answer);
+  }
+
+  /**
+   * Runs a Python file as a PBS job of a worker's size whose `Client()` connects to this cluster, streaming its output
+   * until the job ends; aborting cancels the job.
+   */
+  runFile(options: RunFileOptions): Promise<RunFileResult> {
+    return runFile(this.core, options);
+  }
+
+  /** Starts the kernel next to the cluster (or finds the one running) and waits until its Jupyter server listens. */
+  startKernel(options: KernelStartOptions = {}): Promise<KernelStatus> {
+    return startKernel(this.core, options);
+  }
+
+  /** The kernel's job state and where its server listens (never its token). */
+  kernelStatus(options: ActionOptions = {}): Promise<KernelStatus> {
+    return kernelStatus(this.core, options);
+  }
+
+  /** Cancels the kernel's job (or ends its login-node process). */
+  stopKernel(options: ActionOptions = {}): Promise<KernelStatus> {
+    return stopKernel(this.core, options);
+  }
+
+  /** Where the kernel's token is on the cluster: read it over this connection, never copy it elsewhere. */
+  get kernelTokenPath(): string {
+    return kernelTokenPath(this.core);
   }
 
   /**

@@ -107,6 +107,11 @@ export class ClusterCore {
     if (this.config.scheduler.placement === 'login') {
       return { placement: 'login', launch: launchOptions(schedulerLaunch(this.config, this.name).args), tls };
     }
+    const session = this.config.scheduler.session;
+    if (this.config.scheduler.placement === 'persistent-session' && session) {
+      const { prologue, python } = this.environment;
+      return { placement: 'persistent-session', launch: launchOptions(schedulerLaunch(this.config, this.name).args), session, prologue: [...prologue], python, tls };
+    }
     return { placement: 'job', script: this.schedulerJobScript(), tls };
   }
 

@@ -15,7 +15,9 @@ export type ClusterErrorCode =
   | 'scheduler-failed'
   | 'scheduler-timeout'
   | 'remote-command'
-  | 'job-ceiling';
+  | 'job-ceiling'
+  | 'not-running'
+  | 'run-file';
 
 export abstract class ClusterError extends Error {
   abstract readonly code: ClusterErrorCode;
@@ -126,4 +128,14 @@ export class JobCeilingError extends ClusterError {
 /** The agent on the cluster speaks another protocol than this client, even after reinstalling it. */
 export class AgentProtocolError extends ClusterError {
   readonly code = 'remote-command';
+}
+
+/** What needs a running scheduler (a local client, a file run on the cluster) found none. */
+export class SchedulerNotRunningError extends ClusterError {
+  readonly code = 'not-running';
+}
+
+/** A file to run on the cluster that cannot be read here, or a run that could not be followed to its end. */
+export class RunFileError extends ClusterError {
+  readonly code = 'run-file';
 }

@@ -14,12 +14,15 @@ export { discoverClusters, type DiscoverOptions, type DiscoveredCluster } from '
 export { cancelOtherJobs, listOtherJobs, type OtherJobsOptions } from './otherJobs';
 export {
   AgentProtocolError, ClusterError, ClusterLockedError, ConfigFileError, DaskNotFoundError, DeployError,
-  InvalidClusterNameError, JobCeilingError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError,
+  InvalidClusterNameError, JobCeilingError, PbsUnavailableError, PythonNotFoundError, RemoteCommandError, RemoteOutputError, RunFileError, SchedulerNotRunningError,
   RuntimeFilesError, SchedulerStartError, SchedulerTimeoutError, type ClusterErrorCode,
 } from './errors';
 export { loadClusterConfig, parseClusterConfig } from './configFile';
 export { assertClusterName, clusterNameOf, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { clientSnippet } from './clientSnippet';
+export { compareVersions, connectLocalClient, localClientSnippet, THROUGH_THE_TUNNEL, type LocalClient, type LocalClientOptions, type VersionCheck } from './localClient';
+export { kernelJobName, kernelSettings, renderKernelJobScript, type KernelSettings, type KernelStartOptions, type KernelStatus } from './kernel';
+export { MAX_RUN_FILE_BYTES, newRunId, renderRunJobScript, runFileName, type RunFileOptions, type RunFileResult } from './runFile';
 export { clockTime, targetSummary, type TargetSummary } from './target';
 export { tlsEnabled, workerScriptContext } from './tls';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
@@ -28,3 +31,4 @@ export {
   type ClusterJob, type ClusterSnapshot, type JobRecord, type JobRole, type SchedulerSnapshot, type SchedulerState,
 } from './snapshot';
 export { buildReport, groupRuns, reportJobs, reportJson, type ClusterReport, type ReportJob, type ReportRun } from './report';
+export { schedulerExpiry, SCHEDULER_EXPIRY_NOTICE_SECONDS, type SchedulerExpiry } from './schedulerExpiry';

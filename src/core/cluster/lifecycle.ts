@@ -93,11 +93,13 @@ export async function down(core: ClusterCore, options: DownOptions = {}): Promis
     return { existed: false, wasRunning: false, retiredWorkers: [], cancelled: [], exiting: [], purged: false, warnings: [] };
   }
   const stop = shutdownWarnings(answer);
+  const session = answer.session?.name ? persistentSessionLeft(answer.session.name, answer.session.host) : undefined;
+  if (session) progress(session);
   tellCancelled(answer.cancelled, progress);
   if (answer.exiting.length) stop.warnings.push(`PBS still runs ${answer.exiting.join(', ')} after ${waitSeconds} s: cancelled, still exiting. Check again with status.`);
   return {
     existed: true, wasRunning: stop.wasRunning, retiredWorkers: stop.retired, cancelled: answer.cancelled,
-    exiting: answer.exiting, purged: answer.purged, warnings: stop.warnings,
+    exiting: answer.exiting, purged: answer.purged, warnings: stop.warnings, ...(session ? { sessionLeft: session } : {}),
   };
 }
 
@@ -141,6 +143,16 @@ async function settleScheduler(core: ClusterCore, action: SchedulerAction, optio
       progress(`Scheduler of ${core.name} started on ${info.host ?? core.transport.host} at ${info.address}`);
       return { action, info };
     }
+    case 'started-session': {
+      const m = action.metadata;
+      const info: SchedulerInfo = {
+        address: m.address ?? '', dashboard: m.dashboard ?? undefined, placement: 'persistent-session', host: m.host ?? undefined,
+        schedulerFile: core.paths.schedulerFile, session: action.session.name,
+      };
+      const s = action.session;
+      progress(`${s.started ? 'Started the persistent session' : 'Persistent session'} ${s.name} (${s.host}); scheduler of ${core.name} started there at ${info.address}, with no walltime`);
+      return { action, info };
+    }
     case 'answers':
       existing(`Scheduler of ${core.name} already running${action.address ? ` at ${action.address}` : ''}`);
       return { action };
@@ -153,6 +165,12 @@ async function settleScheduler(core: ClusterCore, action: SchedulerAction, optio
       return { action, info: await waitForScheduler(core, action.jobId, options) };
     }
   }
+}
+
+/** What down says about the persistent session the scheduler ran in: it is left running, always. */
+export function persistentSessionLeft(name: string, host?: string): string {
+  return `The persistent session ${name}${host ? ` (${host})` : ''} is still running: gadi-dask stopped the scheduler in it but never stops a ` +
+    'persistent session. Use it again with the next up, or stop it yourself with NCI\'s persistent-sessions command.';
 }
 
 /** Progress about cancelled jobs names the ones qdel failed on apart, never as cancelled. */

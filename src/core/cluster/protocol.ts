@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 export const PROTOCOL_VERSION = 1;
 export const FRAME = '@@GADI_DASK_AGENT@@';
-export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop'] as const;
+export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop', 'run', 'kernel'] as const;
 export type Op = (typeof OPS)[number];
 
 export interface LockArgs {
@@ -20,6 +20,12 @@ export interface LockArgs {
 
 /** The launcher's options for a login-node scheduler (run.py scheduler --config). */
 export type LaunchOptions = Record<string, string | number>;
+
+/** The config's persistent session (scheduler.session). */
+export interface SessionRef {
+  name: string;
+  project: string;
+}
 
 /** What the scheduler's controller needs besides the size (adapt.json, runtime/README.md). */
 export interface ControllerRequest {
@@ -34,7 +40,12 @@ export interface ApplyArgs extends LockArgs {
   cluster: string;
   workerScript: string;
   /** tls: make the cluster's new keys before the scheduler (and any job naming them) starts. */
-  ensureScheduler?: ({ placement: 'job'; script: string } | { placement: 'login'; launch: LaunchOptions }) & { tls?: boolean };
+  ensureScheduler?: (
+    | { placement: 'job'; script: string }
+    | { placement: 'login'; launch: LaunchOptions }
+    // The prologue and python go to the session's shell on its stdin (runtime/session.sh).
+    | { placement: 'persistent-session'; launch: LaunchOptions; session: SessionRef; prologue: string[]; python: string }
+  ) & { tls?: boolean };
   scaleTo?: number;
   /** With scaleTo 0: how long to wait for cancelled jobs to leave PBS. */
   waitSeconds?: number;
@@ -70,6 +81,19 @@ export interface RequestArgs {
   workers: { cluster: string; seen: unknown; waitSeconds: number; probeTimeout: number };
   /** Asks the running request `request` to stop between two PBS actions; answered at once, beside it. */
   stop: { request: number };
+  /**
+   * A Python file submitted as a job of its own (runFile.ts): written with its job script into
+   * `<cluster dir>/runs/<runId>/`, the qsub journaled there. Refused when the cluster has no scheduler file.
+   */
+  run: { cluster: string; runId: string; fileName: string; source: string; script: string };
+  /**
+   * The Jupyter server next to the cluster (kernel.ts): `start` checks the python for jupyter_server and ipykernel,
+   * writes a new token (0600) and the script into `<cluster dir>/kernel/`, and submits it (placement job) or runs it
+   * detached (login); `status` says where it listens (never the token); `stop` cancels it.
+   */
+  kernel:
+    | { cluster: string; action: 'start'; placement: 'job' | 'login'; python: string; script: string }
+    | { cluster: string; action: 'status' | 'stop' };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
@@ -114,11 +138,16 @@ export const cancelledSchema = z.looseObject({
   retiredWorkers: z.array(z.string()).optional(),
 });
 
+/** A persistent session as the agent found or started it: `started` when this request started it. */
+export const sessionSchema = z.looseObject({ name: z.string(), project: z.string(), host: z.string(), started: z.boolean(), id: z.string().nullish() });
+export type SessionInfo = z.output<typeof sessionSchema>;
+
 const schedulerAction = z.discriminatedUnion('kind', [
   z.looseObject({ kind: z.literal('job-exists'), jobId: z.string(), state: z.string() }),
   z.looseObject({ kind: z.literal('answers'), status: doc }),
   z.looseObject({ kind: z.literal('submitted'), jobId: z.string() }),
   z.looseObject({ kind: z.literal('started-login'), start: doc.nullable(), output: z.string() }),
+  z.looseObject({ kind: z.literal('started-session'), start: doc.nullable(), output: z.string(), session: sessionSchema }),
 ]);
 
 const journalJob = z.looseObject({
@@ -191,6 +220,8 @@ export const answerSchemas = {
       existed: z.literal(true),
       shutdown: doc.nullable(),
       shutdownOutput: z.string().optional(),
+      /** The persistent session the scheduler ran in: left running. */
+      session: sessionSchema.partial().optional(),
       cancelled: z.array(cancelledSchema),
       exiting: z.array(z.string()),
       purged: z.boolean(),
@@ -216,6 +247,15 @@ export const answerSchemas = {
   qdel: z.looseObject({ ok, cancelled: z.array(cancelledSchema) }),
   workers: z.looseObject({ ok, status: doc.nullable(), workersSeen: z.unknown().optional() }),
   stop: z.looseObject({ ok, stopping: z.boolean() }),
+  run: z.looseObject({ ok, jobId: z.string(), runDir: z.string(), output: z.string() }),
+  kernel: z.looseObject({
+    ok,
+    state: z.enum(['none', 'queued', 'starting', 'running']).optional(),
+    jobId: str, jobState: str, comment: str, pid: z.number().nullish(),
+    host: str, port: z.number().nullish(), node: str, startedAt: str,
+    existing: z.boolean().optional(),
+    stopped: z.array(z.string()).optional(), errors: z.array(z.string()).optional(),
+  }),
 } satisfies Record<Op, z.ZodType>;
 
 export type Answer<O extends Op> = z.output<(typeof answerSchemas)[O]>;

@@ -7,7 +7,9 @@ import { excerptOf } from './output';
 const num = z.number().nullish();
 const str = z.string().nullish();
 
-export const dashboardSchema = z.looseObject({ host: z.string(), port: z.number(), url: z.string() });
+// `tls`: behind the runtime's door (dashboard_door.py): reached only with the cluster's keys (Cluster.forwardDashboard).
+export const dashboardSchema = z.looseObject({ host: z.string(), port: z.number(), url: z.string(), tls: z.boolean().optional() });
+export type DashboardInfo = z.output<typeof dashboardSchema>;
 
 /** `runtime.json`, the launcher's metadata (also `metadata` in error documents). */
 export const metadataSchema = z.looseObject({
@@ -88,6 +90,8 @@ export const statusOkSchema = z.looseObject({
     uptimeSeconds: num,
     pbsJobId: str,
     placement: str,
+    /** Placement persistent-session: the session (name, project, host). */
+    session: z.looseObject({ name: z.string(), host: str }).nullish(),
     runtimeVersion: str,
     daskVersion: str,
     distributedVersion: str,

@@ -95,24 +95,44 @@ export function schedulerQueue(config: ClusterConfig): string | undefined {
  * The scheduler job: `run.py scheduler` in the foreground as the job's command (README: "placement: job").
  * `runPy` is the remote run.py path (`~/…`).
  */
-export function renderSchedulerJobScript(config: ClusterConfig, cluster: string, runPy: string): string {
-  const pbs = config.jobqueue.pbs;
-  const walltime = config.scheduler.walltime ?? pbs.walltime;
-  // A select line when the workers' script has one; otherwise (Gadi skips it) plain ncpus and mem.
-  const workersUseSelect = jobHeaderLines(pbs).some((line) => /^#PBS -l\s.*\bselect=/.test(line));
+/** A job of the cluster's that is not a worker (the scheduler's, the kernel's): its own name, size and log. */
+export interface ServiceJob {
+  name: string;
+  queue: string | undefined;
+  ncpus: number;
+  memory: string;
+  walltime: string | number | null;
+  /** Output and error, joined, relative to the directory qsub runs in. */
+  log: string;
+}
+
+/**
+ * The `#PBS` lines of such a job: its own size in the form the workers' script uses (a select line when it has one,
+ * otherwise, as Gadi wants, plain ncpus and mem), then the workers' directives that are not about a worker's size
+ * (project, storage, …).
+ */
+export function serviceJobHeader(config: ClusterConfig, job: ServiceJob): string[] {
+  const workersUseSelect = jobHeaderLines(config.jobqueue.pbs).some((line) => /^#PBS -l\s.*\bselect=/.test(line));
   const resources = workersUseSelect
-    ? [`#PBS -l select=1:ncpus=${SCHEDULER_NCPUS}:mem=${SCHEDULER_MEMORY}`]
-    : [`#PBS -l ncpus=${SCHEDULER_NCPUS}`, `#PBS -l mem=${SCHEDULER_MEMORY}`];
-  const queue = schedulerQueue(config);
-  const header = [
-    `#PBS -N ${schedulerJobName(cluster)}`,
-    ...(queue !== undefined ? [`#PBS -q ${queue}`] : []),
+    ? [`#PBS -l select=1:ncpus=${job.ncpus}:mem=${job.memory}`]
+    : [`#PBS -l ncpus=${job.ncpus}`, `#PBS -l mem=${job.memory}`];
+  return [
+    `#PBS -N ${job.name}`,
+    ...(job.queue !== undefined ? [`#PBS -q ${job.queue}`] : []),
     ...resources,
-    ...(walltime !== null ? [`#PBS -l walltime=${String(walltime)}`] : []), // null: the queue's default, as for the workers
+    ...(job.walltime !== null ? [`#PBS -l walltime=${String(job.walltime)}`] : []), // null: the queue's default, as for the workers
     '#PBS -j oe',
-    `#PBS -o ${SCHEDULER_JOB_LOG}`,
+    `#PBS -o ${job.log}`,
     ...schedulerDirectives(config).map((d) => `#PBS ${d}`),
   ];
+}
+
+export function renderSchedulerJobScript(config: ClusterConfig, cluster: string, runPy: string): string {
+  const pbs = config.jobqueue.pbs;
+  const header = serviceJobHeader(config, {
+    name: schedulerJobName(cluster), queue: schedulerQueue(config), ncpus: SCHEDULER_NCPUS, memory: SCHEDULER_MEMORY,
+    walltime: config.scheduler.walltime ?? pbs.walltime, log: SCHEDULER_JOB_LOG,
+  });
   const launch = schedulerLaunch(config, cluster);
   const command = ['exec', pythonWord(config), shellPath(runPy), 'scheduler', ...launch.args.map(shellQuote)].join(' ');
   const prologue = effectivePrologue(pbs).filter(Boolean);

@@ -7,7 +7,8 @@ import { describeExitStatus, pbsState, QDEL_EXIT_STATUSES, type PbsStateInfo } f
 import { RemoteOutputError } from './errors';
 import type { Answer, JournalJob } from './protocol';
 import {
-  checkDoc, statusDocSchema, type AdaptiveStatus, type ErrorDoc, type RuntimeMetadata, type StatusOk, type WorkerStatus,
+  checkDoc, statusDocSchema, type AdaptiveStatus, type DashboardInfo, type ErrorDoc, type RuntimeMetadata, type StatusOk,
+  type WorkerStatus,
 } from './runtimeDocs';
 
 export type JobRole = 'scheduler' | 'worker';
@@ -48,11 +49,13 @@ export type SchedulerState = 'running' | 'starting' | 'queued' | 'unreachable' |
 export interface SchedulerSnapshot {
   state: SchedulerState;
   address?: string;
-  dashboard?: { host: string; port: number; url: string };
+  dashboard?: DashboardInfo;
   /** The PBS job running (or about to run) the scheduler. */
   jobId?: string;
   placement?: string;
   host?: string;
+  /** Placement persistent-session: the session's name and ssh host. */
+  session?: { name: string; host?: string };
   /** Why it is not running, or what went wrong asking it. */
   problem?: string;
   /** The runtime's description of the scheduler, when it answered. */
@@ -185,6 +188,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
       state: 'running', address: status.scheduler.address, dashboard: status.dashboard ?? undefined,
       jobId: status.scheduler.pbsJobId ?? undefined, placement: status.scheduler.placement ?? undefined,
       host: status.scheduler.host ?? undefined, details: status.scheduler,
+      ...(status.scheduler.session ? { session: { name: status.scheduler.session.name, host: status.scheduler.session.host ?? undefined } } : {}),
     };
   } else if (statusDoc && !statusDoc.ok) {
     scheduler = schedulerFromError(statusDoc, schedulerJob);

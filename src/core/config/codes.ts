@@ -46,7 +46,8 @@ export const RULES = {
   'gadi/storage': { severity: 'error', scope: 'gadi', summary: 'A /g/data or /scratch path without its `-l storage=` entry.' },
   'gadi/jobfs': { severity: 'warning', scope: 'gadi', summary: '`local-directory` on jobfs without `-l jobfs=`.' },
   'gadi/interface': { severity: 'warning', scope: 'gadi', summary: 'Workers not on the InfiniBand interface `ib0`.' },
-  'gadi/login-scheduler': { severity: 'warning', scope: 'gadi', summary: 'A scheduler on the login node for over 30 minutes.' },
+  'gadi/login-scheduler': { severity: 'warning', scope: 'gadi', summary: 'A scheduler or kernel on the login node for over 30 minutes.' },
+  'gadi/scheduler-placement': { severity: 'information', scope: 'gadi', summary: 'Which placement fits which length of work: a scheduler job ends at its walltime; a persistent session has none.' },
 } as const satisfies Record<string, RuleInfo>;
 
 export type RuleCode = keyof typeof RULES;

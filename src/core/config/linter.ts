@@ -9,7 +9,7 @@ import { ConfigDocument, type YamlPath } from './document';
 import { mergeEdits } from './edits';
 import { GADI_DEFAULT_QUEUE, gadiQueue } from './queues';
 import { runRules } from './rules';
-import { pbsSchema, schedulerSchema, type ClusterConfig } from './schema';
+import { kernelSchema, pbsSchema, schedulerSchema, type ClusterConfig } from './schema';
 import { checkSchema } from './schemaCheck';
 import { detectSite, type SiteKind } from './site';
 
@@ -85,6 +85,7 @@ export function lintText(text: string, options: LintOptions = {}): LintResult {
           pbs: lenient(pbsSchema, rawPbs),
           present: new Set(Object.keys(rawPbs)),
           scheduler: lenient(schedulerSchema, top.scheduler),
+          kernel: isRecord(top.kernel) ? lenient(kernelSchema, top.kernel) : undefined,
         }, ruleErrors));
       }
     } catch (e) {

@@ -119,9 +119,29 @@ export const connectionSchema = z.strictObject({
   port: z.number().int().min(1).max(65535).optional().describe('SSH port, when ssh config does not give it.'),
 }).describe('How to reach the cluster\'s login node over SSH.');
 
+/**
+ * A Gadi persistent session's name (NCI's rule: a letter, then letters, digits and `-`; it is one label of the
+ * session's host name) and the project it runs under (Gadi's projects: lower-case letters and digits). The agent's
+ * copy is runtime/gadi_dask/protocol.py's.
+ */
+export const SESSION_NAME = /^[A-Za-z][A-Za-z0-9-]{0,62}$/;
+export const PROJECT_NAME = /^[a-z][a-z0-9]{1,15}$/;
+
+export const SCHEDULER_PLACEMENTS = ['job', 'login', 'persistent-session'] as const;
+
+export const sessionSchema = z.strictObject({
+  name: z.string().regex(SESSION_NAME, 'A persistent session\'s name starts with a letter and holds only letters, digits and "-" (at most 63)')
+    .meta({ examples: ['dask'] })
+    .describe('The persistent session\'s name (`persistent-sessions start -p <project> <name>`): started when it does not exist, never stopped by gadi-dask.'),
+  project: z.string().regex(PROJECT_NAME, 'A Gadi project is lower-case letters and digits, such as ab12')
+    .meta({ examples: ['ab12'] })
+    .describe('The project the session runs under (`-p`); its host is `<name>.<user>.<project>.ps.gadi.nci.org.au`.'),
+}).describe('The Gadi persistent session that runs the scheduler (placement: persistent-session).');
+
 export const schedulerSchema = z.strictObject({
-  placement: z.enum(['job', 'login']).default('job')
-    .describe('`job`: the scheduler runs in its own small PBS job (default). `login`: on the login node, for short sessions only.'),
+  placement: z.enum(SCHEDULER_PLACEMENTS).default('job')
+    .describe('`job`: the scheduler runs in its own small PBS job and ends at its walltime, with every worker and result (default; work shorter than the walltime). `login`: on the login node, for short sessions only (Gadi stops processes after 30 minutes of CPU). `persistent-session`: in a Gadi persistent session (`session`), with no walltime: for work that outlives a job.'),
+  session: sessionSchema.optional(),
   walltime: walltime.optional()
     .describe('Walltime of the scheduler job; defaults to the workers\' walltime.'),
   'idle-timeout': z.number().nonnegative().optional()
@@ -130,16 +150,41 @@ export const schedulerSchema = z.strictObject({
     .describe('`true` (default): the scheduler and workers speak TLS with keys made for this cluster at each start, so only holders of its key (you) connect. `false`: plain TCP that anyone on the cluster network can connect to and run code as you.'),
   'max-jobs': z.number().int().min(1).optional()
     .describe(`The most jobs you may have queued or running at once (all of yours, not only this cluster's): scale and adapt are refused above it. Default ${GADI_MAX_JOBS_PER_USER}, ${GADI_MAX_JOBS_SOURCE}.`),
+}).superRefine((s, ctx) => {
+  if (s.placement === 'persistent-session' && s.session === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['session'], message: 'placement: persistent-session needs session: { name: <session name>, project: <project> }, the Gadi persistent session that runs the scheduler.' });
+  }
 }).describe('Where and how the Dask scheduler runs.');
+
+export const KERNEL_PLACEMENTS = ['job', 'login'] as const;
+
+export const kernelSchema = z.strictObject({
+  placement: z.enum(KERNEL_PLACEMENTS).default('job')
+    .describe('`job`: the kernel (a Jupyter server with an IPython kernel) runs in its own PBS job, sized by the keys below (default). `login`: on the login node, for short sessions only (Gadi stops processes after 30 minutes of CPU or over 4 GiB).'),
+  cores: z.number().int().positive().optional()
+    .describe('Cores of the kernel\'s job (`ncpus`). Default: a worker job\'s `cores`.'),
+  memory: memorySize.optional().meta({ examples: ['16GB'] })
+    .describe('Memory of the kernel\'s job: results that `.compute()` gathers land here. Default: a worker job\'s `memory`.'),
+  queue: z.string().optional().meta({ examples: [...GADI_QUEUE_NAMES] })
+    .describe('PBS queue of the kernel\'s job. Default: the workers\' queue.'),
+  walltime: walltime.optional()
+    .describe('Walltime of the kernel\'s job. Default: the workers\' walltime.'),
+  python: z.string().optional().meta({ examples: ['python3'] })
+    .describe('Python that runs the Jupyter server and kernel (after the job-script-prologue); it needs `jupyter_server` and `ipykernel`. Default: `jobqueue.pbs.python`, where the workers run.'),
+  'idle-timeout': z.number().nonnegative().optional()
+    .describe('Seconds without activity after which the Jupyter server stops (and its job ends). Default: the scheduler\'s idle-timeout.'),
+}).describe('A kernel next to the cluster: a Jupyter server whose `Client()` connects to this cluster (`gadi-dask kernel start`).');
 
 export const clusterConfigSchema = z.looseObject({
   site: z.string().optional().meta({ examples: ['gadi'] })
     .describe('The PBS site: `gadi` turns on Gadi\'s rules. Inferred from `connection.host` when absent.'),
   connection: connectionSchema.optional(),
   scheduler: schedulerSchema.default({ placement: 'job', tls: true }),
+  kernel: kernelSchema.optional(),
   jobqueue: z.looseObject({ pbs: pbsSchema })
     .describe('dask-jobqueue\'s section of the dask config; `pbs` holds the PBSCluster settings.'),
 }).describe('A Dask cluster on a PBS Pro site such as NCI Gadi (`*.dask-cluster.yaml`).');
 
+export type KernelOptions = z.output<typeof kernelSchema>;
 export type PbsOptions = z.output<typeof pbsSchema>;
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;

@@ -2,11 +2,28 @@
 // plain TCP socket). Shared by both transports so tunnels behave the same.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ForwardHandle, TransportLogger } from './transport';
+import { connect as tlsConnect } from 'node:tls';
+import type { ForwardHandle, ForwardTls, TransportLogger } from './transport';
 
 export type OpenStream = (client: Socket) => Promise<Duplex>;
 
-export async function serveForward(localPort: number, open: OpenStream, label: string, logger: TransportLogger): Promise<ForwardHandle> {
+/** TLS over an opened stream, with the client's keys; the server's certificate names a cluster, not a host. */
+function withTls(stream: Duplex, keys: ForwardTls): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    const secured = tlsConnect({ socket: stream, ca: keys.ca, cert: keys.cert, key: keys.key, checkServerIdentity: () => undefined });
+    secured.once('secureConnect', () => {
+      secured.off('error', reject);
+      resolve(secured);
+    });
+    secured.once('error', (e) => {
+      stream.destroy();
+      reject(e);
+    });
+  });
+}
+
+export async function serveForward(localPort: number, openStream: OpenStream, label: string, logger: TransportLogger, tls?: ForwardTls): Promise<ForwardHandle> {
+  const open: OpenStream = tls ? async (client) => withTls(await openStream(client), tls) : openStream;
   const sockets = new Set<Socket | Duplex>();
   const server: Server = createServer((client) => {
     sockets.add(client);

@@ -18,6 +18,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type ForwardHandle,
+  type ForwardTls,
   type RemoteProcess,
   type SpawnOptions,
   type StateChange,
@@ -184,10 +185,10 @@ export class LocalTransport implements Transport {
     }
   }
 
-  async forward(remoteHost: string, remotePort: number, localPort = 0): Promise<ForwardHandle> {
+  async forward(remoteHost: string, remotePort: number, localPort = 0, tls?: ForwardTls): Promise<ForwardHandle> {
     this.assertOpen();
     // Already reachable as is: nothing to serve.
-    if (LOOPBACK.has(remoteHost.toLowerCase()) && (localPort === 0 || localPort === remotePort)) {
+    if (!tls && LOOPBACK.has(remoteHost.toLowerCase()) && (localPort === 0 || localPort === remotePort)) {
       return { localPort: remotePort, close: async () => undefined };
     }
     const handle = await serveForward(
@@ -201,8 +202,9 @@ export class LocalTransport implements Transport {
           });
           s.once('error', reject);
         }),
-      `${remoteHost}:${remotePort}`,
+      `${remoteHost}:${remotePort}${tls ? ' (TLS)' : ''}`,
       this.logger,
+      tls,
     );
     return this.forwards.track(handle);
   }

@@ -18,6 +18,7 @@ import {
   type ExecOptions,
   type ExecResult,
   type ForwardHandle,
+  type ForwardTls,
   type RemoteProcess,
   type SpawnOptions,
   type StateChange,
@@ -238,14 +239,15 @@ export class SshTransport implements Transport {
     });
   }
 
-  async forward(remoteHost: string, remotePort: number, localPort = 0): Promise<ForwardHandle> {
+  async forward(remoteHost: string, remotePort: number, localPort = 0, tls?: ForwardTls): Promise<ForwardHandle> {
     this.assertOpen();
     await this.link.ready(); // fail here, not on the first browser request, if the host is unreachable
     const handle = await serveForward(
       localPort,
       (client) => this.link.channels.openTcp(remoteHost, remotePort, client.remotePort ?? 0),
-      `${remoteHost}:${remotePort} via ${this.host}`,
+      `${remoteHost}:${remotePort} via ${this.host}${tls ? ' (TLS)' : ''}`,
       this.logger,
+      tls,
     );
     return this.forwards.track(handle);
   }

@@ -56,6 +56,13 @@ export interface ExecResult {
   stderr: string;
 }
 
+/** Keys for a forward into a server that wants a client certificate (PEM); the server's is checked against `ca`. */
+export interface ForwardTls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
 export interface ForwardHandle {
   /** The port on 127.0.0.1 that reaches remoteHost:remotePort. */
   readonly localPort: number;
@@ -102,8 +109,11 @@ export interface Transport {
    * session channel for as long as it runs; see sessionLimiter.ts for how that leaves room for exec.
    */
   spawn(command: string, opts?: SpawnOptions): Promise<RemoteProcess>;
-  /** Serves 127.0.0.1:localPort (0 = any free port) and carries each connection to remoteHost:remotePort. */
-  forward(remoteHost: string, remotePort: number, localPort?: number): Promise<ForwardHandle>;
+  /**
+   * Serves 127.0.0.1:localPort (0 = any free port) and carries each connection to remoteHost:remotePort; with `tls`,
+   * inside TLS to the remote side made with those keys (the local side stays plain, on loopback).
+   */
+  forward(remoteHost: string, remotePort: number, localPort?: number, tls?: ForwardTls): Promise<ForwardHandle>;
   onStateChange(listener: (change: StateChange) => void): Disposable;
   close(): Promise<void>;
 }

@@ -1,8 +1,8 @@
 // Commands on a whole cluster: Shut Down, Open Dashboard (SSH tunnel + Simple Browser), Copy Scheduler Address,
-// Insert Dask Client Snippet, Cluster Report.
+// Insert Dask Client Snippet, Connect Local Python to Cluster, Cluster Report.
 import * as vscode from 'vscode';
 import { core } from '../core';
-import type { DownResult } from '../../core/cluster';
+import type { DownResult, LocalClient } from '../../core/cluster';
 import type { ReportModel } from '../../core/cluster/report';
 import { Cancelled, NoSchedulerError } from '../errors';
 import { showReport } from '../reportView';
@@ -28,13 +28,18 @@ export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<Down
     const detail = s
       ? `This retires its ${s.counts.workers} Dask worker(s), stops the scheduler and cancels its ${jobs} PBS job(s) (${running} running). Results not yet gathered by a client are lost.`
       : 'This retires its Dask workers, stops the scheduler and cancels all of its PBS jobs.';
-    if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, detail, 'Shut Down'))) throw new Cancelled();
+    const session = s?.scheduler.session ? ` The persistent session ${s.scheduler.session.name} the scheduler runs in stays running.` : '';
+    if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, `${detail}${session}`, 'Shut Down'))) throw new Cancelled();
   }
   const title = `Shutting down ${entry.cluster.name} on ${entry.connection.label}`;
   return withCancellableProgress(title, async ({ report, signal }) => {
     const r = await entry.cluster.down({ onProgress: report, signal });
     await ctx.tunnels.close(entry.id);
     for (const w of r.warnings) ctx.log.warn(w);
+    if (r.sessionLeft) {
+      ctx.log.info(r.sessionLeft);
+      void vscode.window.showInformationMessage(r.sessionLeft);
+    }
     ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
     await ctx.refresher.now('action');
     return r;
@@ -82,7 +87,7 @@ export async function openDashboard(ctx: Context, arg?: unknown): Promise<Dashbo
   const dashboard = s?.scheduler.dashboard;
   if (!s || !dashboard) throw new NoSchedulerError(entry.cluster.name, s?.scheduler.problem ?? (s ? `scheduler ${s.scheduler.state}` : ''));
   const localPort = await withCancellableProgress(`Opening the dashboard of ${entry.cluster.name}`, ({ signal }) =>
-    ctx.tunnels.open(entry, dashboard.host, dashboard.port, signal));
+    ctx.tunnels.open(entry, dashboard, signal));
   let path = '/status';
   try {
     path = new URL(dashboard.url).pathname || '/';
@@ -139,4 +144,55 @@ export async function clusterReport(ctx: Context, arg?: unknown): Promise<Report
   for (const w of report.warnings) ctx.log.warn(w);
   ctx.history.take(entry.id, report);
   return showReport(ctx.extension.extensionUri, entry.id, report);
+}
+
+/** One local client tunnel per cluster: a new Connect replaces the old one (the scheduler may have moved). */
+const localClients = new Map<string, LocalClient>();
+
+/** The Python extension's selected interpreter, when that extension is there. */
+async function selectedPython(ctx: Context): Promise<string | undefined> {
+  try {
+    const ext = vscode.extensions.getExtension<{ environments?: { getActiveEnvironmentPath(): { path: string } } }>('ms-python.python');
+    const api = ext ? (ext.isActive ? ext.exports : await ext.activate()) : undefined;
+    return api?.environments?.getActiveEnvironmentPath().path || undefined;
+  } catch (e) {
+    ctx.log.debug(`Could not ask the Python extension for its interpreter: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+export interface LocalPythonResult {
+  address: string;
+  snippet: string;
+  warning?: string;
+}
+
+/**
+ * Connect Local Python to Cluster: forwards the scheduler's port to 127.0.0.1 for as long as the connection lives,
+ * copies the cluster's keys into the extension's private storage and inserts (or copies) the snippet.
+ */
+export async function connectLocalPython(ctx: Context, arg?: unknown): Promise<LocalPythonResult> {
+  const entry = await clusterFor(ctx, arg, 'to connect a local Python', true);
+  const python = (await selectedPython(ctx)) ?? 'python3';
+  const keyDir = ctx.extension.globalStorageUri.fsPath;
+  const client = await withCancellableProgress(`Connecting a local Python to ${entry.cluster.name}`, async ({ report, signal }) => {
+    await localClients.get(entry.id)?.close().catch(() => undefined);
+    localClients.delete(entry.id);
+    return core().connectLocalClient(entry.cluster, { keyDir, python, signal, onProgress: report });
+  });
+  localClients.set(entry.id, client);
+  ctx.log.info(`Local client of ${entry.cluster.name}: ${client.address} → ${client.remoteAddress} via ${entry.connection.label}.`);
+  if (client.versions.warning) ctx.log.warn(client.versions.warning);
+  const editor = vscode.window.activeTextEditor;
+  let where = 'Copied the snippet to the clipboard.';
+  if (editor && !editor.document.isClosed && editor.document.languageId === 'python') {
+    await editor.insertSnippet(new vscode.SnippetString(client.snippet.replace(/[$}\\]/g, '\\$&')));
+    where = 'Inserted the snippet.';
+  } else {
+    await vscode.env.clipboard.writeText(client.snippet);
+  }
+  const message = `${where} ${client.address} reaches ${entry.cluster.name} while the connection lasts. ${client.advice}`;
+  if (client.versions.warning) void vscode.window.showWarningMessage(inertMessage(client.versions.warning));
+  void vscode.window.showInformationMessage(inertMessage(message));
+  return { address: client.address, snippet: client.snippet, warning: client.versions.warning };
 }

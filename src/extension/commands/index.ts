@@ -5,8 +5,9 @@
 import * as vscode from 'vscode';
 import { reportError } from '../errors';
 import { adaptCluster, scaleCluster } from './scale';
-import { clusterReport, copySchedulerAddress, insertClientSnippet, openDashboard, shutDownCluster } from './cluster';
+import { clusterReport, connectLocalPython, copySchedulerAddress, insertClientSnippet, openDashboard, shutDownCluster } from './cluster';
 import { cancelJob, openJobOutput, showJobScript } from './jobs';
+import { runPythonFile } from './runFile';
 import { connect, disconnect } from './connection';
 import { createClusterConfig } from './createConfig';
 import { copyAsPbsCluster, createConfigFromCall, importDaskConfig } from './convert';
@@ -29,6 +30,8 @@ const COMMANDS: Record<string, Handler> = {
   'gadiDask.openDashboard': openDashboard,
   'gadiDask.copySchedulerAddress': copySchedulerAddress,
   'gadiDask.insertClientSnippet': insertClientSnippet,
+  'gadiDask.connectLocalPython': connectLocalPython,
+  'gadiDask.runPythonFile': runPythonFile,
   'gadiDask.clusterReport': clusterReport,
   'gadiDask.createClusterConfig': createClusterConfig,
   'gadiDask.createConfigFromCall': createConfigFromCall,

@@ -3,9 +3,13 @@
 // dashboard through its tunnel, a job's script and output, Cancel Job, Shut Down Cluster, Disconnect.
 import * as assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as vscode from 'vscode';
-import type { DashboardResult } from '../../../src/extension/commands/cluster';
+import type { DashboardResult, LocalPythonResult } from '../../../src/extension/commands/cluster';
+import type { RunFileOutcome } from '../../../src/extension/commands/runFile';
 import type { ScaleCommandResult } from '../../../src/extension/commands/scale';
 import type { ConnectResult } from '../../../src/extension/commands/connection';
 import type { GadiDaskApi } from '../../../src/extension/extension';
@@ -148,7 +152,12 @@ suite('Cluster life on the sandbox, through the editor', function () {
     const cluster = api.tree.getTreeItem(await clusterNode());
     assert.match(String(cluster.description), /running · 2 jobs · 2 workers/);
     assert.match(String(cluster.contextValue), /^cluster\.running\.dashboard/);
-    assert.match(api.statusBarText(), /sandbox: 2 jobs, 2 workers/);
+    // The size Scale set, held by the scheduler, as its controller last counted the jobs.
+    await until('the status bar shows 2 of the 2 jobs held', async () => {
+      await api.refresh();
+      return /sandbox: 2\/2 jobs/.test(api.statusBarText()) || undefined;
+    }, 30_000);
+    assert.match(String(api.tree.getTreeItem(await clusterNode()).description), /holding 2 jobs: 2 running/);
   });
 
   test('Open Dashboard tunnels to the scheduler: its local port answers /health', async () => {
@@ -189,6 +198,26 @@ suite('Cluster life on the sandbox, through the editor', function () {
     const address = await vscode.commands.executeCommand<string>('gadiDask.copySchedulerAddress', { config: configPath });
     assert.match(address ?? '', /^tls:\/\/[\d.]+:\d+$/);
     assert.equal(await vscode.env.clipboard.readText(), address);
+  });
+
+  test('Connect Local Python to Cluster: the snippet it copies computes on the cluster from this machine, through the tunnel', async () => {
+    const r = await vscode.commands.executeCommand<LocalPythonResult>('gadiDask.connectLocalPython', { config: configPath });
+    assert.ok(r, `connect local python failed: ${api.errors.at(-1)?.message}`);
+    assert.match(r.address, /^tls:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(await vscode.env.clipboard.readText(), r.snippet);
+    const python = promisify(execFile)('/usr/bin/python3', ['-c', `${r.snippet}print(client.submit(sum, [1, 2, 3]).result())\nclient.close()\n`], { timeout: 60_000 });
+    assert.equal((await python).stdout.trim().split('\n').at(-1), '6');
+  });
+
+  test('Run Python File on Cluster streams the file\'s output into a terminal and reports its exit status', async function () {
+    this.timeout(120_000);
+    const file = join(mkdtempSync(join(tmpdir(), 'run-file-')), 'compute.py');
+    writeFileSync(file, 'import sys\nprint("args", sys.argv[1:])\nfrom dask.distributed import Client\nc = Client()\nprint("result", c.submit(sum, [1, 2, 3]).result())\nsys.exit(3)\n');
+    const r = await vscode.commands.executeCommand<RunFileOutcome>('gadiDask.runPythonFile', { config: configPath, file, args: ['x y'] });
+    assert.ok(r, `run python file failed: ${api.errors.at(-1)?.message}`);
+    assert.deepEqual([r.exitStatus, r.cancelled], [3, false]);
+    assert.equal(r.output, "args ['x y']\nresult 6\n");
+    assert.ok(vscode.window.terminals.some((t) => t.name === 'compute.py on sandbox'), vscode.window.terminals.map((t) => t.name).join(', '));
   });
 
   test('Show Job Script opens the script the job was submitted with, read-only', async () => {

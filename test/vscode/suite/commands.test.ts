@@ -132,6 +132,10 @@ suite('Gadi Dask commands without a cluster', function () {
     assert.match(p.detail, /2 new jobs: up to 384 SU\./);
     assert.match(p.detail, /scheduler's own job: .*up to 4 SU\./);
     assert.equal(p.totalSu, 388);
+    assert.doesNotMatch(p.detail, /holds/);
+    // Scale holds its size: 96 SU an hour a job, so 2 jobs cost 192 SU an hour, 4,608 SU a day (three figures: 4,610).
+    const held = costPrompt(config, 'dask-normal', 'gadi', 2, true, 2);
+    assert.match(held.detail, /The cluster holds 2 jobs: each job that ends .* is replaced, so holding them costs 2 × 96 SU an hour = 192 SU an hour, 4,610 SU a day, until you scale to 0 or shut the cluster down\./);
   });
 
   test('every queue template is a config that lints without a problem', () => {

@@ -8,6 +8,7 @@ import type { PbsOption, PbsResource, Span } from '../directives';
 import { appendItems, removeItem, removeKey, replaceScalar, setKey, type OffsetEdit } from '../edits';
 import { GADI_DEFAULT_QUEUE, gadiQueue, type QueueInfo } from '../queues';
 import { effectiveList, JobRequest, memoryBytes, type Directive, type LenientPbs, type Requested } from '../request';
+import type { KERNEL_PLACEMENTS, SCHEDULER_PLACEMENTS } from '../schema';
 import type { SiteKind } from '../site';
 
 export const PBS_PATH: YamlPath = ['jobqueue', 'pbs'];
@@ -20,7 +21,9 @@ export interface RuleInput {
   pbs: LenientPbs;
   /** The pbs keys written in the file. */
   present: ReadonlySet<string>;
-  scheduler: { placement?: 'job' | 'login'; walltime?: string | number; tls?: boolean };
+  scheduler: { placement?: (typeof SCHEDULER_PLACEMENTS)[number]; session?: unknown; walltime?: string | number; tls?: boolean };
+  /** The kernel section as far as it passed the schema; absent when the file has none. */
+  kernel?: { placement?: (typeof KERNEL_PLACEMENTS)[number]; walltime?: string | number };
 }
 
 export class RuleContext {

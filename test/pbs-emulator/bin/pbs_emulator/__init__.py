@@ -16,13 +16,14 @@ import traceback
 
 from .common import PBS_VERSION, Exit, err
 from .config import Config, log
+from .persistent_sessions import persistent_sessions
 from .qdel import qdel
 from .qselect import qselect
 from .qstat import qstat
 from .qsub import qsub
 
 
-COMMANDS = {"qsub": qsub, "qstat": qstat, "qselect": qselect, "qdel": qdel}
+COMMANDS = {"qsub": qsub, "qstat": qstat, "qselect": qselect, "qdel": qdel, "persistent-sessions": persistent_sessions}
 
 
 def main(prog, argv):

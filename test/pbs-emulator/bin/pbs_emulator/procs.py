@@ -39,16 +39,31 @@ def supervisor_alive(unit):
     return fields[F_START] == unit.get("sup_start")
 
 
-class ProcessTable:
-    """One reading of /proc. Pids in `skip` are not read (known not to belong to the job being looked at)."""
+def proc_birth(pid):
+    """An identity of the process that has `pid` now: its /proc directory's ctime, new with each process (pids are
+    reused within seconds where pid_max is 32768 and tests start thousands of processes), or None."""
+    try:
+        return os.stat("/proc/%d" % pid).st_ctime_ns
+    except OSError:
+        return None
 
-    def __init__(self, skip=()):
+
+class ProcessTable:
+    """One reading of /proc. Processes in `skip` ({pid: proc_birth}) are not read (known not to belong to the job being
+    looked at); a pid reused by a new process is read."""
+
+    def __init__(self, skip=None):
+        skip = skip or {}
         self.stat = {}
         for name in os.listdir("/proc"):
-            if name.isdigit() and int(name) not in skip:
-                fields = proc_stat(int(name))
-                if fields is not None:
-                    self.stat[int(name)] = fields
+            if not name.isdigit():
+                continue
+            pid = int(name)
+            if pid in skip and proc_birth(pid) == skip[pid]:
+                continue
+            fields = proc_stat(pid)
+            if fields is not None:
+                self.stat[pid] = fields
         self._children = None
 
     def session(self, sid):
@@ -132,7 +147,7 @@ class Sampler:
         self.sup_pid, self.path = sup_pid, path
         self.sid = None
         self.usage = dict(EMPTY_USAGE)
-        self.others = set()
+        self.others = {}  # pid: proc_birth of processes that are not the job's
         self.full_at = 0
         self.members = set()
 
@@ -142,7 +157,9 @@ class Sampler:
             self.full_at = now + self.FULL_PASS_SECONDS
         table = ProcessTable(skip=self.others)
         self.members = table.job_members(self.sup_pid, self.sid)
-        self.others.update(pid for pid in table.stat if pid not in self.members and pid != self.sup_pid)
+        for pid in table.stat:
+            if pid not in self.members and pid != self.sup_pid:
+                self.others[pid] = proc_birth(pid)
         self.usage = raise_usage(self.usage, table, self.members)
         write_usage(self.path, self.usage)
 

@@ -1,0 +1,150 @@
+"""kernel: a Jupyter server with an IPython kernel next to the cluster (start, status, stop).
+
+The kernel's files live in ``<cluster dir>/kernel/`` (0700): its token (0600, made here at each start), its job
+script, its output, where it listens (kernel.json, written by ``run.py kernel-server``), and its own journal, like a
+run's: the cluster's journal lists only its scheduler and workers, so the kernel's job is never adopted, held or
+retired as a worker. ``down`` stops it with the cluster (stop_kernel). With ``placement: login`` the same script
+runs detached on the login node, its process group's leader recorded in ``login.pid``.
+"""
+import os
+import secrets
+import signal
+import subprocess
+
+from . import pbs
+from .common import SCHEDULER_FILE, pid_alive, read_json, remove_file
+from .journal import Journal
+from .kernel import INFO_FILE, KERNEL_DIR, TOKEN_FILE, missing_packages
+from .op_common import Refusal, _cluster, _pbs_refusal, _write_atomic
+from .op_pbs import submit
+from .pbsjson import PbsOutputError
+from .reconcile import DONE_STATES, qstat
+
+KERNEL_SCRIPT = "kernel.pbs"
+LOG_FILE = "kernel.log"
+PID_FILE = "login.pid"
+PLACEMENTS = ("job", "login")
+
+
+def op_kernel(args, progress, agent):
+    name, cdir = _cluster(args)
+    action = args.get("action")
+    kdir = os.path.join(cdir, KERNEL_DIR)
+    if action == "status":
+        return dict(kernel_status(kdir), ok=True)
+    if action == "stop":
+        return dict(stop_kernel(kdir), ok=True)
+    if action != "start":
+        raise Refusal("bad-request", "%r is not a kernel action (start, status, stop)" % action)
+    placement = args.get("placement")
+    if placement not in PLACEMENTS:
+        raise Refusal("bad-request", "%r is not a kernel placement (job, login)" % placement)
+    if not os.path.exists(os.path.join(cdir, SCHEDULER_FILE)):
+        raise Refusal("not-running", "cluster %s has no running scheduler, so the kernel would have no cluster to "
+                      "use: start it with up or scale, then start the kernel again" % name)
+    os.makedirs(kdir, mode=0o700, exist_ok=True)
+    now = kernel_status(kdir)
+    if now["state"] in ("queued", "running", "starting"):
+        return dict(now, ok=True, existing=True)
+    python = os.path.expanduser(str(args.get("python") or "python3"))
+    progress("Checking that %s has jupyter_server and ipykernel" % python)
+    missing = missing_packages(python)
+    if missing:
+        names = " ".join(p for _, p in missing)
+        raise Refusal("kernel-env", "%s cannot import %s, which a kernel next to the cluster needs: install %s into that "
+                      "environment (pip install %s, or load the module that provides %s) and start the kernel again"
+                      % (python, " and ".join(m for m, _ in missing), "it" if len(missing) == 1 else "them", names,
+                         "it" if len(missing) == 1 else "them"), missing=[m for m, _ in missing])
+    for f in (INFO_FILE, TOKEN_FILE, PID_FILE):
+        remove_file(os.path.join(kdir, f))
+    fd = os.open(os.path.join(kdir, TOKEN_FILE), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    _write_atomic(os.path.join(kdir, KERNEL_SCRIPT), str(args.get("script", "")), 0o600)
+    if placement == "job":
+        progress("Submitting the kernel's job of cluster %s" % name)
+        job_id, error = submit(Journal(kdir), kdir, "kernel", KERNEL_SCRIPT, cluster=name)
+        if error:
+            raise Refusal("qsub", "the kernel's job was not submitted", qsub=error)
+        return {"ok": True, "jobId": job_id, "state": "queued", "kernelDir": kdir}
+    progress("Starting the kernel of cluster %s on the login node" % name)
+    with open(os.path.join(kdir, LOG_FILE), "ab") as log:
+        child = subprocess.Popen(["bash", os.path.join(kdir, KERNEL_SCRIPT)], cwd=kdir, stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=log, start_new_session=True)
+    _write_atomic(os.path.join(kdir, PID_FILE), "%d\n" % child.pid, 0o600)
+    return {"ok": True, "pid": child.pid, "state": "starting", "kernelDir": kdir}
+
+
+def _login_pid(kdir):
+    try:
+        with open(os.path.join(kdir, PID_FILE), encoding="utf-8") as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _live_job(kdir):
+    if not os.path.exists(os.path.join(kdir, "journal.jsonl")):
+        return None, None
+    journal = Journal(kdir)
+    ids = [j.id for j in journal.live("kernel")]
+    if not ids:
+        return None, None
+    try:
+        jobs = qstat(ids)
+    except (PbsOutputError, pbs.PbsError) as e:
+        raise _pbs_refusal(e)
+    for i in reversed(ids):
+        attrs = jobs.get(i)
+        if attrs and attrs.get("job_state") not in DONE_STATES:
+            return i, attrs
+        journal.record("finished", id=i)
+    return None, None
+
+
+def kernel_status(kdir):
+    """{state: none|queued|starting|running|ended, jobId?, pid?, comment?, host?, port?, node?, startedAt?}"""
+    info = read_json(os.path.join(kdir, INFO_FILE))
+    info = info if isinstance(info, dict) else None
+    job_id, attrs = _live_job(kdir)
+    if job_id:
+        doc = {"jobId": job_id, "jobState": attrs.get("job_state"), "comment": attrs.get("comment")}
+        if attrs.get("job_state") != "R":
+            return dict(doc, state="queued")
+        return dict(doc, state="running", **_where(info)) if info else dict(doc, state="starting")
+    pid = _login_pid(kdir)
+    if pid and pid_alive(pid):
+        return dict({"pid": pid, "state": "running" if info else "starting"}, **_where(info))
+    return {"state": "none"}
+
+
+def _where(info):
+    return dict((k, info[k]) for k in ("host", "port", "node", "startedAt") if info and k in info)
+
+
+def stop_kernel(kdir):
+    """Cancels the kernel's job (journaled) or ends its login-node process group. {stopped: [...], errors: [...]}."""
+    answer = {"stopped": [], "errors": []}
+    if not os.path.isdir(kdir):
+        return answer
+    job_id, _ = _live_job(kdir)
+    if job_id:
+        try:
+            said = pbs.qdel([job_id]).get(job_id, "error: no answer")
+        except pbs.PbsError as e:
+            said = "error: %s" % e
+        if said in ("deleted", "gone"):
+            Journal(kdir).record("cancelled", id=job_id)
+            answer["stopped"].append(job_id)
+        else:
+            answer["errors"].append("job %s: %s" % (job_id, said))
+    pid = _login_pid(kdir)
+    if pid and pid_alive(pid):
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            answer["stopped"].append("pid %d" % pid)
+        except OSError as e:
+            answer["errors"].append("pid %d: %s" % (pid, e))
+    for f in (INFO_FILE, TOKEN_FILE, PID_FILE):
+        remove_file(os.path.join(kdir, f))
+    return answer
