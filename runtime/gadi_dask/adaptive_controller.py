@@ -278,6 +278,12 @@ class AdaptiveController:
         self.error = None
         # A new request is the user acting: whatever made us stop holding may be fixed; try again from scratch.
         self.given_up, self.failed_starts, self.failures, self.backoff_until = None, 0, 0, 0.0
+        known = set(req["jobs"]) | set(req["submitted"])
+        for job in self.tracked.values():
+            # The agent wrote this request under the cluster's lock with every live worker job it knows: a queued job
+            # it left out was cancelled or is gone (e.g. bound to a scheduler that died before it wrote its state).
+            if job["state"] == "pending" and job["id"] not in known:
+                job["state"] = "gone"
         for jid in req["jobs"] + req["submitted"]:
             if jid not in self.tracked:
                 self.tracked[jid] = self._job(jid, now, jid not in req["submitted"])

@@ -164,6 +164,31 @@ def run_bounded(argv, timeout, cwd=None, limit=OUTPUT_LIMIT, stdin_text=None):
     return rc, out, err
 
 
+def forward_signals(child, signals):
+    """The signals PBS sends a job's shell (a qdel's SIGTERM, a walltime's) passed on to the program it runs."""
+    import signal
+
+    def forward(signum, _frame):
+        try:
+            child.send_signal(signum)
+        except OSError:
+            pass
+
+    for s in signals:
+        signal.signal(s, forward)
+
+
+def exit_status(child):
+    """A child process's end as a shell reports it: its exit code, or 128 + the signal that ended it."""
+    while True:
+        try:
+            code = child.wait()
+            break
+        except InterruptedError:  # a signal handler of ours ran meanwhile
+            continue
+    return 128 - code if code < 0 else code
+
+
 def shell_join(argv):
     """The one way a command line for a remote shell (ssh's) is made here: each word quoted, nothing raw."""
     return " ".join(shlex.quote(str(a)) for a in argv)

@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 
-from .common import SCHEDULER_FILE, Parser, check_name, cluster_dir, now_iso, read_json, remove_file
+from .common import (
+    SCHEDULER_FILE, Parser, check_name, cluster_dir, exit_status, forward_signals, now_iso, read_json, remove_file,
+)
 
 KERNEL_DIR = "kernel"
 TOKEN_FILE = "token"
@@ -102,14 +104,7 @@ def main(argv):
     child = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--no-browser"], env=env,
                              cwd=os.path.expanduser("~"), stdin=subprocess.DEVNULL)
 
-    def forward(signum, _frame):
-        try:
-            child.send_signal(signum)
-        except OSError:
-            pass
-
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(s, forward)
+    forward_signals(child, (signal.SIGTERM, signal.SIGINT, signal.SIGHUP))
     try:
         while child.poll() is None:
             port = _server_port(runtime_dir, child.pid)
@@ -119,15 +114,9 @@ def main(argv):
                     "node": socket.gethostname(), "startedAt": now_iso()})
                 break
             time.sleep(0.2)
-        while True:
-            try:
-                code = child.wait()
-                break
-            except InterruptedError:
-                continue
+        return exit_status(child)
     finally:
         remove_file(info_path)
-    return 128 - code if code < 0 else code
 
 
 def write_json_private(path, doc):

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 
-from .common import SCHEDULER_FILE, Parser, check_name, cluster_dir, read_json
+from .common import SCHEDULER_FILE, Parser, check_name, cluster_dir, exit_status, forward_signals, read_json
 
 STATUS_FILE = "status"
 
@@ -50,20 +50,7 @@ def main(argv):
         write_status(args.dir, 127)
         return 127
 
-    def forward(signum, _frame):
-        try:
-            child.send_signal(signum)
-        except OSError:
-            pass
-
-    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
-        signal.signal(s, forward)
-    while True:
-        try:
-            code = child.wait()
-            break
-        except InterruptedError:
-            continue
-    code = 128 - code if code < 0 else code  # killed by a signal: the shell's convention
+    forward_signals(child, (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2))
+    code = exit_status(child)
     write_status(args.dir, code)
     return code

@@ -338,6 +338,20 @@ class HoldTest(ControllerFixture):
         self.assertEqual((st["failedStarts"], st["backoffUntil"]), (0, None))
         self.assertEqual(self.kinds().count("qsub"), 1, "replaced at once")
 
+    def test_jobs_the_agent_left_out_of_a_new_request_are_no_longer_counted(self):
+        # A scheduler killed before it wrote its state leaves its queued jobs in adapt-state.json; the agent cancelled
+        # them and submitted new ones: the next launcher must not take the new ones for too many and cancel them.
+        self.hold(2, submitted=["1.gadi-pbs", "2.gadi-pbs"])
+        self.step(1000.0)
+        again = self.controller()
+        self.hold(2, submitted=["3.gadi-pbs", "4.gadi-pbs"])
+        self.c = again
+        self.step(1010.0)
+        self.assertNotIn("qdel", self.kinds())
+        self.assertNotIn("qsub", self.kinds())
+        st = self.state()
+        self.assertEqual(sorted(j["id"] for j in st["jobs"] if j["state"] == "pending"), ["3.gadi-pbs", "4.gadi-pbs"])
+
     def test_a_start_that_works_ends_the_run_of_failures(self):
         self.hold(1, qstatInterval=1)
         for n in range(6):

@@ -4,7 +4,7 @@
 // memory within 20%. The history on the cluster also has the worker's peak from the scheduler.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../../src/core/cluster/cluster';
@@ -60,12 +60,16 @@ const until = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs =
 const TICK = 100; // USER_HZ
 const PAGE = 4096;
 
-/** CPU seconds (own and reaped children's) and RSS of the processes whose environment names this PBS job. */
+/**
+ * CPU seconds (own and reaped children's) and RSS of the sandbox user's processes whose environment names this PBS
+ * job. Of that user only: another sandbox's emulator, running beside this one, numbers its jobs the same way.
+ */
 function measure(jobId: string): { cpu: number; rss: number } {
   let cpu = 0;
   let rss = 0;
   for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
+      if (statSync(`/proc/${pid}`).uid !== sb.uid) continue;
       if (!readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').includes(`PBS_JOBID=${jobId}`)) continue;
       const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
       const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the state on: utime is f[11]
