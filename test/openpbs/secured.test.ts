@@ -1,0 +1,124 @@
+// The ways into a secured cluster that the kernel, the local client and the dashboard open, on real PBS through the
+// real sshd: a Jupyter kernel in its own PBS job whose cell's `Client()` computes on the cluster (the token in no argv
+// and no PBS attribute), Debian's Python on this side computing through the forwarded scheduler port with the
+// cluster's keys, and the dashboard's door refusing a client without them while the owner's tunnel gets its pages.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KernelManager, ServerConnection } from '@jupyterlab/services';
+import WebSocket from 'ws';
+import type { Cluster } from '../../src/core/cluster/cluster';
+import { connectLocalClient } from '../../src/core/cluster/localClient';
+import { shellQuote } from '../../src/core/remote/shellQuote';
+import type { Transport } from '../../src/core/remote/transport';
+import { run } from '../sandbox/clusterFixture';
+import { lastJson } from '../sandbox/stranger';
+import { jobsOf, startRealPbs, type RealPbs } from './realPbs';
+
+const USER = 'gdpbssecure';
+const NAME = 'secured';
+const KERNEL = "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n";
+let env: RealPbs;
+let cluster: Cluster;
+let t: Transport;
+let config: string;
+let keyDir: string;
+
+before(async () => {
+  env = await startRealPbs(USER);
+  config = env.config(NAME, KERNEL);
+  cluster = env.cluster(NAME, KERNEL);
+  t = cluster.transport;
+  keyDir = mkdtempSync(join(tmpdir(), 'secured-keys-'));
+});
+after(async () => {
+  await env?.cli(['down'], config);
+  await env?.stop();
+  if (keyDir) rmSync(keyDir, { recursive: true, force: true });
+});
+
+/** Python on this side (the laptop), with none of the cluster's Dask settings in its environment. */
+const laptopPython = (code: string) => {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DASK_')));
+  return run(['/usr/bin/python3', '-'], { env: { ...clean, PYTHONWARNINGS: 'ignore' } }, code, 90_000);
+};
+
+test('a kernel in its own PBS job: a cell\'s Client() computes on the cluster, the token shows nowhere', { timeout: 400_000 }, async () => {
+  const up = await env.cli(['scale', '1', '--wait', '--timeout', '180'], config);
+  assert.equal(up.code, 0, up.stderr);
+  const started = await env.cli(['kernel', 'start', '--timeout', '180'], config);
+  assert.equal(started.code, 0, started.stderr);
+  const status = await cluster.kernelStatus();
+  assert.equal(status.state, 'running');
+  const token = (await t.exec(`cat ${shellQuote(cluster.kernelTokenPath.replace(/^~\//, ''))}`, { timeoutMs: 30_000 })).stdout.trim();
+  assert.match(token, /^[0-9a-f]{64}$/);
+  const fwd = await t.forward(status.host!, status.port!);
+  try {
+    const base = `http://127.0.0.1:${fwd.localPort}/`;
+    assert.equal((await fetch(`${base}api/kernels`)).status, 403, 'no token, no kernel');
+    const settings = ServerConnection.makeSettings({
+      baseUrl: base, wsUrl: `ws://127.0.0.1:${fwd.localPort}/`, token, appendToken: true,
+      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
+    });
+    const kernels = new KernelManager({ serverSettings: settings });
+    const kernel = await kernels.startNew({ name: 'python3' });
+    try {
+      const future = kernel.requestExecute({ code: 'from dask.distributed import Client; c = Client(); print(c.submit(sum, [1, 2, 3]).result())' });
+      let stdout = '';
+      future.onIOPub = (msg) => {
+        if (msg.header.msg_type === 'stream') stdout += (msg.content as { text: string }).text;
+      };
+      const reply = await future.done;
+      assert.equal(reply.content.status, 'ok');
+      assert.equal(stdout.trim(), '6');
+    } finally {
+      await kernel.shutdown().catch(() => undefined);
+      kernels.dispose();
+    }
+  } finally {
+    await fwd.close();
+  }
+  const ps = await t.exec('ps -eo args', { timeoutMs: 30_000 });
+  assert.ok(!ps.stdout.includes(token), 'a process\'s argv shows the token');
+  const kernelJob = jobsOf(USER).find((j) => j.name.startsWith(`dask-kernel-${NAME}-`));
+  assert.ok(kernelJob, 'the kernel runs in a PBS job of its own');
+  assert.ok(!JSON.stringify(kernelJob.attrs).includes(token), 'qstat -f shows the token');
+  const stopped = await env.cli(['kernel', 'stop'], config);
+  assert.equal(stopped.code, 0, stopped.stderr);
+});
+
+test('Debian\'s Python on this side computes through the forwarded scheduler port, with the cluster\'s keys only', async () => {
+  const client = await connectLocalClient(cluster, { keyDir, python: '/usr/bin/python3' });
+  try {
+    const r = await laptopPython(`import json\n${client.snippet}total = client.submit(sum, [1, 2, 3]).result()\nprint(json.dumps(total))\nclient.close()\n`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(lastJson(r), 6);
+    const bare = await laptopPython(`import json\nfrom dask.distributed import Client, Security\n` +
+      `try:\n    Client("tls://127.0.0.1:${client.forward.localPort}", security=Security(require_encryption=True), timeout=5).close()\n    print(json.dumps("admitted"))\n` +
+      `except Exception as e:\n    print(json.dumps("refused"))\n`);
+    assert.equal(lastJson(bare), 'refused');
+  } finally {
+    await client.close();
+  }
+});
+
+test('the dashboard\'s door: nothing without the cluster\'s keys, the pages through the owner\'s tunnel', async () => {
+  const dashboard = (await cluster.status()).scheduler.dashboard!;
+  assert.equal(dashboard.tls, true);
+  const plain = await t.forward(dashboard.host, dashboard.port);
+  try {
+    const res = await fetch(`http://127.0.0.1:${plain.localPort}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.status, () => 'refused');
+    assert.equal(res, 'refused', 'plain HTTP to the door gets no page');
+  } finally {
+    await plain.close();
+  }
+  const door = await cluster.forwardDashboard(dashboard);
+  try {
+    const res = await fetch(`http://127.0.0.1:${door.localPort}/health`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 200);
+  } finally {
+    await door.close();
+  }
+});
