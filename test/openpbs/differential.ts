@@ -42,6 +42,8 @@ export function normaliser(side: Side): (text: string) => string {
       .replace(/(?<!\d)(\d+)(?=(?:\[\d*\])?\.gadi-pbs\b)/g, (seq) => (roles.has(seq) ? `<${roles.get(seq)}>` : seq))
       .replace(/\.([oe])(\d+)(?!\d)/g, (m, oe: string, seq: string) => (roles.has(seq) ? `.${oe}<${roles.get(seq)}>` : m))
       .replace(bin, '<pbs-bin>')
+      // Beside real PBS the sandbox adds the persistent-sessions stand-in's directory; the emulator carries it in its own.
+      .replace(/[^:"]*\/\.local\/persistent-sessions\/bin:/g, '')
       .replace(TIMES, '<time>')
       .replace(HOSTS, '<host>')
       .replace(user, '<user>');
