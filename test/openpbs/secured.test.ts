@@ -7,13 +7,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KernelManager, ServerConnection } from '@jupyterlab/services';
-import WebSocket from 'ws';
 import type { Cluster } from '../../src/core/cluster/cluster';
 import { connectLocalClient } from '../../src/core/cluster/localClient';
 import { shellQuote } from '../../src/core/remote/shellQuote';
 import type { Transport } from '../../src/core/remote/transport';
 import { run } from '../sandbox/clusterFixture';
+import { runCell } from '../sandbox/jupyterCell';
 import { lastJson } from '../sandbox/stranger';
 import { jobsOf, startRealPbs, type RealPbs } from './realPbs';
 
@@ -58,25 +57,9 @@ test('a kernel in its own PBS job: a cell\'s Client() computes on the cluster, t
   try {
     const base = `http://127.0.0.1:${fwd.localPort}/`;
     assert.equal((await fetch(`${base}api/kernels`)).status, 403, 'no token, no kernel');
-    const settings = ServerConnection.makeSettings({
-      baseUrl: base, wsUrl: `ws://127.0.0.1:${fwd.localPort}/`, token, appendToken: true,
-      WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-    });
-    const kernels = new KernelManager({ serverSettings: settings });
-    const kernel = await kernels.startNew({ name: 'python3' });
-    try {
-      const future = kernel.requestExecute({ code: 'from dask.distributed import Client; c = Client(); print(c.submit(sum, [1, 2, 3]).result())' });
-      let stdout = '';
-      future.onIOPub = (msg) => {
-        if (msg.header.msg_type === 'stream') stdout += (msg.content as { text: string }).text;
-      };
-      const reply = await future.done;
-      assert.equal(reply.content.status, 'ok');
-      assert.equal(stdout.trim(), '6');
-    } finally {
-      await kernel.shutdown().catch(() => undefined);
-      kernels.dispose();
-    }
+    const cell = await runCell(fwd.localPort, token, 'from dask.distributed import Client; c = Client(); print(c.submit(sum, [1, 2, 3]).result())');
+    assert.equal(cell.status, 'ok', cell.error);
+    assert.equal(cell.stdout.trim(), '6');
   } finally {
     await fwd.close();
   }

@@ -8,8 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KernelManager, ServerConnection } from '@jupyterlab/services';
-import WebSocket from 'ws';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { refusingPrompt } from '../../src/core/remote/prompt';
@@ -17,6 +15,7 @@ import { shellQuote } from '../../src/core/remote/shellQuote';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { ForwardHandle, Transport } from '../../src/core/remote/transport';
 import { cliOverSsh, smallClusterYaml } from './clusterFixture';
+import { runCell } from './jupyterCell';
 import { startSandbox, type Sandbox } from './sandbox';
 
 const USER = 'gdkernel';
@@ -89,29 +88,9 @@ test('kernel start, a cell computes on the cluster through the forwarded server,
   const refused = await fetch(`${base}api/kernels`);
   assert.equal(refused.status, 403, 'a request without the token is refused');
 
-  const settings = ServerConnection.makeSettings({
-    baseUrl: base, wsUrl: `ws://127.0.0.1:${fwd.localPort}/`, token, appendToken: true,
-    WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
-  });
-  const kernels = new KernelManager({ serverSettings: settings });
-  const kernel = await kernels.startNew({ name: 'python3' });
-  try {
-    const future = kernel.requestExecute({
-      code: 'from dask.distributed import Client; c = Client(); print(c.submit(sum, [1, 2, 3]).result())',
-    });
-    let stdout = '';
-    let error = '';
-    future.onIOPub = (msg) => {
-      if (msg.header.msg_type === 'stream') stdout += (msg.content as { text: string }).text;
-      if (msg.header.msg_type === 'error') error += (msg.content as { traceback: string[] }).traceback.join('\n');
-    };
-    const reply = await future.done;
-    assert.equal(reply.content.status, 'ok', error);
-    assert.equal(stdout.trim(), '6');
-  } finally {
-    await kernel.shutdown().catch(() => undefined);
-    kernels.dispose();
-  }
+  const cell = await runCell(fwd.localPort, token, 'from dask.distributed import Client; c = Client(); print(c.submit(sum, [1, 2, 3]).result())');
+  assert.equal(cell.status, 'ok', cell.error);
+  assert.equal(cell.stdout.trim(), '6');
 
   // Neither argv (every process on the machine) nor any PBS attribute of the kernel's job holds the token.
   const ps = await t.exec('ps -eo args', { timeoutMs: 30_000 });
