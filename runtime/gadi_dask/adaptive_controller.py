@@ -43,8 +43,22 @@ class Busy(Exception):
     """The cluster's lock is held by an operation: nothing was submitted; the next step tries again."""
 
 
-def journaled_qsub(cdir, cluster, script, args):
-    """One qsub of the worker script, journaled like the agent's (op_pbs.submit) under the cluster's lock."""
+def inputs_stamp(cdir):
+    """What the agent last told the controller (the target, the jobs the user cancelled), as file stamps."""
+    stamps = []
+    for name in (ADAPT_REQUEST_FILE, ADAPT_CANCELLED_FILE):
+        try:
+            st = os.stat(os.path.join(cdir, name))
+            stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
+        except FileNotFoundError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+def journaled_qsub(cdir, cluster, script, args, decided_on=None):
+    """One qsub of the worker script, journaled like the agent's (op_pbs.submit) under the cluster's lock. When the
+    agent changed the target or cancelled jobs since the step read them (decided_on), nothing is submitted: a cancel
+    that ran while the step looked would otherwise be replaced."""
     from .journal import Journal
     from .op_pbs import submit
 
@@ -54,6 +68,8 @@ def journaled_qsub(cdir, cluster, script, args):
     except LockBusy:
         raise Busy()
     try:
+        if decided_on is not None and inputs_stamp(cdir) != decided_on:
+            raise Busy()
         job_id, error = submit(Journal(cdir), cdir, "worker", os.path.basename(script), args, cluster=cluster)
     finally:
         lock.release()
@@ -159,7 +175,8 @@ class AdaptiveController:
         self.s = scheduler
         self.cdir = cdir
         self.cluster = cluster or os.path.basename(os.path.normpath(cdir))
-        self.qsub = lambda script, args: journaled_qsub(cdir, self.cluster, script, args)
+        self.qsub = lambda script, args: journaled_qsub(cdir, self.cluster, script, args, self.decided_on)
+        self.decided_on = None  # inputs_stamp when the step read the agent's files
         self.request = None
         self.request_stamp = None
         self.memory = Memory()
@@ -424,6 +441,7 @@ class AdaptiveController:
     # ---- one step ----------------------------------------------------------------------------------------
     async def step(self, now=None):
         now = time.time() if now is None else now
+        self.decided_on = inputs_stamp(self.cdir)
         self._read_request(now)
         self._read_cancelled()
         tasks, groups = self._observe(now)

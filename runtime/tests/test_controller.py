@@ -9,6 +9,7 @@ import unittest
 
 from gadi_dask import adaptive_controller as ac
 from gadi_dask import pbs
+from gadi_dask.journal import JOURNAL_FILE
 from gadi_dask.adaptive_controller import AdaptiveController, RequestError, parse_request
 
 
@@ -395,6 +396,17 @@ class HoldTest(ControllerFixture):
         self.step(1005.0)
         self.assertEqual(self.kinds().count("qsub"), 1)
 
+
+    def test_a_cancel_made_while_the_step_looked_is_not_replaced(self):
+        # The real qsub path: the agent appended to the cancelled list after the step read it, so the job the
+        # step saw end was cancelled by the user; journaled_qsub refuses under the lock, before any qsub.
+        decided_on = ac.inputs_stamp(self.dir)
+        with open(os.path.join(self.dir, ac.ADAPT_CANCELLED_FILE), "a") as f:
+            f.write("101.gadi-pbs\n")
+        with self.assertRaises(ac.Busy):
+            ac.journaled_qsub(self.dir, "c", os.path.join(self.dir, "worker.sh"), [], decided_on)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, JOURNAL_FILE)))
+        self.assertNotEqual(ac.inputs_stamp(self.dir), decided_on)
 
 
 class RequestTest(unittest.TestCase):
