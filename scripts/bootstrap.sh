@@ -18,7 +18,7 @@ fi
 [ "$what" = npm ] && exit 0
 
 # Debian packages for the sandbox (sshd, Dask), the browser driving VS Code, and code-server's native module.
-debs=(openssh-server python3-distributed python3-yaml python3-jupyter-server python3-ipykernel chromium libkrb5-dev shellcheck pyflakes3)
+debs=(openssh-server python3-distributed python3-yaml python3-jupyter-server python3-ipykernel python3-matplotlib chromium libkrb5-dev shellcheck pyflakes3)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

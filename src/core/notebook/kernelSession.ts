@@ -1,0 +1,174 @@
+// A notebook's session with the kernel next to the cluster: the Jupyter server (started, or found running, by
+// Cluster.startKernel) is reached through the cluster's own connection (Transport.forward, whose local port outlives
+// dropped links), signed in with the token read over that connection, and spoken to with @jupyterlab/services.
+// The session is the server's, keyed by the notebook: closing the editor and opening it again finds the same
+// kernel, variables and all. The token is sent as a header, never in a URL.
+import { createHash } from 'node:crypto';
+import { basename } from 'node:path';
+import { KernelConnection, ServerConnection, SessionAPI, type Kernel, type KernelMessage } from '@jupyterlab/services';
+import WebSocket from 'ws';
+import type { Cluster } from '../cluster/cluster';
+import type { KernelStartOptions, KernelStatus } from '../cluster/kernel';
+import type { ForwardHandle } from '../remote/transport';
+import { cellOutput, type CellOutput } from './outputs';
+
+/** How long a cell whose reply was lost to a dropped link waits, once the kernel answers again, before it is given up. */
+const LOST_REPLY_GRACE_MS = 1000;
+
+export interface CellRun {
+  status: 'ok' | 'error' | 'aborted';
+  executionCount?: number;
+  /** The link dropped while the cell ran and its reply never came: its outputs after the drop are lost. */
+  lost: boolean;
+}
+
+export interface AttachOptions extends KernelStartOptions {
+  /** Replaces the default: a WebSocket class (the extension host and Node tests use `ws`). */
+  webSocket?: typeof WebSocket;
+}
+
+/** The server's session path for a notebook: stable for the notebook, and no local directory names leave the machine. */
+export function sessionPath(notebookUri: string): string {
+  const digest = createHash('sha256').update(notebookUri).digest('hex').slice(0, 12);
+  const name = basename(decodeURIComponent(notebookUri.replace(/[?#].*$/, ''))) || 'notebook.ipynb';
+  return `gadi-dask/${digest}/${name}`;
+}
+
+export class NotebookKernelSession {
+  private reconnectSub?: { dispose(): void };
+  private running = 0;
+
+  private constructor(
+    readonly cluster: Cluster,
+    readonly status: KernelStatus,
+    private readonly forward: ForwardHandle,
+    readonly kernel: Kernel.IKernelConnection,
+    /** The session was already on the server (the kernel's variables are the user's earlier ones). */
+    readonly reattached: boolean,
+  ) {
+    // The kernel connection gives up after a few quick tries; when the SSH link is back, try again.
+    this.reconnectSub = cluster.transport.onStateChange((change) => {
+      if (change.state === 'connected' && !kernel.isDisposed && kernel.connectionStatus !== 'connected') void kernel.reconnect().catch(() => undefined);
+    });
+  }
+
+  /** Starts the kernel (or finds it running), forwards to its server and opens this notebook's session there. */
+  static async attach(cluster: Cluster, notebookUri: string, options: AttachOptions = {}): Promise<NotebookKernelSession> {
+    const status = await cluster.startKernel(options);
+    const token = (await cluster.transport.readFile(cluster.kernelTokenPath)).toString('utf8').trim();
+    if (!token) throw new Error(`The kernel's token file ${cluster.kernelTokenPath} is empty on ${cluster.transport.host}; stop the kernel and start it again.`);
+    const forward = await cluster.transport.forward(status.host!, status.port!);
+    try {
+      const settings = serverSettings(forward.localPort, token, options.webSocket ?? WebSocket);
+      const path = sessionPath(notebookUri);
+      const existing = (await SessionAPI.listRunning(settings)).find((s) => s.path === path && s.kernel);
+      const model = existing ?? await SessionAPI.startSession({ path, type: 'notebook', name: basename(path), kernel: { name: 'python3' } }, settings);
+      const kernel = new KernelConnection({ model: model.kernel!, serverSettings: settings, handleComms: false });
+      await waitConnected(kernel, 30_000);
+      return new NotebookKernelSession(cluster, status, forward, kernel, existing !== undefined);
+    } catch (e) {
+      await forward.close().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  get localPort(): number {
+    return this.forward.localPort;
+  }
+
+  /** Whether a cell is running in this session now. */
+  get busy(): boolean {
+    return this.running > 0;
+  }
+
+  /**
+   * Runs `code`, handing each output to `onOutput` as it arrives. When the link drops during the cell and the reply
+   * is lost, the cell ends `lost` once the kernel answers again (its result is still in the kernel).
+   */
+  async execute(code: string, onOutput: (output: CellOutput) => void): Promise<CellRun> {
+    const kernel = this.kernel;
+    const future = kernel.requestExecute({ code, stop_on_error: true, allow_stdin: false });
+    future.onIOPub = (msg) => {
+      const output = cellOutput(msg.header.msg_type, msg.content as Record<string, unknown>);
+      if (output) onOutput(output);
+    };
+    let dropped = false;
+    let lost: (() => void) | undefined;
+    const lostReply = new Promise<'lost'>((resolve) => (lost = () => resolve('lost')));
+    const onStatus = (_: unknown, status: Kernel.ConnectionStatus) => {
+      if (status !== 'connected') {
+        dropped = true;
+        return;
+      }
+      if (!dropped) return;
+      // The shell channel answers in order: once kernel_info is answered, the cell's reply came or never will.
+      void kernel.requestKernelInfo().then(() => setTimeout(() => lost?.(), LOST_REPLY_GRACE_MS), () => lost?.());
+    };
+    kernel.connectionStatusChanged.connect(onStatus);
+    this.running += 1;
+    try {
+      const reply = await Promise.race([future.done as Promise<KernelMessage.IExecuteReplyMsg>, lostReply]);
+      if (reply === 'lost') {
+        future.dispose();
+        return { status: 'aborted', lost: true };
+      }
+      const content = reply.content;
+      return { status: content.status === 'ok' ? 'ok' : content.status === 'error' ? 'error' : 'aborted', executionCount: content.execution_count ?? undefined, lost: false };
+    } catch (e) {
+      // A future disposed by a restart or a closed connection: the cell did not finish here.
+      if (kernel.isDisposed || /disposed|Canceled/i.test((e as Error).message)) return { status: 'aborted', lost: dropped };
+      throw e;
+    } finally {
+      this.running -= 1;
+      kernel.connectionStatusChanged.disconnect(onStatus);
+    }
+  }
+
+  /** The kernel's own interrupt (SIGINT to the IPython process), not a kill. */
+  interrupt(): Promise<void> {
+    return this.kernel.interrupt();
+  }
+
+  /** Restarts the kernel: its variables are gone, the cluster is not touched. */
+  async restart(): Promise<void> {
+    await this.kernel.restart();
+  }
+
+  /** Closes this editor's connection; the kernel keeps running on the cluster (until its idle timeout or walltime). */
+  async close(): Promise<void> {
+    this.reconnectSub?.dispose();
+    this.reconnectSub = undefined;
+    this.kernel.dispose();
+    await this.forward.close().catch(() => undefined);
+  }
+}
+
+function serverSettings(port: number, token: string, Socket: typeof WebSocket): ServerConnection.ISettings {
+  // Jupyter takes `Authorization: token …` on the websocket's handshake as on every REST call.
+  class SignedInSocket extends Socket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers: { Authorization: `token ${token}` } });
+    }
+  }
+  return ServerConnection.makeSettings({
+    baseUrl: `http://127.0.0.1:${port}/`, wsUrl: `ws://127.0.0.1:${port}/`, token, appendToken: false,
+    WebSocket: SignedInSocket as unknown as typeof globalThis.WebSocket,
+  });
+}
+
+function waitConnected(kernel: Kernel.IKernelConnection, timeoutMs: number): Promise<void> {
+  if (kernel.connectionStatus === 'connected') return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      kernel.connectionStatusChanged.disconnect(on);
+      reject(new Error(`The kernel's server did not open its websocket within ${timeoutMs / 1000} s.`));
+    }, timeoutMs);
+    const on = (_: unknown, status: Kernel.ConnectionStatus) => {
+      if (status !== 'connected') return;
+      clearTimeout(timer);
+      kernel.connectionStatusChanged.disconnect(on);
+      resolve();
+    };
+    kernel.connectionStatusChanged.connect(on);
+  });
+}

@@ -1,0 +1,160 @@
+// A notebook's session with the kernel next to the cluster, as the editor's notebook controller uses it
+// (src/core/notebook): over the real sshd to the kernel's job on the PBS emulator, with Debian's Dask, Jupyter and
+// matplotlib. A cell's Client() computes on the cluster; rich outputs arrive as their mime items; a traceback for
+// 1/0; the kernel's interrupt stops time.sleep(60) in under 2 s; a restart clears a variable; a second attach
+// finds the same kernel (its variables too); a link dropped during a 20 s cell loses neither the kernel nor the
+// cluster, and the session carries on by itself; a cell printing 10 MB reaches the editor cut, saying so.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { stripVTControlCharacters } from 'node:util';
+import { Cluster } from '../../src/core/cluster/cluster';
+import { parseClusterConfig } from '../../src/core/cluster/configFile';
+import { NotebookKernelSession } from '../../src/core/notebook/kernelSession';
+import { OutputBudget, type CellOutput } from '../../src/core/notebook/outputs';
+import { refusingPrompt } from '../../src/core/remote/prompt';
+import { SshTransportPool } from '../../src/core/remote/sshTransport';
+import { until } from '../fixtures/poll';
+import { smallClusterYaml } from './clusterFixture';
+import { startSandbox, type Sandbox } from './sandbox';
+
+const USER = 'gdnotebook';
+const NAME = 'nbside';
+const NOTEBOOK = 'file:///home/someone/analysis/explore.ipynb';
+
+let sb: Sandbox;
+let pool: SshTransportPool;
+let cluster: Cluster;
+let session: NotebookKernelSession | undefined;
+
+before(async () => {
+  sb = await startSandbox({ user: USER });
+  pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
+  const yaml = smallClusterYaml(NAME, sb.alias, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n");
+  cluster = new Cluster(pool.open(sb.alias), parseClusterConfig(yaml));
+});
+
+after(async () => {
+  try {
+    await session?.close();
+    await cluster?.down();
+  } finally {
+    await pool?.close();
+    await sb?.stop();
+  }
+});
+
+async function run(code: string, budget = new OutputBudget()): Promise<{ outputs: CellOutput[]; status: string; count?: number; lost: boolean }> {
+  const outputs: CellOutput[] = [];
+  const r = await session!.execute(code, (o) => {
+    const kept = budget.take(o);
+    if (kept) outputs.push(kept);
+  });
+  return { outputs, status: r.status, count: r.executionCount, lost: r.lost };
+}
+
+const text = (outputs: CellOutput[], mime = 'text/plain') =>
+  outputs.flatMap((o) => (o.kind === 'rich' ? o.items.filter((i) => i.mime === mime).map((i) => i.text) : [])).join('');
+const stdout = (outputs: CellOutput[]) => outputs.map((o) => (o.kind === 'stream' && o.name === 'stdout' ? o.text : '')).join('');
+
+describe('a notebook on the kernel next to the cluster', { concurrency: false, timeout: 600_000 }, () => {
+  test('attach starts the kernel job, says it waits, and opens the notebook\'s session', async () => {
+    const scaled = await cluster.scale({ jobs: 1 });
+    assert.equal(scaled.submitted.length, 1);
+    const said: string[] = [];
+    session = await NotebookKernelSession.attach(cluster, NOTEBOOK, { timeoutMs: 240_000, onProgress: (m) => said.push(m) });
+    assert.ok(said.some((m) => /^Submitted the kernel's job /.test(m)), said.join(' | '));
+    assert.equal(session.reattached, false);
+    assert.equal(session.status.state, 'running');
+  });
+
+  test('Client() computes on the cluster: the result arrives as text/plain with an execution count', async () => {
+    const r = await run('from dask.distributed import Client; c = Client(); c.submit(sum, [1, 2, 3]).result()');
+    assert.equal(r.status, 'ok', JSON.stringify(r.outputs));
+    assert.equal(text(r.outputs), '6');
+    assert.equal(r.count, 1);
+    const result = r.outputs.find((o) => o.kind === 'rich');
+    assert.ok(result?.kind === 'rich' && result.result, 'an execute_result');
+  });
+
+  test('a matplotlib figure arrives as PNG bytes, a DataFrame-like table as HTML, stderr as its own stream', async () => {
+    const png = await run('%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [3, 1, 2]); plt.show()');
+    assert.equal(png.status, 'ok', JSON.stringify(png.outputs).slice(0, 2000));
+    const image = png.outputs.flatMap((o) => (o.kind === 'rich' ? o.items : [])).find((i) => i.mime === 'image/png');
+    assert.ok(image?.bytes, 'a PNG output');
+    assert.deepEqual([...image.bytes.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 'the PNG signature, decoded from base64');
+
+    const html = await run('from IPython.display import HTML, display\nimport sys\nprint("to stderr", file=sys.stderr)\ndisplay(HTML("<table><tr><td>42</td></tr></table>"))');
+    assert.match(text(html.outputs, 'text/html'), /<td>42<\/td>/);
+    assert.ok(html.outputs.some((o) => o.kind === 'stream' && o.name === 'stderr' && o.text.includes('to stderr')));
+  });
+
+  test('1/0 ends the cell in error with the traceback', async () => {
+    const r = await run('x = 41\n1/0');
+    assert.equal(r.status, 'error');
+    const error = r.outputs.find((o) => o.kind === 'error');
+    assert.ok(error?.kind === 'error');
+    assert.equal(error.name, 'ZeroDivisionError');
+    // IPython colours its traceback (an editor's error renderer turns the ANSI codes into colours).
+    const plain = stripVTControlCharacters(error.traceback);
+    assert.match(plain, /----> 2 1\/0/);
+    assert.match(plain, /ZeroDivisionError: division by zero/);
+  });
+
+  test('Interrupt stops time.sleep(60) in under 2 s, and the kernel keeps its variables', async () => {
+    const running = run('import time\nprint("sleeping", flush=True)\ntime.sleep(60)');
+    await until('the cell to start', async () => (session!.busy ? true : undefined), { timeoutMs: 10_000, everyMs: 100 });
+    await new Promise((r) => setTimeout(r, 1000));
+    const asked = Date.now();
+    await session!.interrupt();
+    const r = await running;
+    const took = Date.now() - asked;
+    assert.equal(r.status, 'error');
+    assert.ok(r.outputs.some((o) => o.kind === 'error' && o.name === 'KeyboardInterrupt'), JSON.stringify(r.outputs));
+    assert.ok(took < 2000, `the interrupt took ${took} ms`);
+    assert.equal(stdout((await run('print(x + 1)')).outputs).trim(), '42');
+  });
+
+  test('a second attach for the same notebook finds the same kernel and its variables', async () => {
+    const second = await NotebookKernelSession.attach(cluster, NOTEBOOK, { timeoutMs: 60_000 });
+    try {
+      assert.equal(second.reattached, true);
+      assert.equal(second.kernel.id, session!.kernel.id);
+    } finally {
+      await second.close();
+    }
+    assert.equal(stdout((await run('print(x)')).outputs).trim(), '41');
+  });
+
+  test('the link drops during a 20 s cell: kernel, variables and cluster survive, and the session carries on', async () => {
+    await run('y = 7');
+    const running = run('import time\nfor i in range(20):\n    time.sleep(1)\nz = 99\nprint("done")');
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok((await sb.killSessions()) > 0, 'the link had sshd sessions to kill');
+    const r = await running;
+    // Either jupyter_server replayed what it buffered while the link was down, or the cell says its output was lost.
+    assert.ok(r.status === 'ok' || r.lost, JSON.stringify(r));
+    const after = await run('print(y, z)');
+    assert.equal(after.status, 'ok');
+    assert.equal(stdout(after.outputs).trim(), '7 99', 'the kernel kept its variables and finished the cell');
+    const snap = await cluster.status();
+    assert.equal(snap.counts.workers, 1, 'the cluster kept its worker');
+  });
+
+  test('a cell printing 10 MB reaches the editor within its budget, and what was cut is said', async () => {
+    const budget = new OutputBudget(1024 * 1024);
+    const r = await run('import sys\nfor i in range(10):\n    sys.stdout.write("x" * (1024 * 1024))\nsys.stdout.flush()\nprint("end")', budget);
+    assert.equal(r.status, 'ok');
+    const shown = r.outputs.reduce((n, o) => n + (o.kind === 'stream' ? o.text.length : 0), 0);
+    assert.ok(shown <= 1024 * 1024, `${shown} characters shown`);
+    // The server's own IOPub rate limit (which also spares the link) or the editor's budget cut it, and says so.
+    const stderr = r.outputs.map((o) => (o.kind === 'stream' && o.name === 'stderr' ? o.text : '')).join('');
+    assert.ok(/IOPub data rate exceeded/.test(stderr) || /of this cell's output was not shown/.test(budget.note() ?? ''), stderr.slice(0, 500));
+  });
+
+  test('Restart clears a variable; the cluster is untouched', async () => {
+    await session!.restart();
+    const r = await run('print("x" in dir())');
+    assert.equal(stdout(r.outputs).trim(), 'False');
+    assert.equal((await cluster.status()).counts.workers, 1);
+  });
+});
