@@ -12,6 +12,7 @@ import { ReadOnlyDocuments } from './documents';
 import type { ReportedError } from './errors';
 import { inertLog } from './inert';
 import { JobsTreeProvider, type Node } from './jobsTree';
+import { NotebookKernels } from './notebookKernels';
 import { HistoryFeed } from './historyFeed';
 import { sendHistory, startLanguageClient, stopLanguageClient } from './languageClient';
 import { EditorPrompt } from './prompts';
@@ -46,6 +47,8 @@ export interface GadiDaskApi {
   readonly coreLoadedAtActivation: boolean;
   /** Milliseconds the core bundle took to load, once something needed it. */
   coreLoadMs(): number | undefined;
+  /** The notebook controllers offered now (one per cluster of an open connection). */
+  notebookControllers(): string[];
 }
 
 let session: Session | undefined;
@@ -66,11 +69,12 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const tunnels = new Tunnels(log);
   const statusBar = new StatusBar(session, model);
   const history = new HistoryFeed(model, sendHistory, log);
-  const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, view, statusBar, history, errors: [] };
+  const notebooks = new NotebookKernels(model, log);
+  const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, view, statusBar, history, notebooks, errors: [] };
 
   const setConnected = () => void vscode.commands.executeCommand('setContext', 'gadiDask.connected', session!.all().length > 0);
   context.subscriptions.push(
-    log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar, history,
+    log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar, history, notebooks,
     session.onDidChange(setConnected),
     view.onDidChangeSelection(({ selection: [node] }) =>
       void vscode.commands.executeCommand('setContext', SELECTION_CONTEXT_KEY, node ? tree.getTreeItem(node).contextValue : undefined)),
@@ -93,6 +97,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     activationMs,
     coreLoadedAtActivation,
     coreLoadMs,
+    notebookControllers: () => notebooks.ids(),
     registeredCommands: REGISTERED_COMMANDS,
   };
 }

@@ -43,8 +43,7 @@ after(async () => {
   }
 });
 
-async function run(code: string, budget = new OutputBudget()): Promise<{ outputs: CellOutput[]; status: string; count?: number; lost: boolean }> {
-  const outputs: CellOutput[] = [];
+async function run(code: string, budget = new OutputBudget(), outputs: CellOutput[] = []): Promise<{ outputs: CellOutput[]; status: string; count?: number; lost: boolean }> {
   const r = await session!.execute(code, (o) => {
     const kept = budget.take(o);
     if (kept) outputs.push(kept);
@@ -101,9 +100,11 @@ describe('a notebook on the kernel next to the cluster', { concurrency: false, t
   });
 
   test('Interrupt stops time.sleep(60) in under 2 s, and the kernel keeps its variables', async () => {
-    const running = run('import time\nprint("sleeping", flush=True)\ntime.sleep(60)');
-    await until('the cell to start', async () => (session!.busy ? true : undefined), { timeoutMs: 10_000, everyMs: 100 });
-    await new Promise((r) => setTimeout(r, 1000));
+    const live: CellOutput[] = [];
+    const running = run('import time\nprint("sleeping", flush=True)\ntime.sleep(60)', new OutputBudget(), live);
+    // Output streams while the cell runs: the print arrives long before the sleep ends.
+    await until('the cell to print', async () => (stdout(live).includes('sleeping') ? true : undefined), { timeoutMs: 10_000, everyMs: 50 });
+    assert.ok(session!.busy);
     const asked = Date.now();
     await session!.interrupt();
     const r = await running;

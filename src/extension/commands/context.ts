@@ -11,6 +11,7 @@ import type { Refresher } from '../refresher';
 import { targetOf, type Connection, type Session, type Target } from '../session';
 import { readSettings } from '../settings';
 import type { HistoryFeed } from '../historyFeed';
+import type { NotebookKernels } from '../notebookKernels';
 import type { StatusBar } from '../statusBar';
 import type { Tunnels } from '../tunnels';
 import { inertMessage } from '../inert';
@@ -30,6 +31,7 @@ export interface Context {
   view: vscode.TreeView<Node>;
   statusBar: StatusBar;
   history: HistoryFeed;
+  notebooks: NotebookKernels;
   /** What commands reported, newest last (for tests and diagnostics). */
   errors: ReportedError[];
 }

@@ -8,6 +8,7 @@ import { adaptCluster, scaleCluster } from './scale';
 import { clusterReport, connectLocalPython, copySchedulerAddress, insertClientSnippet, openDashboard, shutDownCluster } from './cluster';
 import { cancelJob, openJobOutput, showJobScript } from './jobs';
 import { runPythonFile } from './runFile';
+import { restartKernel } from './notebook';
 import { connect, disconnect } from './connection';
 import { createClusterConfig } from './createConfig';
 import { copyAsPbsCluster, createConfigFromCall, importDaskConfig } from './convert';
@@ -32,6 +33,7 @@ const COMMANDS: Record<string, Handler> = {
   'gadiDask.insertClientSnippet': insertClientSnippet,
   'gadiDask.connectLocalPython': connectLocalPython,
   'gadiDask.runPythonFile': runPythonFile,
+  'gadiDask.restartKernel': restartKernel,
   'gadiDask.clusterReport': clusterReport,
   'gadiDask.createClusterConfig': createClusterConfig,
   'gadiDask.createConfigFromCall': createConfigFromCall,

@@ -15,6 +15,7 @@ import type { ConnectResult } from '../../../src/extension/commands/connection';
 import type { GadiDaskApi } from '../../../src/extension/extension';
 import type { ClusterNode, FoundClusterNode, JobNode, Node, OtherJobsNode } from '../../../src/extension/jobsTree';
 import { until as poll } from '../../fixtures/poll';
+import { notebookTests } from './notebook';
 
 const EXTENSION_ID = 'gadi-dask.gadi-dask';
 const CONFIG = 'sandbox.dask-cluster.yaml';
@@ -291,6 +292,9 @@ suite('Cluster life on the sandbox, through the editor', function () {
     await api.refresh();
     assert.deepEqual((await api.tree.getChildren(other)).filter((n) => n.kind === 'job'), []);
   });
+
+  // Registered here, so they run while the cluster does (a nested suite would run after the last test).
+  notebookTests(() => ({ api, shell: sandboxShell }));
 
   test('Shut Down Cluster leaves nothing: qstat lists no job and the tunnel is closed', async () => {
     const port = (await vscode.commands.executeCommand<DashboardResult>('gadiDask.openDashboard', { config: configPath, open: false }))!.localPort;
