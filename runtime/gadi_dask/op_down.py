@@ -9,9 +9,9 @@ from .journal import Journal
 from .kernel import KERNEL_DIR
 from .op_common import (LAUNCH_FILE, RUN_PY, SCHEDULER_SCRIPT, WORKER_SCRIPT, Locked, Refusal, _cluster, _document,
                         _reconciled, _record_history, runtime_command)
-from .op_kernel import stop_kernel
+from .op_kernel import kernel_jobs, running_kernel, stop_kernel
 from .op_pbs import cancel, retire, wait_gone
-from .protocol import JOB_ID
+from .protocol import JOB_ID, KEEP_KERNEL
 
 
 def op_down(args, progress, agent):
@@ -26,8 +26,11 @@ def op_down(args, progress, agent):
         # A full or read-only home must not keep the jobs running: what is not recorded, PBS says again next time
         # (the jobs it no longer runs are marked finished then).
         journal.keep_going = True
-        # PBS first: when it does not answer in its own format, nothing is stopped, cancelled or forgotten.
-        view = _reconciled(journal, name, cdir)
+        kdir = os.path.join(cdir, KERNEL_DIR)
+        _, kernel_seen = kernel_jobs(kdir)
+        # PBS first: when it does not answer in its own format, nothing is stopped, cancelled or forgotten. The
+        # kernel's jobs in the same qstat: whether one is kept running is known without asking PBS again.
+        view = _reconciled(journal, name, cdir, also=[j.id for j in kernel_seen if not j.finished])
         _remove_quietly(os.path.join(cdir, ADAPT_REQUEST_FILE))
         progress("Stopping the scheduler of %s" % name)
         timeout = float(args.get("shutdownTimeout", 30))
@@ -48,11 +51,15 @@ def op_down(args, progress, agent):
         if ids:
             progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
         answer["cancelled"] = cancel(journal, view, ids)
-        # The kernel next to the cluster goes with it: without the scheduler it has nothing to compute on.
-        try:
-            kernel = stop_kernel(os.path.join(cdir, KERNEL_DIR))
-        except Refusal as r:
-            kernel = {"stopped": [], "errors": [r.doc.get("error") or "PBS did not answer"]}
+        # The kernel next to the cluster goes with it (without the scheduler it has nothing to compute on), unless
+        # the user keeps it: its notebook's state outlives the cluster then.
+        if args.get(KEEP_KERNEL):
+            kernel = {"stopped": [], "errors": [], "kept": running_kernel(kdir, kernel_seen, view.pbs)}
+        else:
+            try:
+                kernel = dict(stop_kernel(kdir), kept=[])
+            except Refusal as r:
+                kernel = {"stopped": [], "errors": [r.doc.get("error") or "PBS did not answer"], "kept": []}
         answer["kernel"] = kernel
         answer["warnings"] += ["The kernel was not stopped: %s" % e for e in kernel["errors"]]
         gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
@@ -63,6 +70,9 @@ def op_down(args, progress, agent):
             purge = False  # the journal still has work to do: keep it
         else:
             purge = bool(args.get("purge"))
+        if purge and kernel["kept"]:
+            purge = False  # the kept kernel's token, journal and output live in it
+            answer["warnings"].append("The cluster's directory was not removed: the kernel kept running uses it.")
         answer["warnings"] += _record_history(cdir, journal, _reconciled(journal, name, cdir), compact=True)
         journal.compact()
         answer["warnings"] += journal.warnings

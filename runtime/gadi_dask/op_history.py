@@ -27,6 +27,6 @@ def op_history(args, progress, agent):
     if not os.path.isdir(cdir):
         return {"ok": True, "exists": False}
     # What PBS says now goes in first, so the report has the running jobs' figures and the ends nobody polled.
-    _, _, warnings = _refresh(name, cdir, args)
+    _, _, _, warnings = _refresh(name, cdir, args)
     history = History(cdir)
     return {"ok": True, "exists": True, "jobs": history.to_docs(), "warnings": warnings + history.warnings}

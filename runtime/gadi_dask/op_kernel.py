@@ -3,21 +3,25 @@
 The kernel's files live in ``<cluster dir>/kernel/`` (0700): its token (0600, made here at each start), its job
 script, its output, where it listens (kernel.json, written by ``run.py kernel-server``), and its own journal, like a
 run's: the cluster's journal lists only its scheduler and workers, so the kernel's job is never adopted, held or
-retired as a worker. ``down`` stops it with the cluster (stop_kernel). With ``placement: login`` the same script
-runs detached on the login node, its process group's leader recorded in ``login.pid``.
+retired as a worker. A snapshot shows its job beside the cluster's (kernel_jobs, settle_kernel_jobs), asked about
+in the snapshot's one qstat. ``down`` stops it with the cluster (stop_kernel) unless asked to keep it. With
+``placement: login`` the same script runs detached on the login node, its process group's leader recorded in
+``login.pid``.
 """
 import os
 import secrets
 import signal
 import subprocess
+import time
 
 from . import pbs
 from .common import SCHEDULER_FILE, pid_alive, read_json, remove_file
-from .journal import Journal
+from .journal import JOURNAL_FILE, KEEP_FINISHED_SECONDS, Journal
 from .kernel import INFO_FILE, KERNEL_DIR, TOKEN_FILE, missing_packages
 from .op_common import Refusal, _cluster, _pbs_refusal, _write_atomic
 from .op_pbs import submit
 from .pbsjson import PbsOutputError
+from .protocol import JOB_ID, KERNEL_ROLE
 from .reconcile import DONE_STATES, qstat
 
 KERNEL_SCRIPT = "kernel.pbs"
@@ -33,7 +37,10 @@ def op_kernel(args, progress, agent):
     if action == "status":
         return dict(kernel_status(kdir), ok=True)
     if action == "stop":
-        return dict(stop_kernel(kdir), ok=True)
+        job_id = args.get("jobId")
+        if job_id is not None and not JOB_ID.match(str(job_id)):
+            raise Refusal("bad-request", "%r is not a PBS job id" % job_id)
+        return dict(stop_kernel(kdir, job_id), ok=True)
     if action != "start":
         raise Refusal("bad-request", "%r is not a kernel action (start, status, stop)" % action)
     placement = args.get("placement")
@@ -63,7 +70,7 @@ def op_kernel(args, progress, agent):
     _write_atomic(os.path.join(kdir, KERNEL_SCRIPT), str(args.get("script", "")), 0o600)
     if placement == "job":
         progress("Submitting the kernel's job of cluster %s" % name)
-        job_id, error = submit(Journal(kdir), kdir, "kernel", KERNEL_SCRIPT, cluster=name)
+        job_id, error = submit(Journal(kdir), kdir, KERNEL_ROLE, KERNEL_SCRIPT, cluster=name)
         if error:
             raise Refusal("qsub", "the kernel's job was not submitted", qsub=error)
         return {"ok": True, "jobId": job_id, "state": "queued", "kernelDir": kdir}
@@ -84,10 +91,10 @@ def _login_pid(kdir):
 
 
 def _live_job(kdir):
-    if not os.path.exists(os.path.join(kdir, "journal.jsonl")):
+    if not os.path.exists(os.path.join(kdir, JOURNAL_FILE)):
         return None, None
     journal = Journal(kdir)
-    ids = [j.id for j in journal.live("kernel")]
+    ids = [j.id for j in journal.live(KERNEL_ROLE)]
     if not ids:
         return None, None
     try:
@@ -122,12 +129,16 @@ def _where(info):
     return dict((k, info[k]) for k in ("host", "port", "node", "startedAt") if info and k in info)
 
 
-def stop_kernel(kdir):
-    """Cancels the kernel's job (journaled) or ends its login-node process group. {stopped: [...], errors: [...]}."""
+def stop_kernel(kdir, only=None):
+    """Cancels the kernel's job (journaled) or ends its login-node process group. {stopped: [...], errors: [...]}.
+    ``only``: that job, and only while it is the kernel's live job (a row of an older snapshot never stops a kernel
+    started since); the login-node process is left alone then."""
     answer = {"stopped": [], "errors": []}
     if not os.path.isdir(kdir):
         return answer
     job_id, _ = _live_job(kdir)
+    if only is not None and job_id != only:
+        return answer
     if job_id:
         try:
             said = pbs.qdel([job_id]).get(job_id, "error: no answer")
@@ -138,7 +149,7 @@ def stop_kernel(kdir):
             answer["stopped"].append(job_id)
         else:
             answer["errors"].append("job %s: %s" % (job_id, said))
-    pid = _login_pid(kdir)
+    pid = _login_pid(kdir) if only is None else None
     if pid and pid_alive(pid):
         try:
             os.killpg(pid, signal.SIGTERM)
@@ -148,3 +159,36 @@ def stop_kernel(kdir):
     for f in (INFO_FILE, TOKEN_FILE, PID_FILE):
         remove_file(os.path.join(kdir, f))
     return answer
+
+
+def kernel_jobs(kdir, now=None):
+    """The kernel's journal and the jobs of it a snapshot shows: live, or finished within the journal's day. Read
+    without asking PBS: the caller puts their ids into the qstat it makes anyway. (None, []) without a journal."""
+    if not os.path.exists(os.path.join(kdir, JOURNAL_FILE)):
+        return None, []
+    journal = Journal(kdir)
+    journal.keep_going = True  # a full home: what is not recorded now, the next snapshot finds again
+    now = time.time() if now is None else now
+    return journal, [j for j in journal.jobs.values() if j.role == KERNEL_ROLE
+                     and not (j.finished and now - j.finished > KEEP_FINISHED_SECONDS)]
+
+
+def settle_kernel_jobs(journal, jobs, pbs_jobs, write):
+    """Marks finished the kernel jobs that PBS's answer (``pbs_jobs``, already asked) shows ended or no longer
+    knows; ``write``: into the journal, else in memory only. Returns the jobs' journal documents."""
+    record = journal.record if write else journal.apply_only
+    for j in jobs:
+        attrs = pbs_jobs.get(j.id)
+        if not j.finished and (attrs is None or attrs.get("job_state") in DONE_STATES):
+            record("finished", id=j.id, exit=attrs.get("Exit_status") if attrs else None)
+    return [j.to_doc() for j in jobs]
+
+
+def running_kernel(kdir, jobs, pbs_jobs):
+    """What of the kernel still runs, by PBS's answer already asked (``pbs_jobs``): its live job ids and a
+    login-node process (``pid N``)."""
+    out = [j.id for j in jobs if not j.finished and pbs_jobs.get(j.id, {}).get("job_state", "F") not in DONE_STATES]
+    pid = _login_pid(kdir)
+    if pid and pid_alive(pid):
+        out.append("pid %d" % pid)
+    return out

@@ -7,8 +7,10 @@ import time
 from . import pbs
 from .common import METADATA_FILE, SCHEDULER_FILE, Beside, read_json
 from .journal import Journal
+from .kernel import KERNEL_DIR
 from .lock import ClusterLock, LockBusy, LockUnavailable
 from .op_common import SCHEDULER_JOB_LOG, Refusal, _cluster, _pbs_refusal, _reconciled, _record_history, _tail
+from .op_kernel import kernel_jobs, settle_kernel_jobs
 from .pbsjson import PbsOutputError
 from .protocol import JOB_ID
 from .reconcile import listing_due, qstat
@@ -34,7 +36,8 @@ def _probe_result(probing, name, timeout):
 
 
 def _refresh(name, cdir, args):
-    """Reconciles and records the history; the journal only when no client is changing the cluster right now."""
+    """Reconciles and records the history; the journal only when no client is changing the cluster right now. The
+    kernel's jobs are asked about in the same qstat (their own journal, never the cluster's: not workers)."""
     lock = ClusterLock(cdir, args.get("client", "gadi-dask"), 120)
     try:
         lock.acquire(0)
@@ -43,15 +46,19 @@ def _refresh(name, cdir, args):
     try:
         journal = Journal(cdir)
         journal.keep_going = True  # what cannot be recorded now is found again by the next reconcile
+        kernel_journal, kernel = kernel_jobs(os.path.join(cdir, KERNEL_DIR))
         # A qsub a dead agent left running is not waited for here: its intent stays open for a changing operation.
-        view = _reconciled(journal, name, cdir, write=lock.held, wait_for_qsub=False,
+        view = _reconciled(journal, name, cdir, also=[j.id for j in kernel], write=lock.held, wait_for_qsub=False,
                            list_jobs=listing_due(journal, cdir))
+        kernel = settle_kernel_jobs(kernel_journal, kernel, view.pbs, lock.held) if kernel_journal else []
         if lock.held:
             journal.compact()
         warnings = journal.warnings + _record_history(cdir, journal, view, compact=lock.held)
+        if kernel_journal:
+            warnings += kernel_journal.warnings
     finally:
         lock.release()
-    return journal, view, warnings
+    return journal, view, kernel, warnings
 
 
 def op_snapshot(args, progress, agent):
@@ -60,13 +67,13 @@ def op_snapshot(args, progress, agent):
         return {"ok": True, "exists": False}
     timeout = float(args.get("probeTimeout", 5))
     probing = Beside(lambda: _status_probe(name, timeout))
-    journal, view, warnings = _refresh(name, cdir, args)
+    journal, view, kernel, warnings = _refresh(name, cdir, args)
     status, status_error = _probe_result(probing, name, timeout)
     if status:  # the workers' memory, as the scheduler reports it
         warnings += [w for w in _record_history(cdir, journal, view, status) if w not in warnings]
     jobs = [j.to_doc() for j in journal.jobs.values()]
-    known = set(j["id"] for j in jobs)
-    return {"ok": True, "exists": True, "jobs": jobs,
+    known = set(j["id"] for j in jobs + kernel)
+    return {"ok": True, "exists": True, "jobs": jobs, "kernelJobs": kernel,
             "adaptive": [i for i in view.adaptive],
             "qstat": view.qstat_text(sorted(known | set(view.adaptive))),
             "status": status, "workersSeen": workers_seen(status), "statusRc": None, "statusStderr": status_error,

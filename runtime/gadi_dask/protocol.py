@@ -15,6 +15,11 @@ CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SESSION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 PROJECT_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
 
+# The role of the kernel's job (op_kernel) in its own journal and in a snapshot's answer: never a worker's.
+KERNEL_ROLE = "kernel"
+# down's option that leaves the kernel next to the cluster running (its default stops it with the cluster).
+KEEP_KERNEL = "keepKernel"
+
 # The unique suffix of every job name the agent gives (qsub -N <cluster>-<8 hex>).
 JOB_NAME_SUFFIX = re.compile(r"-[0-9a-f]{8}$")
 

@@ -15,7 +15,7 @@ import time
 from . import inflight, pbs
 from .common import ADAPT_STATE_FILE, Beside, read_json
 from .pbsjson import PbsOutputError, parse_qselect, parse_qstat
-from .protocol import JOB_ID, JOB_NAME_SUFFIX
+from .protocol import JOB_ID, JOB_NAME_SUFFIX, KERNEL_ROLE
 
 DONE_STATES = set("FXM")  # finished, expired sub-job, moved: holds nothing here any more
 QUEUED_STATES = set("QHWTS")
@@ -39,7 +39,7 @@ def unique_name(cluster, role):
     """A job name no other job has: the cluster's (so the job is found by name) and 8 random hex digits. A file run
     on the cluster (op_run) and its kernel (op_kernel) have names of their own, never taken for a worker's."""
     base = {"scheduler": SCHEDULER_PREFIX + cluster, "run": RUN_PREFIX + cluster,
-            "kernel": KERNEL_PREFIX + cluster}.get(role, cluster)
+            KERNEL_ROLE: KERNEL_PREFIX + cluster}.get(role, cluster)
     return "%s-%s" % (base, secrets.token_hex(4))
 
 

@@ -47,7 +47,8 @@ export const CLUSTER_HELP = `Cluster commands:
   adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself; off: hold no size, adapt no more
   status [--json]                the cluster's jobs, workers and scheduler
   report [--json]                per run and job: SU spent against the estimate, CPU efficiency, peak memory
-  down [--purge]                 retire the workers, stop the scheduler, cancel every job of the cluster
+  down [--purge] [--keep-kernel] retire the workers, stop the scheduler, cancel every job of the cluster and
+                                 stop its kernel; --keep-kernel leaves the kernel running (its notebook's state)
   cancel JOBID... [--yes]        cancel PBS jobs: the cluster's through the cluster (workers retired first), your
                                  other jobs with qdel; asks first on a terminal, needs --yes otherwise
   connect [--port N] [--python P] forward the scheduler to 127.0.0.1:N (default any free port) and print the
@@ -57,7 +58,8 @@ export const CLUSTER_HELP = `Cluster commands:
                                  Ctrl-C cancels the job
   kernel [start|status|stop]     a Jupyter server with an IPython kernel next to the cluster (config: kernel:),
                                  whose Client() connects to it; start waits until it listens (or --timeout);
-                                 status (the default) says its job's state and where it listens; down stops it too
+                                 status (the default) says its job's state and where it listens; down stops it
+                                 too, unless --keep-kernel
 
 Options for every cluster command:
   --config FILE          the cluster config (default: the one *.dask-cluster.yaml in this directory)
@@ -83,6 +85,7 @@ const OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
   workers: { type: 'boolean' },
   purge: { type: 'boolean' },
+  'keep-kernel': { type: 'boolean' },
   scheduler: { type: 'boolean' },
   port: { type: 'string' },
   python: { type: 'string' },
@@ -97,7 +100,7 @@ const ALLOWED: Record<ClusterCommand, ReadonlyArray<keyof typeof OPTIONS>> = {
   adapt: ['no-wait', 'timeout'],
   status: [],
   report: [],
-  down: ['purge'],
+  down: ['purge', 'keep-kernel'],
   cancel: ['yes'],
   connect: ['port', 'python'],
   run: [],
@@ -314,7 +317,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     case 'down': {
       if (positionals.length) throw new UsageError('down takes no arguments');
       action = async (c) => {
-        const r = await c.down({ purge: values.purge, signal, onProgress: progress });
+        const r = await c.down({ purge: values.purge, keepKernel: values['keep-kernel'], signal, onProgress: progress });
         out(values.json ? toJson(r) : renderDown(r));
         return r.cancelled.some((x) => x.outcome === 'error') ? EXIT.failed : EXIT.ok;
       };

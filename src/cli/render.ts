@@ -137,8 +137,10 @@ export function renderDown(r: DownResult): string {
   const lines = [r.wasRunning ? `Scheduler stopped; ${r.retiredWorkers.length} worker(s) retired` : 'No scheduler was running'];
   lines.push(...(r.cancelled.length ? cancelLines(r.cancelled) : ['No job left to cancel']));
   if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
+  if (r.kernel.stopped.length) lines.push(`Kernel stopped: ${r.kernel.stopped.join(' ')}`);
   if (r.purged) lines.push('Cluster directory removed');
   if (r.sessionLeft) lines.push(r.sessionLeft);
+  if (r.kernelLeft) lines.push(r.kernelLeft);
   return `${[...lines, ...r.warnings.map((w) => `warning: ${w}`)].join('\n')}\n`;
 }
 

@@ -1,14 +1,17 @@
 // The PBS Jobs view's context values: what package.json's menus match with `viewItem` (and its keybindings with
 // SELECTION_CONTEXT_KEY). Built here only, with the list of every value the tree can give, so a unit test can hold
 // the menus against it (no vscode import here).
-import type { SchedulerState } from '../core/cluster';
+import type { JobRole as ClusterJobRole, SchedulerState } from '../core/cluster';
 import type { PbsPhase } from '../core/pbs/states';
 
-export type JobRole = 'scheduler' | 'worker' | 'other';
+/** A cluster's job by its role, or a job of no cluster of this workspace. */
+export type JobRole = ClusterJobRole | 'other';
 export type Severity = 'error' | 'warning' | 'info' | 'loading';
 export type ClusterRowState = SchedulerState | 'loading';
 
-const ROLES = ['scheduler', 'worker', 'other'] as const satisfies readonly JobRole[];
+const ROLES = ['scheduler', 'worker', 'kernel', 'other'] as const satisfies readonly JobRole[];
+const _allRoles: JobRole extends (typeof ROLES)[number] ? true : never = true; // a new role gets its menus too
+void _allRoles;
 const PHASES = ['pending', 'running', 'finished', 'unknown'] as const satisfies readonly PbsPhase[];
 const CLUSTER_STATES = ['running', 'starting', 'queued', 'unreachable', 'stopped', 'not-deployed', 'unknown', 'loading'] as const satisfies readonly ClusterRowState[];
 const SEVERITIES = ['error', 'warning', 'info', 'loading'] as const satisfies readonly Severity[];

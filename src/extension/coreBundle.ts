@@ -1,8 +1,8 @@
 // Everything the extension host uses of the core at run time, as one lazily loaded bundle (see core.ts).
 export {
-  cancelOtherJobs, checkCeiling, clientSnippet, clockTime, ClusterError, ClusterManager, clusterNameOf, clusterPaths, ConfigFileError,
+  activeKernelJob, cancelOtherJobs, checkCeiling, clientSnippet, clockTime, ClusterError, ClusterManager, clusterNameOf, clusterPaths, ConfigFileError,
   connectLocalClient, describeCount, discoverClusters, jobCeiling, jobDisplayName, listOtherJobs, parseClusterConfig, runFileName,
-  schedulerExpiry, targetSummary, tlsEnabled,
+  kernelExpiry, schedulerExpiry, targetSummary, tlsEnabled,
   workerScriptContext,
 } from '../core/cluster';
 export { HISTORY_NOTIFICATION, historyFacts } from '../core/cluster/advice';

@@ -10,6 +10,7 @@ import type { Connection, Session } from './session';
 import { clusterItem, foundClusterItem, jobItem, messageItem, workerItem, type JobRole, type Severity } from './treeItems';
 import { FINISHED_JOBS_CONTEXT, OTHER_JOBS_CONTEXT } from './contextValues';
 import { inertItem } from './inert';
+import { core } from './core';
 
 export interface ClusterNode {
   kind: 'cluster';
@@ -100,8 +101,11 @@ export class JobsTreeProvider implements vscode.TreeDataProvider<Node>, vscode.D
     switch (node.kind) {
       case 'cluster':
         return clusterItem(node.entry);
-      case 'job':
-        return jobItem(node.job, node.role, node.workers, `${node.place}|${node.job.id}`);
+      case 'job': {
+        // The kernel's job warns before its walltime ends: its notebook's variables go with it.
+        const notice = node.role === 'kernel' ? core().kernelExpiry(node.entry?.snapshot) : undefined;
+        return jobItem(node.job, node.role, node.workers, `${node.place}|${node.job.id}`, notice?.jobId === node.job.id ? notice : undefined);
+      }
       case 'worker':
         return workerItem(node.worker, `${node.place}|${node.worker.name}`);
       case 'message':

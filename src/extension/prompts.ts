@@ -1,8 +1,10 @@
 // What SSH asks the user, the editor's way: a modal dialog with the SHA256 fingerprint for an unknown host key,
 // password input boxes for passphrases, passwords and one-time codes. A passphrase goes to SecretStorage only when
 // the user ticks "remember" in its input box, and only once it has opened the key. Answers are never logged.
+// Also Shut Down's modal question whether the kernel next to the cluster goes with it.
 import * as vscode from 'vscode';
 import type { SecretKind, SshPrompt } from '../core/remote/prompt';
+import { inertMessage } from './inert';
 
 // The core's passphrase prompts name the key file after one of these openings (sshAuth.ts).
 const PASSPHRASE_MESSAGE = /^(Passphrase for|Wrong passphrase, try again:) (.+)$/;
@@ -10,6 +12,17 @@ const SECRET_PREFIX = 'gadiDask.passphrase:';
 const KNOWN_SECRETS = 'gadiDask.savedPassphrases';
 
 export const TRUST_HOST_KEY = 'Trust and Connect';
+export const STOP_KERNEL_TOO = 'Stop the kernel too';
+export const KEEP_KERNEL = 'Keep the kernel';
+
+/**
+ * Shut Down while a kernel runs next to the cluster: both choices shut the cluster down; true stops the kernel too,
+ * false keeps it, undefined (the dialog dismissed) does nothing.
+ */
+export async function askStopKernel(message: string, detail: string): Promise<boolean | undefined> {
+  const picked = await vscode.window.showWarningMessage(inertMessage(message), { modal: true, detail: inertMessage(detail) }, STOP_KERNEL_TOO, KEEP_KERNEL);
+  return picked === undefined ? undefined : picked === STOP_KERNEL_TOO;
+}
 
 export class EditorPrompt implements SshPrompt {
   /** Passphrases the user asked to remember, kept until the sign-in they were given for succeeds. */

@@ -1,7 +1,7 @@
 // How each kind of node in the PBS Jobs view looks: label, description, state icon and colour, Markdown tooltip,
 // and the contextValue that picks its menu items (package.json "menus" match on it).
 import * as vscode from 'vscode';
-import type { ClusterSnapshot, DiscoveredCluster, SchedulerState, WorkerStatus } from '../core/cluster';
+import type { ClusterSnapshot, DiscoveredCluster, SchedulerState, WalltimeNotice, WorkerStatus } from '../core/cluster';
 import type { PbsJob } from '../core/pbs/qstat';
 import { efficiencyRows, efficiencySummary, jobEfficiency } from '../core/pbs/efficiency';
 import { describeExitStatus } from '../core/pbs/states';
@@ -39,13 +39,16 @@ const STATE_LOOKS: Record<string, StateLook> = {
   M: { icon: 'arrow-right', color: 'disabledForeground' },
 };
 
-export function jobIcon(job: PbsJob): vscode.ThemeIcon {
+/** The job's state as an icon and colour; `icon` keeps the colour and draws another shape (the kernel's job). */
+export function jobIcon(job: PbsJob, icon?: string): vscode.ThemeIcon {
   let look = STATE_LOOKS[job.state] ?? { icon: 'question', color: 'charts.purple' };
   if (job.state === 'F') {
     look = job.exitStatus === undefined || job.exitStatus === 0 ? { icon: 'pass', color: 'disabledForeground' } : { icon: 'error', color: 'charts.red' };
   }
-  return new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
+  return new vscode.ThemeIcon(icon ?? look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
 }
+
+const NOTICE_ICON = () => new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'));
 
 function walltime(job: PbsJob): string {
   const requested = job.requested.walltimeSeconds;
@@ -62,18 +65,22 @@ function nodesText(job: PbsJob): string {
 
 const md = (text: string) => text.replace(/[\\`*_{}[\]()#+\-.!|<>]/g, '\\$&');
 
-export function jobItem(job: PbsJob, role: JobRole, workers: readonly WorkerStatus[], id: string): vscode.TreeItem {
-  const item = new vscode.TreeItem(`${shortJobId(job.id)} ${core().jobDisplayName(job.name)}`, workers.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+/** A PBS job's row; `notice`: its walltime ends soon (the kernel's job), said on the row and in its tooltip. */
+export function jobItem(job: PbsJob, role: JobRole, workers: readonly WorkerStatus[], id: string, notice?: WalltimeNotice): vscode.TreeItem {
+  const label = role === 'kernel' ? `Kernel job ${shortJobId(job.id)}` : `${shortJobId(job.id)} ${core().jobDisplayName(job.name)}`;
+  const item = new vscode.TreeItem(label, workers.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
   item.id = id;
-  item.description = [job.stateInfo.label, job.queue, walltime(job), efficiencySummary(jobEfficiency(job)), nodesText(job)].filter(Boolean).join(' · ');
-  item.iconPath = jobIcon(job);
+  item.description = [notice ? `⚠ ${notice.short}` : undefined, job.stateInfo.label, job.queue, walltime(job), efficiencySummary(jobEfficiency(job)), nodesText(job)]
+    .filter(Boolean).join(' · ');
+  item.iconPath = notice ? NOTICE_ICON() : jobIcon(job, role === 'kernel' ? 'notebook' : undefined);
   item.contextValue = jobContext(role, job.stateInfo.phase);
-  item.tooltip = jobTooltip(job, role, workers.length);
+  item.tooltip = jobTooltip(job, role, workers.length, notice);
   return item;
 }
 
-function jobTooltip(job: PbsJob, role: JobRole, workers: number): vscode.MarkdownString {
+function jobTooltip(job: PbsJob, role: JobRole, workers: number, notice?: WalltimeNotice): vscode.MarkdownString {
   const rows: [string, string | undefined][] = [
+    ['Walltime ends', notice?.message],
     ['State', `${job.state}: ${job.stateInfo.meaning}`],
     ['Why', job.comment],
     ['Queue', job.queue],
@@ -92,7 +99,7 @@ function jobTooltip(job: PbsJob, role: JobRole, workers: number): vscode.Markdow
     ['Exit', job.exitStatus !== undefined ? describeExitStatus(job.exitStatus) : undefined],
     ['Output', job.outputPath],
     ['Errors', job.errorPath !== job.outputPath ? job.errorPath : undefined],
-    ['Dask workers', role === 'other' ? undefined : String(workers)],
+    ['Dask workers', role === 'other' || (role === 'kernel' && !workers) ? undefined : String(workers)],
   ];
   const t = new vscode.MarkdownString();
   t.appendMarkdown(`**${md(job.id)}** ${md(job.name)}${role === 'other' ? '' : ` — ${role} job`}\n\n`);
@@ -177,10 +184,12 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
   if (target) parts.push(target.line);
   const expiry = s ? core().schedulerExpiry(s) : undefined;
   if (expiry) parts.push(`⚠ ${expiry.short}`);
+  const kernelEnds = s ? core().kernelExpiry(s) : undefined;
+  if (kernelEnds) parts.push(`⚠ ${kernelEnds.short}`);
   if (s?.scheduler.session) parts.push(`scheduler in session ${s.scheduler.session.name}`);
   item.description = parts.join(' · ');
   const look = state === 'loading' ? { icon: 'loading~spin' } : SCHEDULER_LOOKS[state];
-  item.iconPath = entry.error || expiry ? new vscode.ThemeIcon('warning', new vscode.ThemeColor('charts.orange'))
+  item.iconPath = entry.error || expiry || kernelEnds ? NOTICE_ICON()
     : new vscode.ThemeIcon(look.icon, look.color ? new vscode.ThemeColor(look.color) : undefined);
   item.contextValue = clusterContext(state, !!s?.scheduler.dashboard, !!s?.adaptive?.enabled);
   const t = new vscode.MarkdownString();
@@ -191,6 +200,7 @@ export function clusterItem(entry: ClusterEntry): vscode.TreeItem {
     // Where the scheduler lives: its persistent session, or its job (with the walltime that ends it).
     ['Persistent session', s?.scheduler.session ? `${s.scheduler.session.name}${s.scheduler.session.host ? ` (${s.scheduler.session.host})` : ''}, no walltime` : undefined],
     ['Scheduler walltime', expiry?.message],
+    ['Kernel walltime', kernelEnds?.message],
     ['Address', s?.scheduler.address],
     ['Dashboard', s?.scheduler.dashboard?.url],
     ['Scheduler job', s?.scheduler.jobId],

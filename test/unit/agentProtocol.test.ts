@@ -7,7 +7,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { CLUSTER_NAME, JOB_NAME_SUFFIX, TLS_CERT_FILE, TLS_KEY_FILE } from '../../src/core/cluster/names';
 import { PROJECT_NAME, SESSION_NAME } from '../../src/core/config/schema';
-import { FRAME, OPS, PROTOCOL_VERSION } from '../../src/core/cluster/protocol';
+import { FRAME, KEEP_KERNEL, KERNEL_ROLE, OPS, PROTOCOL_VERSION } from '../../src/core/cluster/protocol';
+import { KERNEL_DIR, KERNEL_SCRIPT_FILE } from '../../src/core/cluster/kernel';
 import { repairJson } from '../../src/core/pbs/jsonRepair';
 import { JOB_ID } from '../../src/core/pbs/submit';
 import { PBS_SAMPLES as SAMPLES } from '../fixtures/paths';
@@ -22,16 +23,21 @@ test('protocol.py holds the same version, frame, operations and patterns as this
   const py = JSON.parse(python(
     'import json; from gadi_dask import protocol as p; print(json.dumps({"v": p.PROTOCOL_VERSION, "frame": p.FRAME, ' +
       '"ops": list(p.OPS), "job": p.JOB_ID.pattern, "name": p.CLUSTER_NAME.pattern, "suffix": p.JOB_NAME_SUFFIX.pattern, ' +
-      '"session": p.SESSION_NAME.pattern, "project": p.PROJECT_NAME.pattern}))'));
+      '"session": p.SESSION_NAME.pattern, "project": p.PROJECT_NAME.pattern, "kernelRole": p.KERNEL_ROLE, "keepKernel": p.KEEP_KERNEL}))'));
   assert.deepEqual(py, {
     v: PROTOCOL_VERSION, frame: FRAME, ops: [...OPS], job: JOB_ID.source, name: CLUSTER_NAME.source, suffix: JOB_NAME_SUFFIX.source,
-    session: SESSION_NAME.source, project: PROJECT_NAME.source,
+    session: SESSION_NAME.source, project: PROJECT_NAME.source, kernelRole: KERNEL_ROLE, keepKernel: KEEP_KERNEL,
   });
 });
 
 test('common.py names the cluster\'s TLS files as this side does', () => {
   const py = JSON.parse(python('import json; from gadi_dask import common as c; print(json.dumps([c.TLS_CERT_FILE, c.TLS_KEY_FILE]))'));
   assert.deepEqual(py, [TLS_CERT_FILE, TLS_KEY_FILE]);
+});
+
+test('the kernel\'s directory and job script have the names this side reads them by', () => {
+  const py = JSON.parse(python('import json; from gadi_dask import kernel as k, op_kernel as o; print(json.dumps([k.KERNEL_DIR, o.KERNEL_SCRIPT]))'));
+  assert.deepEqual(py, [KERNEL_DIR, KERNEL_SCRIPT_FILE]);
 });
 
 test('a qsub answer gives a job id only when it is nothing but one id of a server\'s form, which this side accepts too', () => {

@@ -65,7 +65,7 @@ describe('gadi-dask', () => {
   test('--help lists the commands and the exit statuses', async () => {
     const c = io(dir);
     assert.equal(await main(['--help'], c.io), EXIT.ok);
-    for (const word of ['job-script', 'scale N [--workers]', 'adapt MIN MAX', 'status [--json]', 'down', '--ssh-config', '--known-hosts', '--transport']) {
+    for (const word of ['job-script', 'scale N [--workers]', 'adapt MIN MAX', 'status [--json]', 'down [--purge] [--keep-kernel]', '--ssh-config', '--known-hosts', '--transport']) {
       assert.ok(c.out().includes(word), word);
     }
     assert.match(c.out(), /^ {2}4 {4}cannot connect/m);
@@ -75,7 +75,7 @@ describe('gadi-dask', () => {
   });
 
   test('usage errors exit 2 before anything connects', async () => {
-    for (const argv of [['scale'], ['scale', 'two'], ['scale', '1', '2'], ['adapt', '3'], ['adapt', '4', '2'], ['status', '--purge'], ['frobnicate'], ['up', '--wait', 'soon']]) {
+    for (const argv of [['scale'], ['scale', 'two'], ['scale', '1', '2'], ['adapt', '3'], ['adapt', '4', '2'], ['status', '--purge'], ['status', '--keep-kernel'], ['down', '--keep-kernel', 'now'], ['frobnicate'], ['up', '--wait', 'soon']]) {
       const c = io(dir);
       assert.equal(await main(argv, c.io), EXIT.usage, argv.join(' '));
       assert.ok(c.err().length > 0, `${argv.join(' ')} says why`);

@@ -94,7 +94,7 @@ describe('snapshot', () => {
   };
   const job = (id: string, role: 'scheduler' | 'worker', submitted = 1795700000) => ({ id, role, submitted, name: null, finished: null, cancelled: null as number | null });
   const answer = (jobs: ReturnType<typeof job>[], states: Record<string, string>, statusDoc: unknown): Answer<'snapshot'> => ({
-    ok: true, exists: true, jobs, adaptive: [], qstat: qstatJson(states), status: statusDoc as Record<string, unknown>,
+    ok: true, exists: true, jobs, kernelJobs: [], adaptive: [], qstat: qstatJson(states), status: statusDoc as Record<string, unknown>,
     statusRc: 0, statusStderr: '', prologue: '', warnings: [],
   });
 

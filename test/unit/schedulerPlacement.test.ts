@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
-import { schedulerExpiry, SCHEDULER_EXPIRY_NOTICE_SECONDS } from '../../src/core/cluster/schedulerExpiry';
+import { schedulerExpiry, SCHEDULER_EXPIRY_NOTICE_SECONDS } from '../../src/core/cluster/walltimeNotice';
 import type { ClusterSnapshot } from '../../src/core/cluster/snapshot';
 import { lintText } from '../../src/core/config/linter';
 import { cleanGadiConfig, type Root } from '../fixtures/configs';

@@ -44,6 +44,11 @@ test('jobs, clusters and the other-jobs node each have their actions', () => {
   assert.ok(actions('job.worker.running').includes('gadiDask.cancelJob'));
   assert.ok(actions('job.other.pending').includes('gadiDask.cancelJob'));
   assert.ok(!actions('job.worker.finished').includes('gadiDask.cancelJob'), 'a finished job cannot be cancelled');
+  for (const phase of ['pending', 'running']) {
+    assert.ok(actions(`job.kernel.${phase}`).includes('gadiDask.cancelJob'), `the kernel's ${phase} job can be cancelled`);
+  }
+  assert.ok(actions('job.kernel.running').includes('gadiDask.showJobScript'));
+  assert.ok(actions('job.kernel.finished').includes('gadiDask.openJobOutput'));
   assert.ok(actions('cluster.running.dashboard').includes('gadiDask.openDashboard'));
   assert.ok(!actions('cluster.stopped').includes('gadiDask.openDashboard'));
   assert.ok(actions('otherJobs').includes('gadiDask.refresh'));

@@ -44,6 +44,8 @@ export interface DownOptions extends ActionOptions {
   purge?: boolean;
   /** Seconds the runtime waits for the scheduler to stop cleanly; default 30. */
   shutdownTimeoutSeconds?: number;
+  /** Leave the kernel next to the cluster running (default: it is stopped with the cluster). */
+  keepKernel?: boolean;
 }
 
 export interface SchedulerInfo {
@@ -154,6 +156,10 @@ export interface DownResult {
   warnings: string[];
   /** Placement persistent-session: the sentence saying the session is still running (it is never stopped). */
   sessionLeft?: string;
+  /** The kernel next to the cluster: its job (or `pid N` on the login node) stopped, or kept running as asked. */
+  kernel: { stopped: string[]; kept: string[] };
+  /** keepKernel: the sentence saying the kernel still runs, and how to stop it. */
+  kernelLeft?: string;
 }
 
 export interface CancelJobsResult {

@@ -15,7 +15,11 @@ import { Deployer } from './deployer';
 import { adapt, cancelJobs, down, scale, up } from './lifecycle';
 import type { ClusterPaths } from './names';
 import { buildReport, type ClusterReport } from './report';
-import { kernelStatus, kernelTokenPath, startKernel, stopKernel, type KernelStartOptions, type KernelStatus } from './kernel';
+import type { CancelledJob } from './answers';
+import {
+  kernelCancelOutcome, kernelScriptPath, kernelStatus, kernelTokenPath, renderKernelJobScript, startKernel, stopKernel, type KernelStartOptions,
+  type KernelStatus,
+} from './kernel';
 import { runFile, type RunFileOptions, type RunFileResult } from './runFile';
 import { loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 import type { DashboardInfo } from './runtimeDocs';
@@ -49,6 +53,16 @@ export class Cluster {
   /** The scheduler's job script (placement: job). */
   schedulerJobScript(): string {
     return this.core.schedulerJobScript();
+  }
+
+  /** The kernel's job script as the config makes it now. */
+  kernelJobScript(): string {
+    return renderKernelJobScript(this.core);
+  }
+
+  /** Where the script of the kernel's latest job is on the cluster (what qsub got). */
+  get kernelScriptPath(): string {
+    return kernelScriptPath(this.core);
   }
 
   /** Worker jobs for a request: N workers need ⌈N / processes per job⌉ jobs. */
@@ -142,6 +156,11 @@ export class Cluster {
   /** Cancels the kernel's job (or ends its login-node process). */
   stopKernel(options: ActionOptions = {}): Promise<KernelStatus> {
     return stopKernel(this.core, options);
+  }
+
+  /** Cancel Job on the kernel's job: the kernel's own stop, of that job only (never the worker cancel path). */
+  async cancelKernelJob(jobId: string, options: ActionOptions = {}): Promise<CancelledJob> {
+    return kernelCancelOutcome(jobId, await stopKernel(this.core, { ...options, jobId }));
   }
 
   /** Where the kernel's token is on the cluster: read it over this connection, never copy it elsewhere. */

@@ -21,14 +21,18 @@ export { loadClusterConfig, parseClusterConfig } from './configFile';
 export { assertClusterName, clusterNameOf, clusterPaths, CLUSTER_NAME, jobDisplayName, schedulerJobName, type ClusterPaths } from './names';
 export { clientSnippet } from './clientSnippet';
 export { compareVersions, connectLocalClient, localClientSnippet, THROUGH_THE_TUNNEL, type LocalClient, type LocalClientOptions, type VersionCheck } from './localClient';
-export { kernelJobName, kernelSettings, renderKernelJobScript, type KernelSettings, type KernelStartOptions, type KernelStatus } from './kernel';
+export {
+  kernelCancelOutcome, kernelJobName, kernelSettings, renderKernelJobScript, type KernelSettings, type KernelStartOptions, type KernelStatus,
+} from './kernel';
 export { MAX_RUN_FILE_BYTES, newRunId, renderRunJobScript, runFileName, type RunFileOptions, type RunFileResult } from './runFile';
 export { clockTime, targetSummary, type TargetSummary } from './target';
 export { tlsEnabled, workerScriptContext } from './tls';
 export { findRuntimeDir, loadRuntimeBundle, type RuntimeBundle } from './runtimeBundle';
 export type { AdaptiveStatus, RuntimeMetadata, WorkerStatus } from './runtimeDocs';
 export {
-  type ClusterJob, type ClusterSnapshot, type JobRecord, type JobRole, type SchedulerSnapshot, type SchedulerState,
+  activeKernelJob, type ClusterJob, type ClusterSnapshot, type JobRecord, type JobRole, type SchedulerSnapshot, type SchedulerState,
 } from './snapshot';
 export { buildReport, groupRuns, reportJobs, reportJson, type ClusterReport, type ReportJob, type ReportRun } from './report';
-export { schedulerExpiry, SCHEDULER_EXPIRY_NOTICE_SECONDS, type SchedulerExpiry } from './schedulerExpiry';
+export {
+  kernelExpiry, KERNEL_EXPIRY_NOTICE_SECONDS, schedulerExpiry, SCHEDULER_EXPIRY_NOTICE_SECONDS, type SchedulerExpiry, type WalltimeNotice,
+} from './walltimeNotice';

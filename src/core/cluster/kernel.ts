@@ -10,6 +10,7 @@ import { DEFAULT_PYTHON, effectivePrologue } from '../pbs/jobScript';
 import { shellQuote } from '../remote/shellQuote';
 import { parseBytes, pbsFormatBytesCeil } from '../units';
 import type { ActionOptions } from './actions';
+import type { CancelledJob } from './answers';
 import { callOptions, type ClusterCore } from './clusterCore';
 import { shellPath } from './names';
 import type { Answer } from './protocol';
@@ -20,6 +21,8 @@ import { schedulerLaunch, serviceJobHeader } from './schedulerJob';
 export const KERNEL_DIR = 'kernel';
 export const KERNEL_TOKEN_FILE = 'token';
 export const KERNEL_LOG_FILE = 'kernel.log';
+/** The script the kernel's job was submitted with (op_kernel.py's KERNEL_SCRIPT). */
+export const KERNEL_SCRIPT_FILE = 'kernel.pbs';
 const KERNEL_JOB_LOG = 'kernel-job.log';
 
 /** The kernel section with its defaults: a worker job's size, queue, walltime and python; the scheduler's idle-timeout. */
@@ -97,6 +100,11 @@ export interface KernelStartOptions extends ActionOptions {
   pollMs?: number;
 }
 
+/** Where the script of the kernel's latest job is on the cluster. */
+export function kernelScriptPath(core: Pick<ClusterCore, 'paths'>): string {
+  return `${core.paths.cluster}/${KERNEL_DIR}/${KERNEL_SCRIPT_FILE}`;
+}
+
 /** Where the token is on the cluster (0600, readable over the same connection that forwards to the server). */
 export function kernelTokenPath(core: Pick<ClusterCore, 'paths'>): string {
   return `${core.paths.cluster}/${KERNEL_DIR}/${KERNEL_TOKEN_FILE}`;
@@ -106,8 +114,21 @@ export async function kernelStatus(core: ClusterCore, options: ActionOptions = {
   return core.call('kernel', { cluster: core.name, action: 'status' }, `the kernel of cluster ${core.name}`, callOptions(120_000, options));
 }
 
-export async function stopKernel(core: ClusterCore, options: ActionOptions = {}): Promise<KernelStatus> {
-  return core.call('kernel', { cluster: core.name, action: 'stop' }, `stopping the kernel of cluster ${core.name}`, callOptions(120_000, options));
+export interface KernelStopOptions extends ActionOptions {
+  /** That job only, and only while it is the kernel's live job: a row of an older snapshot never stops a newer kernel. */
+  jobId?: string;
+}
+
+export async function stopKernel(core: ClusterCore, options: KernelStopOptions = {}): Promise<KernelStatus> {
+  const only = options.jobId === undefined ? {} : { jobId: options.jobId };
+  return core.call('kernel', { cluster: core.name, action: 'stop', ...only }, `stopping the kernel of cluster ${core.name}`, callOptions(120_000, options));
+}
+
+/** Cancel Job on the kernel's job: its stop's answer as that job's cancel outcome (nothing stopped: it had gone). */
+export function kernelCancelOutcome(jobId: string, answer: Pick<KernelStatus, 'stopped' | 'errors'>): CancelledJob {
+  if (answer.stopped?.includes(jobId)) return { id: jobId, outcome: 'deleted' };
+  if (answer.errors?.length) return { id: jobId, outcome: 'error', message: answer.errors.join('; ') };
+  return { id: jobId, outcome: 'gone' };
 }
 
 /** Starts the kernel (or finds the one running) and waits until its server listens; answers where. */

@@ -7,7 +7,7 @@ import type {
 import { checkCeiling } from './ceiling';
 import { qsubFailureError, schedulerAction, shutdownWarnings, type CancelledJob, type SchedulerAction } from './answers';
 import { callOptions, type ClusterCore } from './clusterCore';
-import type { ApplyArgs } from './protocol';
+import { KEEP_KERNEL, type ApplyArgs } from './protocol';
 import { schedulerLaunch } from './schedulerJob';
 import { waitForScheduler } from './waits';
 
@@ -79,7 +79,10 @@ export async function adapt(core: ClusterCore, request: AdaptRequest | 'off', op
   return { enabled: true, minimum, maximum, adopted: outcome.adaptAdopted ?? 0, scheduler, warnings: outcome.warnings };
 }
 
-/** Retires the workers, stops the scheduler, cancels every job of the cluster (the scheduler's too), cleans up. */
+/**
+ * Retires the workers, stops the scheduler, cancels every job of the cluster (the scheduler's too), cleans up. The
+ * kernel next to the cluster is stopped too unless `keepKernel`.
+ */
 export async function down(core: ClusterCore, options: DownOptions = {}): Promise<DownResult> {
   const progress = core.progress(options);
   progress(`Shutting down cluster ${core.name} on ${core.transport.host}`);
@@ -87,20 +90,33 @@ export async function down(core: ClusterCore, options: DownOptions = {}): Promis
   const waitSeconds = options.waitSeconds ?? 60;
   const timeoutMs = (shutdownSeconds + waitSeconds + 120 + core.lockWaitSeconds) * 1000;
   const answer = await core.call('down', {
-    cluster: core.name, shutdownTimeout: shutdownSeconds, purge: options.purge ?? false, waitSeconds, ...core.lockArgs(timeoutMs),
+    cluster: core.name, shutdownTimeout: shutdownSeconds, purge: options.purge ?? false, waitSeconds, [KEEP_KERNEL]: options.keepKernel ?? false,
+    ...core.lockArgs(timeoutMs),
   }, `shutting down cluster ${core.name}`, callOptions(timeoutMs, { signal: options.signal, onProgress: progress }));
   if (!answer.existed) {
-    return { existed: false, wasRunning: false, retiredWorkers: [], cancelled: [], exiting: [], purged: false, warnings: [] };
+    return { existed: false, wasRunning: false, retiredWorkers: [], cancelled: [], exiting: [], purged: false, warnings: [], kernel: { stopped: [], kept: [] } };
   }
   const stop = shutdownWarnings(answer);
   const session = answer.session?.name ? persistentSessionLeft(answer.session.name, answer.session.host) : undefined;
   if (session) progress(session);
   tellCancelled(answer.cancelled, progress);
   if (answer.exiting.length) stop.warnings.push(`PBS still runs ${answer.exiting.join(', ')} after ${waitSeconds} s: cancelled, still exiting. Check again with status.`);
+  const kernel = { stopped: answer.kernel?.stopped ?? [], kept: answer.kernel?.kept ?? [] };
+  if (kernel.stopped.length) progress(`Stopped the kernel (${kernel.stopped.join(', ')})`);
+  const kept = kernel.kept.length ? kernelLeft(core.name, kernel.kept) : undefined;
+  if (kept) progress(kept);
   return {
     existed: true, wasRunning: stop.wasRunning, retiredWorkers: stop.retired, cancelled: answer.cancelled,
-    exiting: answer.exiting, purged: answer.purged, warnings: stop.warnings, ...(session ? { sessionLeft: session } : {}),
+    exiting: answer.exiting, purged: answer.purged, warnings: stop.warnings, kernel,
+    ...(session ? { sessionLeft: session } : {}), ...(kept ? { kernelLeft: kept } : {}),
   };
+}
+
+/** What down says about the kernel it was asked to keep: still running, with nothing to compute on. */
+export function kernelLeft(cluster: string, kept: readonly string[]): string {
+  return `The kernel of cluster ${cluster} (${kept.join(', ')}) is still running, as asked: its notebook keeps its variables, ` +
+    'but has no cluster to compute on, and its job goes on costing SU until its idle timeout or walltime. Stop it with ' +
+    'gadi-dask kernel stop, or Cancel Job on its row in the PBS Jobs view.';
 }
 
 /**

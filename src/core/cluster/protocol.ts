@@ -9,6 +9,10 @@ export const PROTOCOL_VERSION = 1;
 export const FRAME = '@@GADI_DASK_AGENT@@';
 export const OPS = ['hello', 'apply', 'snapshot', 'down', 'cancel', 'probe', 'discover', 'user-jobs', 'history', 'qdel', 'workers', 'stop', 'run', 'kernel'] as const;
 export type Op = (typeof OPS)[number];
+/** The role of the kernel's job (op_kernel.py) in its own journal and in a snapshot's answer: never a worker's. */
+export const KERNEL_ROLE = 'kernel' as const;
+/** down's option that leaves the kernel next to the cluster running (without it, down stops the kernel too). */
+export const KEEP_KERNEL = 'keepKernel' as const;
 
 export interface LockArgs {
   /** Names this client in another client's "locked" answer. */
@@ -66,7 +70,7 @@ export interface RequestArgs {
   hello: Record<string, never>;
   apply: ApplyArgs;
   snapshot: { cluster: string; probeTimeout: number; client: string };
-  down: LockArgs & { cluster: string; shutdownTimeout: number; purge: boolean; waitSeconds: number };
+  down: LockArgs & { cluster: string; shutdownTimeout: number; purge: boolean; waitSeconds: number; [KEEP_KERNEL]: boolean };
   cancel: LockArgs & { cluster: string; ids: string[] };
   probe: { cluster: string; jobId?: string };
   discover: Record<string, never>;
@@ -89,11 +93,13 @@ export interface RequestArgs {
   /**
    * The Jupyter server next to the cluster (kernel.ts): `start` checks the python for jupyter_server and ipykernel,
    * writes a new token (0600) and the script into `<cluster dir>/kernel/`, and submits it (placement job) or runs it
-   * detached (login); `status` says where it listens (never the token); `stop` cancels it.
+   * detached (login); `status` says where it listens (never the token); `stop` cancels it, or with `jobId` that job
+   * only, and only while it is the kernel's live job.
    */
   kernel:
     | { cluster: string; action: 'start'; placement: 'job' | 'login'; python: string; script: string }
-    | { cluster: string; action: 'status' | 'stop' };
+    | { cluster: string; action: 'status' }
+    | { cluster: string; action: 'stop'; jobId?: string };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
@@ -160,6 +166,9 @@ const journalJob = z.looseObject({
   adopted: z.boolean().optional(),
 });
 export type JournalJob = z.output<typeof journalJob>;
+/** A job of the kernel's own journal (`<cluster dir>/kernel/`), which a snapshot shows beside the cluster's. */
+const kernelJob = journalJob.extend({ role: z.literal(KERNEL_ROLE) });
+export type KernelJournalJob = z.output<typeof kernelJob>;
 
 /** One job of history.jsonl: its newest qstat attributes (qstat's own shape), peaks over every sample. */
 const historyJob = z.looseObject({
@@ -203,6 +212,8 @@ export const answerSchemas = {
       ok,
       exists: z.literal(true),
       jobs: z.array(journalJob),
+      /** The kernel's jobs, live or ended within a day; their PBS attributes are in `qstat` with the others'. */
+      kernelJobs: z.array(kernelJob).default([]),
       adaptive: z.array(z.string()),
       qstat: z.string(),
       status: doc.nullable(),
@@ -225,6 +236,8 @@ export const answerSchemas = {
       cancelled: z.array(cancelledSchema),
       exiting: z.array(z.string()),
       purged: z.boolean(),
+      /** The kernel next to the cluster: what was stopped, or what still runs because the request kept it. */
+      kernel: z.looseObject({ stopped: z.array(z.string()), errors: z.array(z.string()), kept: z.array(z.string()).default([]) }).optional(),
       warnings,
     }),
   ]),

@@ -1,17 +1,18 @@
-// A cluster as one refresh sees it: its PBS jobs (the scheduler's and the workers'), the Dask workers nested under
-// the job each one runs in, the scheduler's state and address, and adaptivity. Built from the output of
+// A cluster as one refresh sees it: its PBS jobs (the scheduler's, the workers' and its kernel's), the Dask workers
+// nested under the job each one runs in, the scheduler's state and address, and adaptivity. Built from the output of
 // the agent's snapshot answer (one exec); every part is typed, and output that cannot be read is an error that quotes it.
 import { jobIdOfWorker } from '../pbs/jobScript';
 import { parseQstatJson, QstatParseError, type PbsJob } from '../pbs/qstat';
 import { describeExitStatus, pbsState, QDEL_EXIT_STATUSES, type PbsStateInfo } from '../pbs/states';
 import { RemoteOutputError } from './errors';
-import type { Answer, JournalJob } from './protocol';
+import { KERNEL_ROLE, type Answer, type JournalJob, type KernelJournalJob } from './protocol';
 import {
   checkDoc, statusDocSchema, type AdaptiveStatus, type DashboardInfo, type ErrorDoc, type RuntimeMetadata, type StatusOk,
   type WorkerStatus,
 } from './runtimeDocs';
 
-export type JobRole = 'scheduler' | 'worker';
+/** kernel: the job of the Jupyter server next to the cluster (kernel.ts); never counted as a worker or scheduler. */
+export type JobRole = 'scheduler' | 'worker' | typeof KERNEL_ROLE;
 
 export interface JobRecord {
   id: string;
@@ -70,7 +71,7 @@ export interface ClusterSnapshot {
   /** False when ~/.gadi-dask/clusters/<name>/ does not exist: the cluster was never started here (or was purged). */
   exists: boolean;
   scheduler: SchedulerSnapshot;
-  /** Jobs still in the queue: the scheduler's first, then workers' in submission order. */
+  /** Jobs still in the queue: the scheduler's first, then the kernel's, then workers' in submission order. */
   jobs: ClusterJob[];
   /** Jobs of the cluster that finished (within a day), newest first. */
   finishedJobs: ClusterJob[];
@@ -94,7 +95,7 @@ export function readQstat(text: string, host: string): PbsJob[] {
 }
 
 /** Journal entries as job records. */
-export function jobRecords(jobs: readonly JournalJob[]): JobRecord[] {
+export function jobRecords(jobs: readonly (JournalJob | KernelJournalJob)[]): JobRecord[] {
   return jobs.map((j) => ({ id: j.id, role: j.role, submittedAt: j.submitted ? new Date(j.submitted * 1000) : undefined }));
 }
 
@@ -119,8 +120,17 @@ export function describeEnd(job: { role: JobRole; cancelled: boolean; pbs: Pick<
   if (!job.cancelled) return said ?? 'ended';
   if (status !== undefined && !QDEL_EXIT_STATUSES.includes(status)) return `cancelled by the cluster; before that, ${said}`;
   const code = status === undefined ? '' : ` (exit status ${status})`;
+  if (job.role === KERNEL_ROLE) return job.pbs.times.started ? `kernel stopped, its job cancelled${code}` : `kernel stopped while queued${code}`;
   if (!job.pbs.times.started) return `cancelled by the cluster while queued${code}`;
   return job.role === 'worker' ? `retired and cancelled by the cluster${code}` : `stopped and cancelled by the cluster${code}`;
+}
+
+/** Where a role's jobs sit in the list: the scheduler's first, then the kernel's, then the workers'. */
+const ROLE_ORDER: Record<JobRole, number> = { scheduler: 0, [KERNEL_ROLE]: 1, worker: 2 };
+
+/** The kernel's job that is queued or running, if any. */
+export function activeKernelJob(s: ClusterSnapshot | undefined): ClusterJob | undefined {
+  return s?.jobs.find((j) => j.role === KERNEL_ROLE && !j.cancelled);
 }
 
 export interface SnapshotInput {
@@ -145,9 +155,11 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
   }
   const records = jobRecords(answer.jobs);
   const adopted = answer.jobs.filter((j) => j.adopted).map((j) => j.id);
-  const cancelled = new Set(answer.jobs.filter((j) => j.cancelled).map((j) => j.id));
+  const cancelled = new Set([...answer.jobs, ...answer.kernelJobs].filter((j) => j.cancelled).map((j) => j.id));
   const byId = new Map<string, JobRecord>();
   for (const r of records) if (!byId.has(r.id) || r.role === 'scheduler') byId.set(r.id, r);
+  // The kernel's own journal: its ids are never the cluster's, so they cannot shadow a worker's record.
+  for (const r of jobRecords(answer.kernelJobs)) if (!byId.has(r.id)) byId.set(r.id, r);
   for (const id of answer.adaptive) if (!byId.has(id)) byId.set(id, { id, role: 'worker' });
   const order = [...byId.keys()];
 
@@ -200,7 +212,7 @@ export function buildSnapshot(input: SnapshotInput): ClusterSnapshot {
     };
   }
 
-  const jobs = all.filter((j) => j.stateInfo.active).sort((a, b) => (a.role === b.role ? 0 : a.role === 'scheduler' ? -1 : 1));
+  const jobs = all.filter((j) => j.stateInfo.active).sort((a, b) => ROLE_ORDER[a.role] - ROLE_ORDER[b.role]);
   const finishedJobs = all.filter((j) => !j.stateInfo.active).reverse();
   for (const j of finishedJobs) j.end = describeEnd(j);
   // A job the cluster cancelled may stay R for seconds while PBS ends it: it is leaving, not a worker job (the agent

@@ -2,9 +2,11 @@
 // Insert Dask Client Snippet, Connect Local Python to Cluster, Cluster Report.
 import * as vscode from 'vscode';
 import { core } from '../core';
-import type { DownResult, LocalClient } from '../../core/cluster';
+import type { ClusterSnapshot, DownResult, LocalClient } from '../../core/cluster';
+import type { ClusterEntry } from '../clusters';
 import type { ReportModel } from '../../core/cluster/report';
 import { Cancelled, NoSchedulerError } from '../errors';
+import { askStopKernel } from '../prompts';
 import { showReport } from '../reportView';
 import { inertMessage } from '../inert';
 import { withCancellableProgress } from '../progress';
@@ -18,27 +20,51 @@ function options<T extends object>(arg: unknown): T {
   return (typeof arg === 'object' && arg !== null && !isNode(arg) ? arg : {}) as T;
 }
 
+interface ShutDownArgs extends ConfirmArgs {
+  /** Without asking (confirm: false): leave the kernel next to the cluster running (default: stop it too). */
+  keepKernel?: boolean;
+}
+
+/** What of the kernel next to the cluster runs: its queued or running job (the snapshot's), or a login-node process. */
+async function runningKernel(ctx: Context, entry: ClusterEntry, s: ClusterSnapshot | undefined): Promise<string | undefined> {
+  const job = core().activeKernelJob(s);
+  if (job) return `job ${job.id}, ${job.stateInfo.label.toLowerCase()}`;
+  if (entry.config.config.kernel?.placement !== 'login') return undefined;
+  // A login-node kernel has no job for the snapshot to show: ask (no PBS call without a kernel job).
+  const k = await entry.cluster.kernelStatus().catch((e: unknown) => void ctx.log.warn(`Could not ask about the kernel: ${(e as Error).message}`));
+  return k && k.state !== 'none' ? `on the login node, ${k.state}` : undefined;
+}
+
 export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<DownResult> {
-  const args = options<ConfirmArgs>(arg);
+  const args = options<ShutDownArgs>(arg);
   const entry = await clusterFor(ctx, arg, 'to shut a cluster down', false);
   const s = await snapshotOf(ctx, entry).catch(() => undefined);
+  let keepKernel = args.keepKernel ?? false;
   if (args.confirm !== false) {
-    const jobs = s?.jobs.length ?? 0;
-    const running = s?.jobs.filter((j) => j.stateInfo.phase === 'running').length ?? 0;
+    const clusterJobs = s?.jobs.filter((j) => j.role !== 'kernel') ?? [];
+    const running = clusterJobs.filter((j) => j.stateInfo.phase === 'running').length;
     const detail = s
-      ? `This retires its ${s.counts.workers} Dask worker(s), stops the scheduler and cancels its ${jobs} PBS job(s) (${running} running). Results not yet gathered by a client are lost.`
+      ? `This retires its ${s.counts.workers} Dask worker(s), stops the scheduler and cancels its ${clusterJobs.length} PBS job(s) (${running} running). Results not yet gathered by a client are lost.`
       : 'This retires its Dask workers, stops the scheduler and cancels all of its PBS jobs.';
     const session = s?.scheduler.session ? ` The persistent session ${s.scheduler.session.name} the scheduler runs in stays running.` : '';
-    if (!(await confirm(`Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`, `${detail}${session}`, 'Shut Down'))) throw new Cancelled();
+    const question = `Shut down cluster ${entry.cluster.name} on ${entry.connection.label}?`;
+    const kernel = await runningKernel(ctx, entry, s);
+    if (kernel) {
+      const stop = await askStopKernel(question, `${detail}${session}\n\nThe kernel next to the cluster is running (${kernel}). Stopped, its notebook's ` +
+        'variables are lost. Kept, it keeps them but has no cluster to compute on, and its job goes on costing SU until its idle timeout or walltime.');
+      if (stop === undefined) throw new Cancelled();
+      keepKernel = !stop;
+    } else if (!(await confirm(question, `${detail}${session}`, 'Shut Down'))) throw new Cancelled();
   }
   const title = `Shutting down ${entry.cluster.name} on ${entry.connection.label}`;
   return withCancellableProgress(title, async ({ report, signal }) => {
-    const r = await entry.cluster.down({ onProgress: report, signal });
+    const r = await entry.cluster.down({ onProgress: report, signal, keepKernel });
     await ctx.tunnels.close(entry.id);
     for (const w of r.warnings) ctx.log.warn(w);
-    if (r.sessionLeft) {
-      ctx.log.info(r.sessionLeft);
-      void vscode.window.showInformationMessage(r.sessionLeft);
+    for (const left of [r.sessionLeft, r.kernelLeft]) {
+      if (!left) continue;
+      ctx.log.info(left);
+      void vscode.window.showInformationMessage(left);
     }
     ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
     await ctx.refresher.now('action');

@@ -70,7 +70,9 @@ export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelledJ
       ? `This is the scheduler's job of cluster ${node.entry?.cluster.name}: its workers lose their scheduler. To stop the whole cluster, use Shut Down Cluster instead.`
       : node.role === 'worker'
         ? `Its ${workers} Dask worker(s) stop; their tasks are recomputed on the other workers.${node.entry?.snapshot?.adaptive?.enabled ? ' Adaptive scaling may submit a new job in its place.' : ''}`
-        : `It belongs to no Dask cluster of this workspace (${job.stateInfo.label.toLowerCase()} in ${job.queue}).`;
+        : node.role === 'kernel'
+          ? `This is the kernel next to cluster ${node.entry?.cluster.name}: the kernel stops and its notebook's variables are lost. The cluster keeps running.`
+          : `It belongs to no Dask cluster of this workspace (${job.stateInfo.label.toLowerCase()} in ${job.queue}).`;
     if (!(await confirm(`Cancel PBS job ${job.id} (${job.name})?`, detail, 'Cancel Job'))) throw new Cancelled();
   }
   const where = node.entry ? `cluster ${node.entry.cluster.name}` : node.connection.label;
@@ -82,9 +84,13 @@ export async function cancelJob(ctx: Context, arg?: unknown): Promise<CancelledJ
   return result;
 }
 
-/** A cluster's job goes through its cluster (lock, workers retired first); another job of the user through the agent's qdel. */
+/**
+ * A cluster's job goes through its cluster (lock, workers retired first), the kernel's through the kernel's own stop;
+ * another job of the user through the agent's qdel.
+ */
 async function cancelOne(node: JobNode, signal: AbortSignal, onProgress: (m: string) => void): Promise<CancelledJob> {
   const { job } = node;
+  if (node.entry && node.role === 'kernel') return node.entry.cluster.cancelKernelJob(job.id, { signal, onProgress });
   if (node.entry && node.role !== 'other') {
     const r = await node.entry.cluster.cancelJobs([job.id], { signal, onProgress });
     return r.cancelled[0];
@@ -102,7 +108,7 @@ export async function showJobScript(ctx: Context, arg?: unknown): Promise<string
       throw new UserFacingError(`Job ${arg.job.id} is not from a Dask cluster of this workspace; PBS does not keep its script where the extension can read it.`, []);
     }
     const { cluster } = arg.entry;
-    const file = `${cluster.paths.cluster}/${arg.role === 'scheduler' ? 'scheduler.pbs' : 'worker.pbs'}`;
+    const file = arg.role === 'kernel' ? cluster.kernelScriptPath : `${cluster.paths.cluster}/${arg.role === 'scheduler' ? 'scheduler.pbs' : 'worker.pbs'}`;
     path = `/${arg.connection.label}/${cluster.name}/${shortJobId(arg.job.id)}.pbs`;
     try {
       // The copy on the cluster is what qsub got for the latest jobs; the config may have changed since.
@@ -110,7 +116,7 @@ export async function showJobScript(ctx: Context, arg?: unknown): Promise<string
     } catch (e) {
       if (!(e instanceof core().RemoteFileError)) throw e;
       ctx.log.warn(`${e.message} Showing the script the config makes now.`);
-      text = arg.role === 'scheduler' ? cluster.schedulerJobScript() : cluster.workerJobScript();
+      text = arg.role === 'scheduler' ? cluster.schedulerJobScript() : arg.role === 'kernel' ? cluster.kernelJobScript() : cluster.workerJobScript();
     }
   } else {
     // No connection needed: the worker job script follows from the config alone, as Cluster.workerJobScript makes it.
