@@ -5,7 +5,9 @@ server's token was written by the agent to ``<kernel dir>/token`` (0600); this w
 own config file, ``<kernel dir>/config/jupyter_server_config.json`` (0600), found through JUPYTER_CONFIG_DIR, so it
 is never in argv, a PBS attribute or a log. The kernel's environment connects ``Client()`` with no arguments: the
 scheduler's address as it is now (DASK_SCHEDULER_ADDRESS) and the cluster's TLS settings (exported by the job
-script). When the server listens, where (never the token) goes into ``<kernel dir>/kernel.json``.
+script). When the server listens, where (never the token) goes into ``<kernel dir>/kernel.json``. The server's
+``python3`` kernel is this Python with kernel_hook.py run at each start, so ``Client()`` follows the scheduler file
+when the scheduler restarts.
 """
 import json
 import os
@@ -24,6 +26,9 @@ TOKEN_FILE = "token"
 INFO_FILE = "kernel.json"
 CONFIG_DIR = "config"
 RUNTIME_SUBDIR = "runtime"
+#: The server's own kernelspecs (JUPYTER_PATH), which shadow the user's ``python3``.
+SHARE_SUBDIR = "share"
+HOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_hook.py")
 #: As the scheduler's: with no client for this long, the server shuts itself down (and the job ends).
 DEFAULT_IDLE_TIMEOUT = 3600
 #: What a kernel needs from the user's Python, and how to get it (named in the error when one is missing).
@@ -94,8 +99,12 @@ def main(argv):
         "token": token, "ip": host, "port": free_port(host), "open_browser": False,
         "shutdown_no_activity_timeout": int(args.idle_timeout),
     }, "MappingKernelManager": {"cull_idle_timeout": int(args.idle_timeout)}}))
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=conf, JUPYTER_RUNTIME_DIR=runtime_dir)
-    sched = read_json(os.path.join(cluster_dir(name), SCHEDULER_FILE))
+    share = os.path.join(kdir, SHARE_SUBDIR)
+    write_kernelspec(share)
+    scheduler_file = os.path.join(cluster_dir(name), SCHEDULER_FILE)
+    env = dict(os.environ, JUPYTER_CONFIG_DIR=conf, JUPYTER_RUNTIME_DIR=runtime_dir, GADI_DASK_SCHEDULER_FILE=scheduler_file,
+               JUPYTER_PATH=os.pathsep.join(p for p in (share, os.environ.get("JUPYTER_PATH")) if p))
+    sched = read_json(scheduler_file)
     address = sched.get("address") if isinstance(sched, dict) else None
     if address:
         env["DASK_SCHEDULER_ADDRESS"] = address
@@ -117,6 +126,16 @@ def main(argv):
         return exit_status(child)
     finally:
         remove_file(info_path)
+
+
+def write_kernelspec(share):
+    """The ``python3`` kernel of this server: this Python, running kernel_hook.py at each (re)start."""
+    spec = os.path.join(share, "kernels", "python3")
+    os.makedirs(spec, mode=0o700, exist_ok=True)
+    write_private(os.path.join(spec, "kernel.json"), json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--IPKernelApp.exec_files=%s" % HOOK],
+        "display_name": "Python 3 (next to the cluster)", "language": "python", "metadata": {"debugger": True},
+    }))
 
 
 def write_json_private(path, doc):

@@ -3,7 +3,8 @@
 // matplotlib. A cell's Client() computes on the cluster; rich outputs arrive as their mime items; a traceback for
 // 1/0; the kernel's interrupt stops time.sleep(60) in under 2 s; a restart clears a variable; a second attach
 // finds the same kernel (its variables too); a link dropped during a 20 s cell loses neither the kernel nor the
-// cluster, and the session carries on by itself; a cell printing 10 MB reaches the editor cut, saying so.
+// cluster, and the session carries on by itself; a cell printing 10 MB reaches the editor cut, saying so; a kept
+// kernel follows the scheduler when it restarts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stripVTControlCharacters } from 'node:util';
@@ -150,6 +151,22 @@ describe('a notebook on the kernel next to the cluster', { concurrency: false, t
     // The server's own IOPub rate limit (which also spares the link) or the editor's budget cut it, and says so.
     const stderr = r.outputs.map((o) => (o.kind === 'stream' && o.name === 'stderr' ? o.text : '')).join('');
     assert.ok(/IOPub data rate exceeded/.test(stderr) || /of this cell's output was not shown/.test(budget.note() ?? ''), stderr.slice(0, 500));
+  });
+
+  test('the scheduler restarts under a kept kernel (down --keep-kernel, then scale): Client() in the same kernel finds the new one', async () => {
+    const before = (await cluster.status()).scheduler.address;
+    const down = await cluster.down({ keepKernel: true });
+    assert.deepEqual(down.kernel.stopped, []);
+    assert.equal(down.kernel.kept.length, 1, JSON.stringify(down.kernel));
+    await cluster.scale({ jobs: 1 });
+    const snap = await until('the new scheduler and its worker', async () => {
+      const s = await cluster.status();
+      return s.scheduler.address && s.scheduler.address !== before && s.counts.workers === 1 ? s : undefined;
+    }, { timeoutMs: 120_000, everyMs: 1000 });
+    const r = await run('from dask.distributed import Client\nc2 = Client()\nprint(c2.scheduler.address, c2.submit(sum, [1, 2]).result())');
+    assert.equal(r.status, 'ok', JSON.stringify(r.outputs));
+    assert.equal(stdout(r.outputs).trim(), `${snap.scheduler.address} 3`);
+    assert.equal(stdout((await run('print(y)')).outputs).trim(), '7', 'the same kernel: its variables kept');
   });
 
   test('Restart clears a variable; the cluster is untouched', async () => {
