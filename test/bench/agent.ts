@@ -3,46 +3,23 @@
 //  - a refresh in session mode against RTT + PBS's own time (the goal: ≤ 1.3×), with the one-shot refresh beside it;
 //  - scale to N = 1, 10, 50 jobs: round trips and wall time, against the same N qsubs typed by hand in one exec.
 //   node --import tsx test/bench/agent.ts      (as root: the sandbox creates its own user and sshd)
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { refusingPrompt } from '../../src/core/remote/prompt';
 import { SshTransportPool } from '../../src/core/remote/sshTransport';
+import { delayProxy, LINK_DELAY_MS, sshConfigThrough } from '../fixtures/delayProxy';
 import { CountingTransport, smallClusterYaml } from '../sandbox/clusterFixture';
 import { startSandbox } from '../sandbox/sandbox';
 
-const DELAY_MS = 50;
 const PROLOGUE = `    job-script-prologue: ['if [ -n "$PBS_JOBID" ]; then exec sleep 900; fi']\n`;
-
-/** Forwards 127.0.0.1:<port> to `target`, holding every chunk DELAY_MS in each direction. */
-function delayProxy(target: number): Promise<{ port: number; close(): void }> {
-  const server = net.createServer((client) => {
-    const upstream = net.connect(target, '127.0.0.1');
-    const pipe = (from: net.Socket, to: net.Socket) => {
-      from.on('data', (chunk) => setTimeout(() => to.write(chunk), DELAY_MS));
-      from.on('end', () => setTimeout(() => to.end(), DELAY_MS));
-      from.on('error', () => to.destroy());
-    };
-    pipe(client, upstream);
-    pipe(upstream, client);
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
-    resolve({ port: (server.address() as net.AddressInfo).port, close: () => server.close() });
-  }));
-}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
   const sb = await startSandbox({ user: 'gdbenchagent' });
   const proxy = await delayProxy(sb.port);
-  // The same host through the proxy: its own alias, and its known_hosts line under the proxy's port.
-  const config = join(sb.home, '..', `${sb.user}-bench-ssh_config`);
-  writeFileSync(config, readFileSync(sb.sshConfigPath, 'utf8').replace(/^Host .*$/m, 'Host slow').replace(/^\s*Port \d+$/m, `  Port ${proxy.port}`));
-  appendFileSync(sb.knownHostsPath, `[127.0.0.1]:${proxy.port} ${sb.hostPublicKey}\n`);
+  const config = sshConfigThrough(sb, proxy.port, 'slow');
   sb.setLoginProfile('sleep 1');
   const pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: config, systemConfigFile: null } });
   const t = new CountingTransport(pool.open('slow'));
@@ -69,7 +46,7 @@ async function main(): Promise<void> {
     const pbs = await t.exec(`s=$(date +%s%N); qselect -u "$USER" >/dev/null; qstat -x -f -F json ${ids} >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))`, { timeoutMs: 60_000 });
     const pbsMs = Number(pbs.stdout.trim().split('\n').pop());
     const goal = rtt + pbsMs;
-    out.push(`link: ${DELAY_MS} ms each way, login profile 1 s`);
+    out.push(`link: ${LINK_DELAY_MS} ms each way, login profile 1 s`);
     out.push(`refresh, session mode: median ${median(sessionMs).toFixed(0)} ms; RTT ${rtt.toFixed(0)} ms + PBS ${pbsMs} ms = ${goal.toFixed(0)} ms; ratio ${(median(sessionMs) / goal).toFixed(2)} (goal ≤ 1.3)`);
     out.push(`refresh, one-shot:     median ${median(oneShotMs).toFixed(0)} ms (a login shell each time); ${(median(oneShotMs) / median(sessionMs)).toFixed(1)}× the session`);
     await oneShot.scale({ jobs: 0 });
