@@ -25,7 +25,9 @@ function withTls(stream: Duplex, keys: ForwardTls): Promise<Duplex> {
 export async function serveForward(localPort: number, openStream: OpenStream, label: string, logger: TransportLogger, tls?: ForwardTls): Promise<ForwardHandle> {
   const open: OpenStream = tls ? async (client) => withTls(await openStream(client), tls) : openStream;
   const sockets = new Set<Socket | Duplex>();
-  const server: Server = createServer((client) => {
+  // No Nagle: a tunnel carries interactive traffic (a kernel's replies, a dashboard's websocket), and holding a small
+  // write for the peer's delayed ACK costs each exchange ~40 ms.
+  const server: Server = createServer({ noDelay: true }, (client) => {
     sockets.add(client);
     client.once('close', () => sockets.delete(client));
     client.on('error', () => client.destroy());
