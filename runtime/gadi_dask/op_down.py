@@ -63,6 +63,9 @@ def op_down(args, progress, agent):
         answer["kernel"] = kernel
         answer["warnings"] += ["The kernel was not stopped: %s" % e for e in kernel["errors"]]
         gone = [c["id"] for c in answer["cancelled"] if c["outcome"] in ("deleted", "gone")]
+        # The kernel's job is waited for too: down returns when PBS runs nothing of the cluster (a login-node
+        # kernel is a `pid N`, ended already).
+        gone += [i for i in kernel["stopped"] if JOB_ID.match(i)]
         answer["exiting"] = wait_gone(gone, float(args.get("waitSeconds", 60)), progress, agent.stop_requested)
         for f in (ADAPT_STATE_FILE, ADAPT_CANCELLED_FILE, WORKER_SCRIPT, SCHEDULER_SCRIPT, LAUNCH_FILE):
             _remove_quietly(os.path.join(cdir, f))

@@ -47,8 +47,8 @@ export interface GadiDaskApi {
   readonly coreLoadedAtActivation: boolean;
   /** Milliseconds the core bundle took to load, once something needed it. */
   coreLoadMs(): number | undefined;
-  /** The notebook controllers offered now (one per cluster of an open connection). */
-  notebookControllers(): string[];
+  /** The notebook controllers offered now (one per cluster config of the workspace): id, label, config file. */
+  notebookControllers(): Promise<{ id: string; label: string; config: string }[]>;
 }
 
 let session: Session | undefined;
@@ -69,7 +69,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const tunnels = new Tunnels(log);
   const statusBar = new StatusBar(session, model);
   const history = new HistoryFeed(model, sendHistory, log);
-  const notebooks = new NotebookKernels(model, log);
+  const notebooks = new NotebookKernels(model, configs, log);
   const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, view, statusBar, history, notebooks, errors: [] };
 
   const setConnected = () => void vscode.commands.executeCommand('setContext', 'gadiDask.connected', session!.all().length > 0);
@@ -97,7 +97,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     activationMs,
     coreLoadedAtActivation,
     coreLoadMs,
-    notebookControllers: () => notebooks.ids(),
+    notebookControllers: () => notebooks.offered(),
     registeredCommands: REGISTERED_COMMANDS,
   };
 }

@@ -1,22 +1,29 @@
-// Kernels next to the clusters, for Jupyter notebooks: one NotebookController per cluster of an open connection
-// ("Dask on Gadi: <cluster> on <host>"). Running a cell attaches the notebook's session (src/core/notebook), starting
-// the kernel's job when none runs, with the wait shown in the cell; outputs map to VS Code's own output items, in
-// batches and within a budget, so a cell printing 100 MB leaves the editor responsive.
+// Kernels next to the clusters, for Jupyter notebooks: one NotebookController per cluster config of the workspace
+// ("Dask on Gadi: <cluster> on <host>"), connected or not. Running a cell connects when needed (Connect's own
+// prompts), attaches the notebook's session (src/core/notebook), starting the kernel's job when none runs, with the
+// wait shown in the cell; outputs map to VS Code's own output items, in batches and within a budget, so a cell
+// printing 100 MB leaves the editor responsive.
 import { createHash } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { NotebookKernelSession } from '../core/notebook/kernelSession';
 import type { CellOutput, OutputBudget, OutputItem } from '../core/notebook/outputs';
 import type { ClusterEntry, ClusterModel } from './clusters';
+import type { ConfigStore } from './configs';
 import { core } from './core';
 import { inertMessage } from './inert';
 import { CONTROLLER_PREFIX, NOTEBOOK_TYPE } from './notebookIds';
+import { targetOf } from './session';
+import { readSettings } from './settings';
 
 /** How often a running cell's new output reaches the editor. */
 const FLUSH_MS = 100;
 
-interface Controlled {
+/** A cluster config offered as a kernel: where it connects, and its entry once connected. */
+interface Offer {
   controller: vscode.NotebookController;
-  entry: ClusterEntry;
+  config: vscode.Uri;
+  /** The connection's key (ClusterEntry.connection.key once connected). */
+  key: string;
 }
 
 interface Attached {
@@ -25,37 +32,42 @@ interface Attached {
   abort: AbortController;
 }
 
-export function controllerId(entry: ClusterEntry): string {
-  return CONTROLLER_PREFIX + createHash('sha256').update(entry.id).digest('hex').slice(0, 16);
-}
-
-export function controllerLabel(entry: ClusterEntry): string {
-  return `Dask on Gadi: ${entry.cluster.name} on ${entry.connection.label}`;
+/** One controller per connection and config: the ClusterEntry id's parts, hashed. */
+export function controllerId(key: string, config: vscode.Uri): string {
+  return CONTROLLER_PREFIX + createHash('sha256').update(`${key}|${config.toString()}`).digest('hex').slice(0, 16);
 }
 
 export class NotebookKernels implements vscode.Disposable {
-  private readonly controllers = new Map<string, Controlled>();
+  private readonly offers = new Map<string, Offer>();
   /** Per controller and notebook. */
   private readonly attached = new Map<string, Attached>();
   /** Cells of one notebook run in order, one attach at a time. */
   private readonly queues = new Map<string, Promise<void>>();
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
+  private syncing = Promise.resolve();
 
-  constructor(private readonly model: ClusterModel, private readonly log: vscode.LogOutputChannel) {
-    this.subscription = model.onDidChange(() => this.sync());
-    this.sync();
+  constructor(private readonly model: ClusterModel, private readonly configs: ConfigStore, private readonly log: vscode.LogOutputChannel) {
+    // Reading the configs loads the core: not at activation, but once a notebook or a cluster wants controllers.
+    const sync = () => void this.sync();
+    this.subscriptions = [
+      model.onDidChange(sync), configs.onDidChange(sync),
+      vscode.workspace.onDidOpenNotebookDocument((n) => n.notebookType === NOTEBOOK_TYPE && sync()),
+    ];
+    if (vscode.workspace.notebookDocuments.some((n) => n.notebookType === NOTEBOOK_TYPE)) setImmediate(sync);
   }
 
-  /** The controllers offered now (ids), for the extension's API. */
-  ids(): string[] {
-    return [...this.controllers.keys()];
+  /** The controllers offered now, for the extension's API; waits for a sync in progress. */
+  async offered(): Promise<{ id: string; label: string; config: string }[]> {
+    await this.sync();
+    return [...this.offers].map(([id, o]) => ({ id, label: o.controller.label, config: o.config.fsPath }));
   }
 
   /** The session of a notebook on a controller, when one is attached. */
   async sessionOf(notebook: vscode.Uri): Promise<{ session: NotebookKernelSession; entry: ClusterEntry } | undefined> {
-    for (const [id, c] of this.controllers) {
+    for (const [id, offer] of this.offers) {
       const a = this.attached.get(key(id, notebook));
-      if (a) return { session: await a.session, entry: c.entry };
+      const entry = this.entryOf(offer);
+      if (a && entry) return { session: await a.session, entry };
     }
     return undefined;
   }
@@ -69,30 +81,61 @@ export class NotebookKernels implements vscode.Disposable {
     return true;
   }
 
-  private sync(): void {
-    const wanted = new Map(this.model.list().map((e) => [controllerId(e), e]));
-    for (const [id, c] of [...this.controllers]) {
-      if (wanted.get(id) === c.entry) continue;
-      if (wanted.has(id)) {
-        c.entry = wanted.get(id)!; // the config was edited: same cluster and connection, newer settings
-        c.controller.label = controllerLabel(c.entry);
+  private entryOf(offer: Offer): ClusterEntry | undefined {
+    return this.model.list().find((e) => e.connection.key === offer.key && e.config.uri.toString() === offer.config.toString());
+  }
+
+  private sync(): Promise<void> {
+    this.syncing = this.syncing.then(() => this.syncNow()).catch((e: Error) => this.log.warn(`Offering notebook kernels failed: ${e.message}`));
+    return this.syncing;
+  }
+
+  private async syncNow(): Promise<void> {
+    const settings = readSettings();
+    const wanted = new Map<string, { config: vscode.Uri; key: string; label: string }>();
+    for (const c of await this.configs.list()) {
+      if (!c.config) continue;
+      try {
+        const target = targetOf(c.config, settings, c.label);
+        const id = controllerId(target.key, c.uri);
+        wanted.set(id, { config: c.uri, key: target.key, label: `Dask on Gadi: ${core().clusterNameOf(c.config)} on ${target.label}` });
+      } catch {
+        continue; // no host, or no usable name: the config's own errors say why
+      }
+    }
+    for (const [id, offer] of [...this.offers]) {
+      const w = wanted.get(id);
+      if (w) {
+        offer.controller.label = w.label; // the config was edited: same file and connection, maybe a new name
+        if (!this.entryOf(offer)) void this.detachController(id); // disconnected: the kernels run on, unattached
         continue;
       }
-      this.controllers.delete(id);
+      this.offers.delete(id);
       void this.detachController(id);
-      c.controller.dispose();
+      offer.controller.dispose();
     }
-    for (const [id, entry] of wanted) {
-      if (this.controllers.has(id)) continue;
-      const controller = vscode.notebooks.createNotebookController(id, NOTEBOOK_TYPE, controllerLabel(entry));
+    for (const [id, w] of wanted) {
+      if (this.offers.has(id)) continue;
+      const controller = vscode.notebooks.createNotebookController(id, NOTEBOOK_TYPE, w.label);
       controller.supportedLanguages = ['python'];
       controller.supportsExecutionOrder = true;
-      controller.description = 'a kernel in its own PBS job, next to the cluster';
-      controller.detail = `Client() connects to ${entry.cluster.name}; the kernel keeps running when the link drops.`;
+      controller.description = 'a kernel next to the cluster, in its own PBS job';
+      controller.detail = 'Client() connects to the cluster; the kernel keeps running when the link drops.';
       controller.executeHandler = (cells, notebook) => this.enqueue(id, notebook, cells);
       controller.interruptHandler = (notebook) => this.interrupt(id, notebook);
-      this.controllers.set(id, { controller, entry });
+      this.offers.set(id, { controller, config: w.config, key: w.key });
     }
+  }
+
+  /** The offer's cluster, connecting first when its host is not connected (Connect's prompts, host key included). */
+  private async connectedEntry(offer: Offer): Promise<ClusterEntry> {
+    const entry = this.entryOf(offer);
+    if (entry) return entry;
+    await vscode.commands.executeCommand('gadiDask.connect', { config: offer.config.fsPath });
+    await this.model.sync();
+    const connected = this.entryOf(offer);
+    if (!connected) throw new Error(`Not connected to ${offer.key}: connect (Gadi Dask: Connect) and run the cell again.`);
+    return connected;
   }
 
   private enqueue(id: string, notebook: vscode.NotebookDocument, cells: vscode.NotebookCell[]): Promise<void> {
@@ -118,14 +161,14 @@ export class NotebookKernels implements vscode.Disposable {
   }
 
   private async runCell(id: string, notebook: vscode.NotebookDocument, cell: vscode.NotebookCell): Promise<void> {
-    const c = this.controllers.get(id);
-    if (!c) return;
-    const execution = c.controller.createNotebookCellExecution(cell);
+    const offer = this.offers.get(id);
+    if (!offer) return;
+    const execution = offer.controller.createNotebookCellExecution(cell);
     execution.start(Date.now());
     await execution.clearOutput();
     let session: NotebookKernelSession;
     try {
-      session = await this.session(id, c.entry, notebook.uri, execution);
+      session = await this.session(id, await this.connectedEntry(offer), notebook.uri, execution);
     } catch (e) {
       const message = (e as Error).message;
       await execution.replaceOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.stderr(inertMessage(`${message}\n`))]));
@@ -189,12 +232,12 @@ export class NotebookKernels implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.subscription.dispose();
-    for (const [id, c] of this.controllers) {
+    for (const s of this.subscriptions) s.dispose();
+    for (const [id, offer] of this.offers) {
       void this.detachController(id);
-      c.controller.dispose();
+      offer.controller.dispose();
     }
-    this.controllers.clear();
+    this.offers.clear();
   }
 }
 

@@ -294,7 +294,7 @@ suite('Cluster life on the sandbox, through the editor', function () {
   });
 
   // Registered here, so they run while the cluster does (a nested suite would run after the last test).
-  notebookTests(() => ({ api, shell: sandboxShell }));
+  notebookTests(() => ({ api, shell: sandboxShell, config: configPath, host: alias }));
 
   test('Shut Down Cluster leaves nothing: qstat lists no job and the tunnel is closed', async () => {
     const port = (await vscode.commands.executeCommand<DashboardResult>('gadiDask.openDashboard', { config: configPath, open: false }))!.localPort;

@@ -31,7 +31,7 @@ function text(cell: vscode.NotebookCell, mime: string): string {
   return items(cell).filter((i) => i.mime === mime).map((i) => i.text).join('');
 }
 
-export function notebookTests(context: () => { api: GadiDaskApi; shell: (command: string) => Promise<string> }): void {
+export function notebookTests(context: () => { api: GadiDaskApi; shell: (command: string) => Promise<string>; config: string; host: string }): void {
   let notebook: vscode.NotebookDocument;
   const cell = (i: number) => notebook.cellAt(i);
   let since = 0;
@@ -49,9 +49,12 @@ export function notebookTests(context: () => { api: GadiDaskApi; shell: (command
   }, timeoutMs);
 
   test('the controller "Dask on Gadi: sandbox on <host>" is offered for notebooks and a notebook selects it', async () => {
-    const { api } = context();
-    const [id] = api.notebookControllers();
-    assert.ok(id, 'a controller for the connected cluster');
+    const { api, config, host } = context();
+    const offered = await api.notebookControllers();
+    const mine = offered.find((c) => c.config === config);
+    assert.ok(mine, `a controller for the sandbox's config among ${JSON.stringify(offered)}`);
+    assert.equal(mine.label, `Dask on Gadi: sandbox on ${host}`);
+    const id = mine.id;
     const data = new vscode.NotebookData(CELLS.map((code) => new vscode.NotebookCellData(vscode.NotebookCellKind.Code, code, 'python')));
     notebook = await vscode.workspace.openNotebookDocument('jupyter-notebook', data);
     await vscode.window.showNotebookDocument(notebook);
