@@ -7,6 +7,8 @@
 // kernel follows the scheduler when it restarts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
@@ -21,6 +23,7 @@ import { startSandbox, type Sandbox } from './sandbox';
 const USER = 'gdnotebook';
 const NAME = 'nbside';
 const NOTEBOOK = 'file:///home/someone/analysis/explore.ipynb';
+const NODE_NCPUS = 16;
 
 let sb: Sandbox;
 let pool: SshTransportPool;
@@ -29,6 +32,8 @@ let session: NotebookKernelSession | undefined;
 
 before(async () => {
   sb = await startSandbox({ user: USER });
+  // A node of NODE_NCPUS, so that a kernel asking for more stays queued with the scheduler's comment.
+  appendFileSync(join(sb.home, '.bash_profile'), `export PBS_EMULATOR_NCPUS=${NODE_NCPUS}\n`);
   pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
   const yaml = smallClusterYaml(NAME, sb.alias, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n");
   cluster = new Cluster(pool.open(sb.alias), parseClusterConfig(yaml));
@@ -167,6 +172,29 @@ describe('a notebook on the kernel next to the cluster', { concurrency: false, t
     assert.equal(r.status, 'ok', JSON.stringify(r.outputs));
     assert.equal(stdout(r.outputs).trim(), `${snap.scheduler.address} 3`);
     assert.equal(stdout((await run('print(y)')).outputs).trim(), '7', 'the same kernel: its variables kept');
+  });
+
+  test('a kernel job PBS keeps queued: attach says why it waits, and aborting stops the wait, the job left queued', async () => {
+    const yaml = smallClusterYaml('nbqueued', sb.alias, `kernel:\n  cores: ${NODE_NCPUS * 2}\n  memory: 2GB\n`);
+    const queued = new Cluster(pool.open(sb.alias), parseClusterConfig(yaml));
+    try {
+      assert.ok((await queued.up()).scheduler.info?.address, 'the scheduler runs');
+      const abort = new AbortController();
+      const said: string[] = [];
+      const attach = NotebookKernelSession.attach(queued, NOTEBOOK, {
+        signal: abort.signal, pollMs: 500, timeoutMs: 60_000,
+        onProgress: (m) => {
+          said.push(m);
+          // The first look may come before PBS's scheduler commented on the job; stop once it says why.
+          if (/^waiting for the kernel job \(queued: .*ncpus/.test(m)) abort.abort(new Error('the user stopped waiting'));
+        },
+      });
+      await assert.rejects(attach, /the user stopped waiting/);
+      assert.ok(said.some((m) => /^waiting for the kernel job \(queued: .*ncpus/.test(m)), said.join(' | '));
+      assert.equal((await queued.kernelStatus()).state, 'queued', 'the job keeps its place in the queue');
+    } finally {
+      await queued.down();
+    }
   });
 
   test('Restart clears a variable; the cluster is untouched', async () => {
