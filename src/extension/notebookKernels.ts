@@ -141,7 +141,8 @@ export class NotebookKernels implements vscode.Disposable {
   private enqueue(id: string, notebook: vscode.NotebookDocument, cells: vscode.NotebookCell[]): Promise<void> {
     const k = key(id, notebook.uri);
     const run = (this.queues.get(k) ?? Promise.resolve()).then(async () => {
-      for (const cell of cells) await this.runCell(id, notebook, cell);
+      // Without a kernel (the user stopped waiting, or it could not start) the batch's other cells are not run.
+      for (const cell of cells) if (!(await this.runCell(id, notebook, cell))) break;
     });
     const settled = run.catch(() => undefined);
     this.queues.set(k, settled);
@@ -160,9 +161,10 @@ export class NotebookKernels implements vscode.Disposable {
     await session?.interrupt().catch((e: Error) => this.log.warn(`Interrupting the kernel failed: ${e.message}`));
   }
 
-  private async runCell(id: string, notebook: vscode.NotebookDocument, cell: vscode.NotebookCell): Promise<void> {
+  /** Runs one cell; false when there was no kernel to run it in. */
+  private async runCell(id: string, notebook: vscode.NotebookDocument, cell: vscode.NotebookCell): Promise<boolean> {
     const offer = this.offers.get(id);
-    if (!offer) return;
+    if (!offer) return false;
     const execution = offer.controller.createNotebookCellExecution(cell);
     execution.start(Date.now());
     await execution.clearOutput();
@@ -173,7 +175,7 @@ export class NotebookKernels implements vscode.Disposable {
       const message = (e as Error).message;
       await execution.replaceOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.stderr(inertMessage(`${message}\n`))]));
       execution.end(false, Date.now());
-      return;
+      return false;
     }
     const sink = new CellSink(execution, new (core().OutputBudget)());
     try {
@@ -187,6 +189,7 @@ export class NotebookKernels implements vscode.Disposable {
       await sink.note(`[gadi-dask] ${(e as Error).message}`);
       execution.end(false, Date.now());
     }
+    return true;
   }
 
   /** The notebook's session, attaching (and starting the kernel) on first use; the wait shows in the cell. */
@@ -205,7 +208,7 @@ export class NotebookKernels implements vscode.Disposable {
       signal: abort.signal,
       onProgress: (line) => {
         this.log.info(`Kernel of ${entry.cluster.name}: ${line}`);
-        show(`⏳ ${line} — the stop button cancels the wait; the kernel's job stays queued.`);
+        show(`⏳ ${line} — the stop button stops waiting; the kernel's job keeps its place in the queue.`);
       },
     });
     a = { session, abort };
@@ -217,7 +220,7 @@ export class NotebookKernels implements vscode.Disposable {
       return s;
     } catch (e) {
       if (this.attached.get(k) === a) this.attached.delete(k);
-      if (abort.signal.aborted) throw new Error(`Stopped waiting for the kernel of ${entry.cluster.name}; its job stays queued (gadi-dask kernel stop cancels it).`);
+      if (abort.signal.aborted) throw new Error(`Stopped waiting for the kernel of ${entry.cluster.name}. Its job stays queued: run a cell to wait again, or cancel the kernel's job in the PBS Jobs view.`);
       throw e;
     }
   }
