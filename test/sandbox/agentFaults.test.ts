@@ -86,7 +86,7 @@ const sh = (command: string) => execFileSync('/bin/sh', ['-c', command], { encod
 describe('the agent under faults', { concurrency: false }, () => {
   test('the link drops while scale 10 submits, at seeded moments: the next scale 10 leaves exactly 10 jobs, down 0', async () => {
     const seed = Number(process.env.GADI_DASK_FAULT_SEED ?? Date.now() % 100000);
-    const rounds = Number(process.env.GADI_DASK_FAULT_ROUNDS ?? 20);
+    const rounds = Number(process.env.GADI_DASK_FAULT_ROUNDS ?? 10);
     const next = seededRandom(seed);
     process.stderr.write(`link-drop seed ${seed}, ${rounds} rounds\n`);
     // Each qsub takes a moment, as on a busy server, so the drop lands among the submissions.
