@@ -17,6 +17,7 @@ import time
 
 from . import RUNTIME_DIR, __version__, tls
 from .dashboard_door import door_port, open_door
+from .status import STATUS_ROUTE
 from .common import (
     LOG_FILE, METADATA_FILE, SCHEDULER_FILE, Parser, UsageError, check_name, cluster_dir, emit, now_iso,
     parse_worker_name, read_json, remove_file, split_address, tcp_reachable, write_json_atomic,
@@ -36,7 +37,6 @@ DEFAULTS = {
     "session": None,  # placement persistent-session: the session's name, project and ssh host
     "wait": 60.0,
 }
-STATUS_ROUTE = "/gadi-dask/status.json"
 STATUS_WAIT_MAX = 10  # seconds a status request may wait for the workers to change
 CHANGE_STEP = 0.02  # seconds between two looks at the workers while it waits
 PLACEMENTS = ("job", "login", "persistent-session")

@@ -21,6 +21,7 @@ from .common import (
     read_json, root_dir, tcp_reachable,
 )
 
+#: Where the scheduler (scheduler.py) serves the runtime's status beside its dashboard.
 STATUS_ROUTE = "/gadi-dask/status.json"
 
 
