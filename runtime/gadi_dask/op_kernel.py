@@ -18,7 +18,7 @@ from . import pbs
 from .common import SCHEDULER_FILE, pid_alive, read_json, remove_file
 from .journal import JOURNAL_FILE, KEEP_FINISHED_SECONDS, Journal
 from .kernel import INFO_FILE, KERNEL_DIR, TOKEN_FILE, missing_packages
-from .op_common import Refusal, _cluster, _pbs_refusal, _write_atomic
+from .op_common import Locked, Refusal, _cluster, _pbs_refusal, _write_atomic
 from .op_pbs import submit
 from .pbsjson import PbsOutputError
 from .protocol import JOB_ID, KERNEL_ROLE
@@ -49,37 +49,39 @@ def op_kernel(args, progress, agent):
     if not os.path.exists(os.path.join(cdir, SCHEDULER_FILE)):
         raise Refusal("not-running", "cluster %s has no running scheduler, so the kernel would have no cluster to "
                       "use: start it with up or scale, then start the kernel again" % name)
-    os.makedirs(kdir, mode=0o700, exist_ok=True)
-    now = kernel_status(kdir)
-    if now["state"] in ("queued", "running", "starting"):
-        return dict(now, ok=True, existing=True)
-    python = os.path.expanduser(str(args.get("python") or "python3"))
-    progress("Checking that %s has jupyter_server and ipykernel" % python)
-    missing = missing_packages(python)
-    if missing:
-        names = " ".join(p for _, p in missing)
-        raise Refusal("kernel-env", "%s cannot import %s, which a kernel next to the cluster needs: install %s into that "
-                      "environment (pip install %s, or load the module that provides %s) and start the kernel again"
-                      % (python, " and ".join(m for m, _ in missing), "it" if len(missing) == 1 else "them", names,
-                         "it" if len(missing) == 1 else "them"), missing=[m for m, _ in missing])
-    for f in (INFO_FILE, TOKEN_FILE, PID_FILE):
-        remove_file(os.path.join(kdir, f))
-    fd = os.open(os.path.join(kdir, TOKEN_FILE), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    _write_atomic(os.path.join(kdir, KERNEL_SCRIPT), str(args.get("script", "")), 0o600)
-    if placement == "job":
-        progress("Submitting the kernel's job of cluster %s" % name)
-        job_id, error = submit(Journal(kdir), kdir, KERNEL_ROLE, KERNEL_SCRIPT, cluster=name)
-        if error:
-            raise Refusal("qsub", "the kernel's job was not submitted", qsub=error)
-        return {"ok": True, "jobId": job_id, "state": "queued", "kernelDir": kdir}
-    progress("Starting the kernel of cluster %s on the login node" % name)
-    with open(os.path.join(kdir, LOG_FILE), "ab") as log:
-        child = subprocess.Popen(["bash", os.path.join(kdir, KERNEL_SCRIPT)], cwd=kdir, stdin=subprocess.DEVNULL,
-                                 stdout=log, stderr=log, start_new_session=True)
-    _write_atomic(os.path.join(kdir, PID_FILE), "%d\n" % child.pid, 0o600)
-    return {"ok": True, "pid": child.pid, "state": "starting", "kernelDir": kdir}
+    # Under the cluster's lock: two notebooks (or a notebook and the command line) starting at once get one kernel.
+    with Locked(cdir, args):
+        os.makedirs(kdir, mode=0o700, exist_ok=True)
+        now = kernel_status(kdir)
+        if now["state"] in ("queued", "running", "starting"):
+            return dict(now, ok=True, existing=True)
+        python = os.path.expanduser(str(args.get("python") or "python3"))
+        progress("Checking that %s has jupyter_server and ipykernel" % python)
+        missing = missing_packages(python)
+        if missing:
+            names = " ".join(p for _, p in missing)
+            raise Refusal("kernel-env", "%s cannot import %s, which a kernel next to the cluster needs: install %s into that "
+                          "environment (pip install %s, or load the module that provides %s) and start the kernel again"
+                          % (python, " and ".join(m for m, _ in missing), "it" if len(missing) == 1 else "them", names,
+                             "it" if len(missing) == 1 else "them"), missing=[m for m, _ in missing])
+        for f in (INFO_FILE, TOKEN_FILE, PID_FILE):
+            remove_file(os.path.join(kdir, f))
+        fd = os.open(os.path.join(kdir, TOKEN_FILE), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(secrets.token_hex(32) + "\n")
+        _write_atomic(os.path.join(kdir, KERNEL_SCRIPT), str(args.get("script", "")), 0o600)
+        if placement == "job":
+            progress("Submitting the kernel's job of cluster %s" % name)
+            job_id, error = submit(Journal(kdir), kdir, KERNEL_ROLE, KERNEL_SCRIPT, cluster=name)
+            if error:
+                raise Refusal("qsub", "the kernel's job was not submitted", qsub=error)
+            return {"ok": True, "jobId": job_id, "state": "queued", "kernelDir": kdir}
+        progress("Starting the kernel of cluster %s on the login node" % name)
+        with open(os.path.join(kdir, LOG_FILE), "ab") as log:
+            child = subprocess.Popen(["bash", os.path.join(kdir, KERNEL_SCRIPT)], cwd=kdir, stdin=subprocess.DEVNULL,
+                                     stdout=log, stderr=log, start_new_session=True)
+        _write_atomic(os.path.join(kdir, PID_FILE), "%d\n" % child.pid, 0o600)
+        return {"ok": True, "pid": child.pid, "state": "starting", "kernelDir": kdir}
 
 
 def _login_pid(kdir):

@@ -62,14 +62,24 @@ const text = (outputs: CellOutput[], mime = 'text/plain') =>
 const stdout = (outputs: CellOutput[]) => outputs.map((o) => (o.kind === 'stream' && o.name === 'stdout' ? o.text : '')).join('');
 
 describe('a notebook on the kernel next to the cluster', { concurrency: false, timeout: 600_000 }, () => {
-  test('attach starts the kernel job, says it waits, and opens the notebook\'s session', async () => {
+  test('two notebooks attaching at once share one kernel job (its start takes the cluster\'s lock); each has its session', async () => {
     const scaled = await cluster.scale({ jobs: 1 });
     assert.equal(scaled.submitted.length, 1);
     const said: string[] = [];
-    session = await NotebookKernelSession.attach(cluster, NOTEBOOK, { timeoutMs: 240_000, onProgress: (m) => said.push(m) });
-    assert.ok(said.some((m) => /^Submitted the kernel's job /.test(m)), said.join(' | '));
-    assert.equal(session.reattached, false);
-    assert.equal(session.status.state, 'running');
+    const [first, other] = await Promise.all([
+      NotebookKernelSession.attach(cluster, NOTEBOOK, { timeoutMs: 240_000, onProgress: (m) => said.push(m) }),
+      NotebookKernelSession.attach(cluster, 'file:///home/someone/analysis/other.ipynb', { timeoutMs: 240_000 }),
+    ]);
+    session = first;
+    try {
+      assert.ok(said.some((m) => /^Submitted the kernel's job |is already (queued|running)/.test(m)), said.join(' | '));
+      assert.equal(first.status.state, 'running');
+      assert.equal(first.status.jobId, other.status.jobId, 'one kernel job for both');
+      assert.equal(first.reattached || other.reattached, false);
+      assert.notEqual(first.kernel.id, other.kernel.id, 'a session (and kernel) per notebook');
+    } finally {
+      await other.close();
+    }
   });
 
   test('Client() computes on the cluster: the result arrives as text/plain with an execution count', async () => {

@@ -135,9 +135,10 @@ export function kernelCancelOutcome(jobId: string, answer: Pick<KernelStatus, 's
 export async function startKernel(core: ClusterCore, options: KernelStartOptions = {}): Promise<KernelStatus> {
   const k = kernelSettings(core.config);
   const say = options.onProgress ?? (() => undefined);
+  const timeoutMs = core.lockWaitSeconds * 1000 + 180_000;
   const started = await core.call('kernel', {
-    cluster: core.name, action: 'start', placement: k.placement, python: k.python, script: renderKernelJobScript(core),
-  }, `starting the kernel of cluster ${core.name}`, callOptions(core.lockWaitSeconds * 1000 + 180_000, options));
+    ...core.lockArgs(timeoutMs), cluster: core.name, action: 'start', placement: k.placement, python: k.python, script: renderKernelJobScript(core),
+  }, `starting the kernel of cluster ${core.name}`, callOptions(timeoutMs, options));
   if (started.existing) say(`The kernel of cluster ${core.name} is already ${started.state}`);
   else say(started.jobId ? `Submitted the kernel's job ${started.jobId}` : `Started the kernel on the login node (pid ${started.pid})`);
   const deadline = Date.now() + (options.timeoutMs ?? 600_000);

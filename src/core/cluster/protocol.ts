@@ -97,7 +97,7 @@ export interface RequestArgs {
    * only, and only while it is the kernel's live job.
    */
   kernel:
-    | { cluster: string; action: 'start'; placement: 'job' | 'login'; python: string; script: string }
+    | (LockArgs & { cluster: string; action: 'start'; placement: 'job' | 'login'; python: string; script: string })
     | { cluster: string; action: 'status' }
     | { cluster: string; action: 'stop'; jobId?: string };
 }

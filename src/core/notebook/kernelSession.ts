@@ -129,9 +129,19 @@ export class NotebookKernelSession {
     return this.kernel.interrupt();
   }
 
-  /** Restarts the kernel: its variables are gone, the cluster is not touched. */
+  /**
+   * Restarts the kernel: its variables are gone, the cluster is not touched. Resolves once the new kernel answered
+   * on its channels: a cell sent while the server is still rewiring them after the restart can lose its reply.
+   */
   async restart(): Promise<void> {
     await this.kernel.restart();
+    await waitConnected(this.kernel, 30_000);
+    for (let attempt = 1; ; attempt++) {
+      const answered = await Promise.race([this.kernel.requestKernelInfo().then(() => true), sleep(5000).then(() => false)]);
+      if (answered) return;
+      if (attempt === 3) throw new Error('The restarted kernel does not answer; restart it again, or stop it (Cancel Job on the kernel\'s job).');
+      await this.kernel.reconnect();
+    }
   }
 
   /** Closes this editor's connection; the kernel keeps running on the cluster (until its idle timeout or walltime). */
@@ -155,6 +165,8 @@ function serverSettings(port: number, token: string, Socket: typeof WebSocket): 
     WebSocket: SignedInSocket as unknown as typeof globalThis.WebSocket,
   });
 }
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 function waitConnected(kernel: Kernel.IKernelConnection, timeoutMs: number): Promise<void> {
   if (kernel.connectionStatus === 'connected') return Promise.resolve();
