@@ -1,14 +1,18 @@
 // Shared by the cluster acceptance tests and the cluster benchmarks: a Transport wrapper that counts round trips,
 // the small cluster config they run, commands and the CLI run as the cluster account, PBS's view of a cluster's
-// worker jobs, and a look at the processes a user has left.
+// worker jobs, a look at the processes a user has left, and the sandbox-with-a-cluster most tests start from.
 import { spawn, type SpawnOptions as ProcessOptions } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { clientSnippet } from '../../src/core/cluster/clientSnippet';
+import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { JOB_NAME_SUFFIX, jobDisplayName } from '../../src/core/cluster/names';
+import { refusingPrompt } from '../../src/core/remote/prompt';
+import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { ExecOptions, ExecResult, ForwardTls, SpawnOptions, Transport } from '../../src/core/remote/transport';
-import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, type Sandbox } from './sandbox';
+import { SANDBOX_DASHBOARD_ADDRESS, SANDBOX_DASK_INTERFACE, startSandbox, type Sandbox, type SandboxOptions } from './sandbox';
 
 /** Delegates to `inner` and counts what crosses the link. */
 export class CountingTransport implements Transport {
@@ -184,4 +188,38 @@ export function processesOf(uid: number, home?: string): ProcessInfo[] {
     }
   }
   return found;
+}
+
+/** A sandbox with one small cluster reached over the ssh transport, and its config in a file for the CLI. */
+export interface SandboxCluster {
+  sb: Sandbox;
+  pool: SshTransportPool;
+  transport: Transport;
+  cluster: Cluster;
+  /** The config file (in a temporary directory of its own) the CLI is given. */
+  config: string;
+  /** Shuts the cluster down (its kernel too), closes the connection, stops the sandbox, removes the directory. */
+  close(): Promise<void>;
+}
+
+/** The set-up most cluster tests share: `startSandbox`, a pool, the small cluster of `name` with `extraYaml`. */
+export async function startSandboxCluster(user: string, name: string, extraYaml = '', options: Omit<SandboxOptions, 'user'> = {}): Promise<SandboxCluster> {
+  const sb = await startSandbox({ ...options, user });
+  const pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
+  const transport = pool.open(sb.alias);
+  const yaml = smallClusterYaml(name, sb.alias, extraYaml);
+  const cluster = new Cluster(transport, parseClusterConfig(yaml));
+  const dir = mkdtempSync(join(tmpdir(), `${name}-`));
+  const config = join(dir, `${name}.dask-cluster.yaml`);
+  writeFileSync(config, yaml);
+  const close = async () => {
+    try {
+      await cluster.down();
+    } finally {
+      await pool.close();
+      await sb.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  return { sb, pool, transport, cluster, config, close };
 }

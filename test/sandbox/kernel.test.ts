@@ -5,51 +5,35 @@
 // PBS attribute; the server refuses a request without it; stop and down leave no kernel job.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Cluster } from '../../src/core/cluster/cluster';
-import { parseClusterConfig } from '../../src/core/cluster/configFile';
-import { refusingPrompt } from '../../src/core/remote/prompt';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import type { Cluster } from '../../src/core/cluster/cluster';
 import { shellQuote } from '../../src/core/remote/shellQuote';
-import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { ForwardHandle, Transport } from '../../src/core/remote/transport';
-import { cliOverSsh, smallClusterYaml } from './clusterFixture';
+import { cliOverSsh, smallClusterYaml, startSandboxCluster, type SandboxCluster } from './clusterFixture';
 import { runCell } from './jupyterCell';
-import { startSandbox, type Sandbox } from './sandbox';
+import type { Sandbox } from './sandbox';
 
 const USER = 'gdkernel';
 const NAME = 'kernelside';
 
+let env: SandboxCluster;
 let sb: Sandbox;
-let pool: SshTransportPool;
 let t: Transport;
 let cluster: Cluster;
 let dir: string;
 let config: string;
 let fwd: ForwardHandle | undefined;
 
-const yaml = () => smallClusterYaml(NAME, sb.alias, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n");
-
 before(async () => {
-  sb = await startSandbox({ user: USER });
-  pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
-  t = pool.open(sb.alias);
-  cluster = new Cluster(t, parseClusterConfig(yaml()));
-  dir = mkdtempSync(join(tmpdir(), 'kernel-'));
-  config = join(dir, `${NAME}.dask-cluster.yaml`);
-  writeFileSync(config, yaml());
+  env = await startSandboxCluster(USER, NAME, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n");
+  ({ sb, transport: t, cluster, config } = env);
+  dir = dirname(config);
 });
 
 after(async () => {
-  try {
-    await fwd?.close();
-    await cluster?.down();
-  } finally {
-    await pool?.close();
-    await sb?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
+  await fwd?.close();
+  await env?.close();
 });
 
 /** PBS's states of the user's kernel jobs, with each job's full `qstat -f` text. */

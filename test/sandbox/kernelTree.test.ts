@@ -3,51 +3,29 @@
 // naming another job leaves it alone, and `down` without the flag stops it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Cluster } from '../../src/core/cluster/cluster';
-import { parseClusterConfig } from '../../src/core/cluster/configFile';
+import type { Cluster } from '../../src/core/cluster/cluster';
 import { KERNEL_ROLE } from '../../src/core/cluster/protocol';
 import { parseQstatJson } from '../../src/core/pbs/qstat';
-import { refusingPrompt } from '../../src/core/remote/prompt';
 import { shellQuote } from '../../src/core/remote/shellQuote';
-import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import type { Transport } from '../../src/core/remote/transport';
-import { cliOverSsh, smallClusterYaml } from './clusterFixture';
-import { startSandbox, type Sandbox } from './sandbox';
+import { cliOverSsh, startSandboxCluster, type SandboxCluster } from './clusterFixture';
+import type { Sandbox } from './sandbox';
 
 const USER = 'gdkerntree';
 const NAME = 'kerneltree';
 
+let env: SandboxCluster;
 let sb: Sandbox;
-let pool: SshTransportPool;
 let t: Transport;
 let cluster: Cluster;
-let dir: string;
 let config: string;
 
-const yaml = () => smallClusterYaml(NAME, sb.alias, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n");
-
 before(async () => {
-  sb = await startSandbox({ user: USER });
-  pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
-  t = pool.open(sb.alias);
-  cluster = new Cluster(t, parseClusterConfig(yaml()));
-  dir = mkdtempSync(join(tmpdir(), 'kernel-tree-'));
-  config = join(dir, `${NAME}.dask-cluster.yaml`);
-  writeFileSync(config, yaml());
+  env = await startSandboxCluster(USER, NAME, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n");
+  ({ sb, transport: t, cluster, config } = env);
 });
 
-after(async () => {
-  try {
-    await cluster?.down();
-  } finally {
-    await pool?.close();
-    await sb?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }
-});
+after(() => env?.close());
 
 /** PBS's own state letter for a job, asked of qstat directly (not through the runtime). */
 async function pbsState(id: string): Promise<string> {

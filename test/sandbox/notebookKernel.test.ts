@@ -7,46 +7,35 @@
 // kernel follows the scheduler when it restarts.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { Cluster } from '../../src/core/cluster/cluster';
 import { parseClusterConfig } from '../../src/core/cluster/configFile';
 import { NotebookKernelSession } from '../../src/core/notebook/kernelSession';
 import { OutputBudget, type CellOutput } from '../../src/core/notebook/outputs';
-import { refusingPrompt } from '../../src/core/remote/prompt';
-import { SshTransportPool } from '../../src/core/remote/sshTransport';
 import { until } from '../fixtures/poll';
-import { smallClusterYaml } from './clusterFixture';
-import { startSandbox, type Sandbox } from './sandbox';
+import { smallClusterYaml, startSandboxCluster, type SandboxCluster } from './clusterFixture';
+import type { Sandbox } from './sandbox';
 
 const USER = 'gdnotebook';
 const NAME = 'nbside';
 const NOTEBOOK = 'file:///home/someone/analysis/explore.ipynb';
 const NODE_NCPUS = 16;
 
+let env: SandboxCluster;
 let sb: Sandbox;
-let pool: SshTransportPool;
 let cluster: Cluster;
 let session: NotebookKernelSession | undefined;
 
 before(async () => {
-  sb = await startSandbox({ user: USER });
   // A node of NODE_NCPUS, so that a kernel asking for more stays queued with the scheduler's comment.
-  appendFileSync(join(sb.home, '.bash_profile'), `export PBS_EMULATOR_NCPUS=${NODE_NCPUS}\n`);
-  pool = new SshTransportPool({ prompt: refusingPrompt, agent: null, sshConfig: { configFile: sb.sshConfigPath, systemConfigFile: null } });
-  const yaml = smallClusterYaml(NAME, sb.alias, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n");
-  cluster = new Cluster(pool.open(sb.alias), parseClusterConfig(yaml));
+  env = await startSandboxCluster(USER, NAME, "kernel:\n  cores: 1\n  memory: 2GB\n  walltime: '00:20:00'\n",
+    { loginProfile: `export PBS_EMULATOR_NCPUS=${NODE_NCPUS}\n` });
+  ({ sb, cluster } = env);
 });
 
 after(async () => {
-  try {
-    await session?.close();
-    await cluster?.down();
-  } finally {
-    await pool?.close();
-    await sb?.stop();
-  }
+  await session?.close();
+  await env?.close();
 });
 
 async function run(code: string, budget = new OutputBudget(), outputs: CellOutput[] = []): Promise<{ outputs: CellOutput[]; status: string; count?: number; lost: boolean }> {
@@ -186,7 +175,7 @@ describe('a notebook on the kernel next to the cluster', { concurrency: false, t
 
   test('a kernel job PBS keeps queued: attach says why it waits, and aborting stops the wait, the job left queued', async () => {
     const yaml = smallClusterYaml('nbqueued', sb.alias, `kernel:\n  cores: ${NODE_NCPUS * 2}\n  memory: 2GB\n`);
-    const queued = new Cluster(pool.open(sb.alias), parseClusterConfig(yaml));
+    const queued = new Cluster(env.pool.open(sb.alias), parseClusterConfig(yaml));
     try {
       assert.ok((await queued.up()).scheduler.info?.address, 'the scheduler runs');
       const abort = new AbortController();
