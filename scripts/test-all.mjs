@@ -8,12 +8,13 @@
 import { spawn } from 'node:child_process';
 
 const tsx = ['node', '--import', 'tsx'];
-const nodeTest = (glob) => ['bash', '-c', `node --import tsx --test --test-concurrency=1 --test-reporter=spec ${glob}`];
+const nodeTest = (glob, concurrency = 1) => ['bash', '-c', `node --import tsx --test --test-concurrency=${concurrency} --test-reporter=spec ${glob}`];
 const layers = [
   { name: 'typecheck', cmd: ['npm', 'run', '--silent', 'typecheck'], counted: false },
   { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'], counted: false },
   { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false },
-  { name: 'sandbox', cmd: nodeTest('test/sandbox/*.test.ts') },
+  // Two files at a time: each has its own sandbox user, sshd and emulator, and most of their time is waiting on jobs.
+  { name: 'sandbox', cmd: nodeTest('test/sandbox/*.test.ts', 2) },
   { name: 'unit', cmd: nodeTest('test/unit/*.test.ts'), beside: 'sandbox' },
   { name: 'pbs-emulator', cmd: nodeTest('test/pbs-emulator/*.test.ts'), beside: 'sandbox' },
   { name: 'runtime', cmd: nodeTest('test/runtime/*.test.ts'), beside: 'sandbox' },
