@@ -19,6 +19,6 @@ export { abortable } from '../core/remote/cancellation';
 export { AbortedError, AuthError, HostKeyError, RemoteFileError, SshConfigError, TransportError } from '../core/remote/errors';
 export { LocalTransport } from '../core/remote/localTransport';
 export { SshTransportPool } from '../core/remote/sshTransport';
-export { NotebookKernelSession } from '../core/notebook/kernelSession';
+export { NotebookKernelSession, openKernelServer, tokenHeader } from '../core/notebook/kernelSession';
 export { OutputBudget } from '../core/notebook/outputs';
 export { formatWalltime } from '../core/units';

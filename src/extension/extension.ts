@@ -13,6 +13,8 @@ import type { ReportedError } from './errors';
 import { inertLog } from './inert';
 import { JobsTreeProvider, type Node } from './jobsTree';
 import { NotebookKernels } from './notebookKernels';
+import { NOTEBOOK_TYPE } from './notebookIds';
+import { JupyterServers } from './jupyterServers';
 import { HistoryFeed } from './historyFeed';
 import { sendHistory, startLanguageClient, stopLanguageClient } from './languageClient';
 import { EditorPrompt } from './prompts';
@@ -47,6 +49,8 @@ export interface GadiDaskApi {
   readonly coreLoadedAtActivation: boolean;
   /** Milliseconds the core bundle took to load, once something needed it. */
   coreLoadMs(): number | undefined;
+  /** Whether the clusters are offered in the Jupyter extension's kernel picker (false: that extension is absent). */
+  jupyterServers(): Promise<boolean>;
   /** The notebook controllers offered now (one per cluster config of the workspace): id, label, config file. */
   notebookControllers(): Promise<{ id: string; label: string; config: string }[]>;
 }
@@ -70,11 +74,16 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
   const statusBar = new StatusBar(session, model);
   const history = new HistoryFeed(model, sendHistory, log);
   const notebooks = new NotebookKernels(model, configs, log);
+  // The Jupyter extension, where installed, lists the clusters too; its API asks to be called once a notebook is open.
+  const jupyter = new JupyterServers(model, log);
+  const offerToJupyter = () => void jupyter.register();
+  if (vscode.workspace.notebookDocuments.some((n) => n.notebookType === NOTEBOOK_TYPE)) offerToJupyter();
   const ctx: Context = { extension: context, log, session, configs, model, refresher, documents, tunnels, prompt, tree, view, statusBar, history, notebooks, errors: [] };
 
   const setConnected = () => void vscode.commands.executeCommand('setContext', 'gadiDask.connected', session!.all().length > 0);
   context.subscriptions.push(
-    log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar, history, notebooks,
+    log, session, configs, model, tree, view, refresher, documents, tunnels, statusBar, history, notebooks, jupyter,
+    vscode.workspace.onDidOpenNotebookDocument((n) => n.notebookType === NOTEBOOK_TYPE && offerToJupyter()),
     session.onDidChange(setConnected),
     view.onDidChangeSelection(({ selection: [node] }) =>
       void vscode.commands.executeCommand('setContext', SELECTION_CONTEXT_KEY, node ? tree.getTreeItem(node).contextValue : undefined)),
@@ -98,6 +107,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     coreLoadedAtActivation,
     coreLoadMs,
     notebookControllers: () => notebooks.offered(),
+    jupyterServers: () => jupyter.register(),
     registeredCommands: REGISTERED_COMMANDS,
   };
 }

@@ -34,6 +34,29 @@ export function sessionPath(notebookUri: string): string {
   return `gadi-dask/${digest}/${name}`;
 }
 
+/** The kernel's Jupyter server reached from this machine: where it runs, its token, the forward to it. */
+export interface KernelServer {
+  status: KernelStatus;
+  token: string;
+  forward: ForwardHandle;
+}
+
+/**
+ * Starts the cluster's kernel (or finds it running) and forwards a local port to its server through the cluster's
+ * connection; the token is read over that connection. Close `forward` when done (the kernel runs on).
+ */
+export async function openKernelServer(cluster: Cluster, options: KernelStartOptions = {}): Promise<KernelServer> {
+  const status = await cluster.startKernel(options);
+  const token = (await cluster.transport.readFile(cluster.kernelTokenPath)).toString('utf8').trim();
+  if (!token) throw new Error(`The kernel's token file ${cluster.kernelTokenPath} is empty on ${cluster.transport.host}; stop the kernel and start it again.`);
+  return { status, token, forward: await cluster.transport.forward(status.host!, status.port!) };
+}
+
+/** The header that signs in to a kernel's server (Jupyter reads `Authorization: token …` on REST and websocket). */
+export function tokenHeader(token: string): Record<string, string> {
+  return { Authorization: `token ${token}` };
+}
+
 export class NotebookKernelSession {
   private reconnectSub?: { dispose(): void };
   private running = 0;
@@ -54,10 +77,7 @@ export class NotebookKernelSession {
 
   /** Starts the kernel (or finds it running), forwards to its server and opens this notebook's session there. */
   static async attach(cluster: Cluster, notebookUri: string, options: AttachOptions = {}): Promise<NotebookKernelSession> {
-    const status = await cluster.startKernel(options);
-    const token = (await cluster.transport.readFile(cluster.kernelTokenPath)).toString('utf8').trim();
-    if (!token) throw new Error(`The kernel's token file ${cluster.kernelTokenPath} is empty on ${cluster.transport.host}; stop the kernel and start it again.`);
-    const forward = await cluster.transport.forward(status.host!, status.port!);
+    const { status, token, forward } = await openKernelServer(cluster, options);
     try {
       const settings = serverSettings(forward.localPort, token, options.webSocket ?? WebSocket);
       const path = sessionPath(notebookUri);
@@ -157,7 +177,7 @@ function serverSettings(port: number, token: string, Socket: typeof WebSocket): 
   // Jupyter takes `Authorization: token …` on the websocket's handshake as on every REST call.
   class SignedInSocket extends Socket {
     constructor(url: string | URL, protocols?: string | string[]) {
-      super(url, protocols, { headers: { Authorization: `token ${token}` } });
+      super(url, protocols, { headers: tokenHeader(token) });
     }
   }
   return ServerConnection.makeSettings({

@@ -59,6 +59,8 @@ export function notebookTests(context: () => { api: GadiDaskApi; shell: (command
     notebook = await vscode.workspace.openNotebookDocument('jupyter-notebook', data);
     await vscode.window.showNotebookDocument(notebook);
     await vscode.commands.executeCommand('notebook.selectKernel', { id, extension: EXTENSION_ID });
+    // code-server has no Jupyter extension: nothing is offered to it, and the controller alone serves.
+    assert.equal(await api.jupyterServers(), false);
   });
 
   test('the first cell starts the kernel job; its Client() computes on the cluster: 6, with its execution order', async function () {
