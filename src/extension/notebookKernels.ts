@@ -119,7 +119,7 @@ export class NotebookKernels implements vscode.Disposable {
       const controller = vscode.notebooks.createNotebookController(id, NOTEBOOK_TYPE, w.label);
       controller.supportedLanguages = ['python'];
       controller.supportsExecutionOrder = true;
-      controller.description = 'a kernel next to the cluster, in its own PBS job';
+      controller.description = 'a kernel next to the cluster (its own PBS job, or where kernel.placement says)';
       controller.detail = 'Client() connects to the cluster; the kernel keeps running when the link drops.';
       controller.executeHandler = (cells, notebook) => this.enqueue(id, notebook, cells);
       controller.interruptHandler = (notebook) => this.interrupt(id, notebook);
