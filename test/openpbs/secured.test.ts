@@ -1,6 +1,6 @@
 // The ways into a secured cluster that the kernel, the local client and the dashboard open, on real PBS through the
 // real sshd: a Jupyter kernel in its own PBS job whose cell's `Client()` computes on the cluster (the token in no argv
-// and no PBS attribute), Debian's Python on this side computing through the forwarded scheduler port with the
+// and no PBS attribute), the same kernel as the editor's notebook controller uses it (rich result, interrupt, restart), Debian's Python on this side computing through the forwarded scheduler port with the
 // cluster's keys, and the dashboard's door refusing a client without them while the owner's tunnel gets its pages.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,8 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Cluster } from '../../src/core/cluster/cluster';
 import { connectLocalClient } from '../../src/core/cluster/localClient';
+import { NotebookKernelSession } from '../../src/core/notebook/kernelSession';
+import type { CellOutput } from '../../src/core/notebook/outputs';
 import { shellQuote } from '../../src/core/remote/shellQuote';
 import type { Transport } from '../../src/core/remote/transport';
+import { until } from '../fixtures/poll';
 import { run } from '../sandbox/clusterFixture';
 import { runCell } from '../sandbox/jupyterCell';
 import { lastJson } from '../sandbox/stranger';
@@ -68,6 +71,31 @@ test('a kernel in its own PBS job: a cell\'s Client() computes on the cluster, t
   const kernelJob = jobsOf(USER).find((j) => j.name.startsWith(`dask-kernel-${NAME}-`));
   assert.ok(kernelJob, 'the kernel runs in a PBS job of its own');
   assert.ok(!JSON.stringify(kernelJob.attrs).includes(token), 'qstat -f shows the token');
+});
+
+test('a notebook as the editor runs it: the same kernel job, a rich result, an interrupt, and a restart', { timeout: 200_000 }, async () => {
+  const session = await NotebookKernelSession.attach(cluster, 'file:///home/someone/real-pbs.ipynb', { timeoutMs: 180_000 });
+  try {
+    assert.equal(session.status.jobId, (await cluster.kernelStatus()).jobId, 'the kernel job the command line started');
+    const outputs: CellOutput[] = [];
+    const run = (code: string) => session.execute(code, (o) => outputs.push(o));
+    const r = await run('from dask.distributed import Client; Client().submit(sum, [1, 2, 3]).result()');
+    assert.equal(r.status, 'ok', JSON.stringify(outputs));
+    assert.ok(outputs.some((o) => o.kind === 'rich' && o.result && o.items.some((i) => i.mime === 'text/plain' && i.text === '6')), JSON.stringify(outputs));
+    const sleeping = run('import time; x = 1; time.sleep(60)');
+    await until('the cell to run', async () => (session.busy ? true : undefined), { timeoutMs: 10_000, everyMs: 100 });
+    await new Promise((done) => setTimeout(done, 500));
+    const asked = Date.now();
+    await session.interrupt();
+    assert.equal((await sleeping).status, 'error');
+    assert.ok(Date.now() - asked < 2000, `the interrupt took ${Date.now() - asked} ms`);
+    await session.restart();
+    outputs.length = 0;
+    assert.equal((await run('"x" in dir()')).status, 'ok');
+    assert.ok(outputs.some((o) => o.kind === 'rich' && o.items.some((i) => i.text === 'False')), JSON.stringify(outputs));
+  } finally {
+    await session.close();
+  }
   const stopped = await env.cli(['kernel', 'stop'], config);
   assert.equal(stopped.code, 0, stopped.stderr);
 });
