@@ -141,7 +141,8 @@ export class NotebookKernels implements vscode.Disposable {
   private enqueue(id: string, notebook: vscode.NotebookDocument, cells: vscode.NotebookCell[]): Promise<void> {
     const k = key(id, notebook.uri);
     const run = (this.queues.get(k) ?? Promise.resolve()).then(async () => {
-      // Without a kernel (the user stopped waiting, or it could not start) the batch's other cells are not run.
+      // Without a kernel (the user stopped waiting, or it could not start) the batch's other cells are not run; nor,
+      // as in Jupyter, after a cell that failed or was interrupted (Run All, Run Below): they keep their outputs.
       for (const cell of cells) if (!(await this.runCell(id, notebook, cell))) break;
     });
     const settled = run.catch(() => undefined);
@@ -161,7 +162,7 @@ export class NotebookKernels implements vscode.Disposable {
     await session?.interrupt().catch((e: Error) => this.log.warn(`Interrupting the kernel failed: ${e.message}`));
   }
 
-  /** Runs one cell; false when there was no kernel to run it in. */
+  /** Runs one cell; whether the batch goes on: false when there was no kernel to run it in, or the cell did not end ok. */
   private async runCell(id: string, notebook: vscode.NotebookDocument, cell: vscode.NotebookCell): Promise<boolean> {
     const offer = this.offers.get(id);
     if (!offer) return false;
@@ -184,12 +185,13 @@ export class NotebookKernels implements vscode.Disposable {
       if (run.lost) await sink.note('[gadi-dask] Output lost while disconnected: the link dropped while this cell ran. The kernel ran it; its results are in the kernel\'s variables.');
       if (run.executionCount !== undefined) execution.executionOrder = run.executionCount;
       execution.end(run.status === 'ok' ? true : run.status === 'error' ? false : undefined, Date.now());
+      return run.status === 'ok';
     } catch (e) {
       await sink.close();
       await sink.note(`[gadi-dask] ${(e as Error).message}`);
       execution.end(false, Date.now());
+      return false;
     }
-    return true;
   }
 
   /** The notebook's session, attaching (and starting the kernel) on first use; the wait shows in the cell. */
