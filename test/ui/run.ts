@@ -243,8 +243,219 @@ function sameIds(a: string[], b: string[], what: string): void {
   if (a.join(' ') !== b.join(' ')) throw new Error(`${what}: ${a.join(', ') || '(none)'} against ${b.join(', ') || '(none)'}`);
 }
 
+/** The notebook the notebook tests write into the workspace, and its cells. */
+const NOTEBOOK = 'first-steps.ipynb';
+const NOTEBOOK_CELLS = [
+  'from dask.distributed import Client; c = Client(); c.submit(sum, [1, 2, 3]).result()',
+  '%matplotlib inline\nimport matplotlib.pyplot as plt\nplt.figure(figsize=(6, 1.8))\nplt.plot(c.gather(c.map(lambda x: x * x, range(10))), marker="o"); plt.show()',
+  'from IPython.display import HTML\n' +
+    'rows = "".join(f"<tr><td>{w[\'name\']}</td><td>{w[\'nthreads\']}</td></tr>" for w in c.scheduler_info()["workers"].values())\n' +
+    'HTML(f"<table><tr><th>worker</th><th>threads</th></tr>{rows}</table>")',
+  '1/0',
+  'import time\nprint("sleeping for a minute", flush=True)\ntime.sleep(60)',
+  'print(c)',
+];
+
+/** The notebook's cells as the editor lists them (only those near the viewport are in the DOM). */
+function notebookCells(page: Page, text: string): Locator {
+  return page.locator('.notebook-editor .cell-list-container .monaco-list-row').filter({ hasText: text });
+}
+
+/** What the notebook's outputs show: they render in a webview, an iframe inside an iframe. */
+function notebookOutputs(page: Page): Locator {
+  return page.frameLocator('.notebook-editor iframe.webview').frameLocator('#active-frame').locator('.output');
+}
+
+/** Shows or hides the primary side bar (Ctrl+B). */
+async function sideBar(page: Page, show: boolean): Promise<void> {
+  const bar = page.locator('.part.sidebar');
+  if ((await bar.isVisible()) === show) return;
+  await page.keyboard.press('Control+B');
+  await bar.waitFor({ state: show ? 'visible' : 'hidden', timeout: 5000 });
+}
+
+/** How far the notebook scrolls for one wheel event, whatever its delta. */
+const WHEEL_STEP = 50;
+
+/** Turns the mouse wheel over the notebook by about `dy` pixels (down, or up when negative). */
+async function wheelNotebook(page: Page, dy: number): Promise<void> {
+  const list = await page.locator('.notebook-editor .cell-list-container').first().boundingBox();
+  if (!list) throw new Error('the notebook editor has no box on screen');
+  await page.mouse.move(list.x + list.width / 2, list.y + list.height / 2);
+  for (let i = Math.max(1, Math.round(Math.abs(dy) / WHEEL_STEP)); i > 0; i--) await page.mouse.wheel(0, Math.sign(dy) * WHEEL_STEP);
+}
+
+/**
+ * Scrolls the notebook until the cell with `text` has its top `offset` pixels below the list's (or as near as the
+ * list goes), scrolling down to find it (or up, when `dy` < 0): the editor renders only the cells near the
+ * viewport, their outputs likewise, and a cell's run button shows on hover, on a cell wholly in view.
+ */
+async function placeCell(page: Page, text: string, offset = 100, dy = 500): Promise<Locator> {
+  const cell = notebookCells(page, text).first();
+  const deadline = Date.now() + STEP_TIMEOUT_MS;
+  while (!(await cell.waitFor({ state: 'visible', timeout: 300 }).then(() => true, () => false))) {
+    if (Date.now() > deadline) throw new Error(`not visible within ${STEP_TIMEOUT_MS / 1000} s while scrolling the notebook: the cell "${text}"`);
+    await wheelNotebook(page, dy);
+  }
+  const list = await page.locator('.notebook-editor .cell-list-container').first().boundingBox();
+  if (!list) throw new Error('the notebook editor has no box on screen');
+  for (let turn = 0; turn < 4; turn++) {
+    const before = await cell.boundingBox();
+    if (!before) throw new Error(`the cell "${text}" has no box on screen`);
+    const off = before.y - (list.y + offset);
+    if (Math.abs(off) < WHEEL_STEP / 2) break;
+    await wheelNotebook(page, off);
+    // The list moves a frame after the wheel events; not at all when it is at its end.
+    const moved = await until('the notebook to scroll', async () => (await cell.boundingBox())?.y !== before.y, { timeoutMs: 1000, everyMs: 50 })
+      .catch(() => false);
+    if (!moved) break;
+  }
+  return cell;
+}
+
+/** Runs one cell with its own run button (shown on hover). */
+async function runCell(page: Page, text: string): Promise<void> {
+  const cell = await placeCell(page, text);
+  await cell.hover();
+  await cell.locator('.run-button-container .action-label[aria-label^="Execute Cell"]').click();
+}
+
+/**
+ * A notebook on the running cluster, driven from the notebook editor's own UI: the kernel picker, Run All, a cell's
+ * stop button, the toolbar's Restart Kernel on Cluster. `state.kernel` says whether a kernel job was started.
+ */
+function notebookUiTests(workspace: string, host: string, state: { kernel: boolean }): UiTest[] {
+  // Every cluster config of the workspace has its controller: this one is the sandbox's.
+  const kernelLabel = `Dask on Gadi: sandbox on ${host}`;
+  const toolbar = (page: Page) => page.locator('.notebook-toolbar-container');
+  const restartButton = (page: Page) => toolbar(page).locator('.action-label[aria-label="Restart Kernel on Cluster"]');
+  return [
+    {
+      name: `a new ${NOTEBOOK} opens in the notebook editor and its toolbar's kernel picker selects "Dask on Gadi: sandbox on <host>"`,
+      body: async (page) => {
+        // The notebook alone, with the width its toolbar needs to show Restart Kernel on Cluster (a narrower
+        // toolbar moves it into its "..." menu).
+        await (await findInPalette(page, 'View: Close All Editors')).first().click();
+        await sideBar(page, false);
+        writeFileSync(join(workspace, NOTEBOOK), `${JSON.stringify({
+          cells: NOTEBOOK_CELLS.map((source) => ({ cell_type: 'code', execution_count: null, metadata: {}, outputs: [], source })),
+          metadata: { kernelspec: { name: 'python3', display_name: 'Python 3', language: 'python' }, language_info: { name: 'python' } },
+          nbformat: 4,
+          nbformat_minor: 5,
+        }, null, 1)}\n`);
+        // Quick Open lists a file created while the window is open once the file watcher has seen it: ask again.
+        const deadline = Date.now() + STEP_TIMEOUT_MS;
+        for (;;) {
+          await page.keyboard.press('Control+P');
+          const input = page.locator('.quick-input-widget .quick-input-box input');
+          await visible(input, 'the Quick Open input after Ctrl+P');
+          await input.fill(NOTEBOOK);
+          const row = page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: NOTEBOOK });
+          if (await row.first().waitFor({ state: 'visible', timeout: 3000 }).then(() => true, () => false)) break;
+          if (Date.now() > deadline) throw new Error(`not visible within ${STEP_TIMEOUT_MS / 1000} s: ${NOTEBOOK} in Quick Open`);
+          await closePalette(page);
+        }
+        await page.keyboard.press('Enter');
+        await visible(notebookCells(page, 'c = Client()'), `${NOTEBOOK} in the notebook editor`);
+        // The picker's button reads "Select Kernel", or names the one kernel it suggests; the list it opens shows
+        // the controller, or hides it behind "Select Another Kernel…" and the extension's name.
+        const picker = toolbar(page).locator('.kernel-action-view-item');
+        await visible(picker, 'the kernel picker in the notebook toolbar');
+        await picker.first().click();
+        const rows = page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
+        const ours = rows.filter({ hasText: kernelLabel });
+        const further = rows.filter({ hasText: /Select Another Kernel|^Dask on Gadi(?!:)/ });
+        for (let level = 0; ; level++) {
+          await visible(ours.or(further), 'the kernel picker\'s list');
+          if (await ours.count()) break;
+          if (level === 2) throw new Error(`the kernel picker lists no "${kernelLabel}": ${(await rows.allInnerTexts()).join(' | ')}`);
+          await further.first().click();
+        }
+        await ours.first().click();
+        // The toolbar's Restart Kernel on Cluster shows only for a notebook whose kernel is this extension's.
+        await visible(restartButton(page), 'Restart Kernel on Cluster in the notebook toolbar');
+        const label = await picker.first().innerText();
+        if (!label.includes(kernelLabel)) throw new Error(`the kernel picker shows ${label}`);
+      },
+    },
+    {
+      name: 'Run All starts the kernel next to the cluster; the outputs show 6, the figure, the HTML table and the ZeroDivisionError, where the run stops',
+      body: async (page) => {
+        await toolbar(page).locator('.action-label[aria-label="Run All"]').click();
+        state.kernel = true;
+        const outputs = notebookOutputs(page);
+        // The first cell waits for the kernel's PBS job, then for Client() and the sum on the workers.
+        await visible(outputs.filter({ hasText: /^\s*6\s*$/ }), 'the first cell\'s 6', 120_000);
+        // Each cell's outputs render once the cell nears the viewport: bring the cell in, then look below it.
+        await placeCell(page, 'plt.figure(');
+        const figure = outputs.locator('img');
+        await visible(figure, 'the matplotlib figure');
+        const size = await figure.first().evaluate((img: { naturalWidth: number; naturalHeight: number }) => ({ width: img.naturalWidth, height: img.naturalHeight }));
+        if (!size.width || !size.height) throw new Error('the figure\'s image did not load');
+        const table = outputs.locator('table');
+        await placeCell(page, 'IPython.display');
+        await visible(table.locator('th').filter({ hasText: 'threads' }), 'the HTML table\'s header');
+        const workers = await table.first().locator('td').filter({ hasText: /^sandbox-/ }).allInnerTexts();
+        if (workers.length !== 2) throw new Error(`the HTML table lists ${workers.length} workers: ${workers.join(', ')}`);
+        await placeCell(page, '1/0');
+        await visible(outputs.filter({ hasText: 'ZeroDivisionError' }).filter({ hasText: '1/0' }), 'the ZeroDivisionError traceback');
+        // As in Jupyter, the run stops at the error: the cells after it did not run.
+        await visible(toolbar(page).locator('.action-label[aria-label="Run All"]'), 'Run All in the toolbar again once the run ended');
+        const sleeper = await placeCell(page, 'time.sleep(60)');
+        const order = await sleeper.locator('.cell-execution-order').innerText().catch(() => '');
+        if (/\d/.test(order)) throw new Error(`the cell after the error ran (${order})`);
+        if (await outputs.filter({ hasText: 'sleeping for a minute' }).count()) throw new Error('the cell after the error printed');
+        log(`figure ${size.width}x${size.height}, workers ${workers.join(', ')}`);
+
+        // The README's picture: the notebook from its top.
+        await placeCell(page, 'c = Client()', 0, -1200);
+        await page.mouse.move(0, 0);
+        await settle(page.locator('.notebook-editor'));
+        await page.screenshot({ path: join(RESULTS, 'notebook.png') });
+      },
+    },
+    {
+      name: 'the running cell\'s stop button interrupts time.sleep(60) within 2 s: KeyboardInterrupt, and the kernel keeps its variables',
+      body: async (page) => {
+        const outputs = notebookOutputs(page);
+        await runCell(page, 'time.sleep(60)');
+        // Stopped only once the kernel runs the cell, as a user would: it has said so.
+        await visible(outputs.filter({ hasText: 'sleeping for a minute' }), 'the cell\'s "sleeping for a minute"', 30_000);
+        const stop = notebookCells(page, 'time.sleep(60)').first().locator('.run-button-container .action-label[aria-label="Stop Cell Execution"]');
+        await visible(stop, 'the running cell\'s stop button');
+        const asked = Date.now();
+        await stop.click();
+        await visible(outputs.filter({ hasText: 'KeyboardInterrupt' }), 'the KeyboardInterrupt in the cell', 30_000);
+        const took = Date.now() - asked;
+        if (took > 2000) throw new Error(`the KeyboardInterrupt showed ${took} ms after the stop button`);
+        log(`interrupted in ${took} ms`);
+        await runCell(page, 'print(c)');
+        await visible(outputs.filter({ hasText: '<Client:' }), 'the client printed after the interrupt');
+      },
+    },
+    {
+      name: 'Restart Kernel on Cluster in the notebook toolbar asks first; after it the kernel has forgotten the client: NameError',
+      body: async (page) => {
+        await watchToasts(page);
+        await restartButton(page).click();
+        const confirm = page.locator('.monaco-dialog-box').filter({ hasText: `Restart the kernel of ${NOTEBOOK}` });
+        await visible(confirm, 'the restart confirmation');
+        await confirm.getByRole('button', { name: 'Restart', exact: true }).click();
+        // The restart's progress notification closes once the kernel is back: a cell run before could reach the
+        // kernel that is going away.
+        await toastShown(page, new RegExp(`Restarting the kernel of ${NOTEBOOK.replace('.', '\\.')}`), 'the restart\'s progress notification', 10_000);
+        await toasts(page).filter({ hasText: 'Restarting the kernel' }).waitFor({ state: 'hidden', timeout: 30_000 });
+        await runCell(page, 'print(c)');
+        await visible(notebookOutputs(page).filter({ hasText: 'NameError' }).filter({ hasText: 'name \'c\' is not defined' }),
+          'the NameError after the restart', 30_000);
+      },
+    },
+  ];
+}
+
 /** A cluster life on the sandbox, driven the way a user does it: palette, dialogs, the PBS Jobs view. */
-function clusterUiTests(sandbox: Sandbox): UiTest[] {
+function clusterUiTests(sandbox: Sandbox, workspace: string): UiTest[] {
+  const notebook = { kernel: false };
   const dialog = (page: Page) => page.locator('.monaco-dialog-box');
   // Worker job rows read "<id> sandbox" then their state; the scheduler's job is "<id> dask-scheduler-sandbox".
   const workerJobRows = (page: Page) => treeRows(page, /\d+ sandbox\s*Running/);
@@ -433,14 +644,23 @@ function clusterUiTests(sandbox: Sandbox): UiTest[] {
         }
       },
     },
+    ...notebookUiTests(workspace, sandbox.alias, notebook),
     {
-      name: 'Gadi Dask: Shut Down Cluster asks first, then the view shows no job and qstat lists none',
+      name: 'Gadi Dask: Shut Down Cluster asks first, and whether the notebook\'s kernel goes too; then the view shows no job and qstat lists none',
       body: async (page) => {
+        await sideBar(page, true);
+        // The notebook's kernel job shows under its cluster; Shut Down then asks about it too.
+        if (notebook.kernel) await visible(treeRows(page, /Kernel job \d+\s*Running/), 'the notebook\'s kernel job in the PBS Jobs view', 30_000);
         await findInPalette(page, 'Gadi Dask: Shut Down Cluster');
         await page.keyboard.press('Enter');
         const confirm = dialog(page).filter({ hasText: 'Shut down cluster sandbox' });
         await visible(confirm, 'the shut-down confirmation');
-        await confirm.getByRole('button', { name: 'Shut Down' }).click();
+        if (notebook.kernel) {
+          await visible(confirm.filter({ hasText: 'The kernel next to the cluster is running' }), 'the question about the kernel');
+          await confirm.getByRole('button', { name: 'Stop the kernel too' }).click();
+        } else {
+          await confirm.getByRole('button', { name: 'Shut Down' }).click();
+        }
         await visible(treeRows(page, 'No jobs in the queue'), 'the view without jobs', 60_000);
         if (await workerJobRows(page).count()) throw new Error('worker job rows are still listed');
         await until('qstat to list no job of the user', async () => (await pbsJobIds(sandbox)).length === 0, { timeoutMs: 30_000, everyMs: 1000 });
@@ -509,7 +729,7 @@ async function main(): Promise<number> {
       (async () => {
         await page.goto(`${server.url}/?folder=${encodeURIComponent(workspace)}`);
         await visible(page.locator('.monaco-workbench .part.activitybar'), 'the workbench', 60_000);
-        for (const t of [...uiTests(server.installedExtensions), ...clusterUiTests(sandbox)]) {
+        for (const t of [...uiTests(server.installedExtensions), ...clusterUiTests(sandbox, workspace)]) {
           const t0 = Date.now();
           try {
             await t.body(page);
