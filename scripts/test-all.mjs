@@ -3,21 +3,19 @@
 // Layers report their counts as node's test runner does (`# pass N` / `# fail N`, or `ℹ pass N` with the spec
 // reporter); a layer that exits non-zero without counting a failure counts as one failure.
 // A layer `beside` another starts with it and is read when that one ends: minutes of waiting on few CPU cycles (a
-// cluster held through walltimes) need not add their length to the run, nor do the short pure layers (no sshd, no
-// PBS, no timing of their own) to the sandbox's minutes of waiting on jobs.
+// cluster held through walltimes) need not add their length to the run.
 import { spawn } from 'node:child_process';
 
 const tsx = ['node', '--import', 'tsx'];
-const nodeTest = (glob, concurrency = 1) => ['bash', '-c', `node --import tsx --test --test-concurrency=${concurrency} --test-reporter=spec ${glob}`];
+const nodeTest = (glob) => ['bash', '-c', `node --import tsx --test --test-concurrency=1 --test-reporter=spec ${glob}`];
 const layers = [
   { name: 'typecheck', cmd: ['npm', 'run', '--silent', 'typecheck'], counted: false },
   { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'], counted: false },
   { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false },
-  // Two files at a time: each has its own sandbox user, sshd and emulator, and most of their time is waiting on jobs.
-  { name: 'sandbox', cmd: nodeTest('test/sandbox/*.test.ts', 2) },
-  { name: 'unit', cmd: nodeTest('test/unit/*.test.ts'), beside: 'sandbox' },
-  { name: 'pbs-emulator', cmd: nodeTest('test/pbs-emulator/*.test.ts'), beside: 'sandbox' },
-  { name: 'runtime', cmd: nodeTest('test/runtime/*.test.ts'), beside: 'sandbox' },
+  { name: 'unit', cmd: nodeTest('test/unit/*.test.ts') },
+  { name: 'pbs-emulator', cmd: nodeTest('test/pbs-emulator/*.test.ts') },
+  { name: 'runtime', cmd: nodeTest('test/runtime/*.test.ts') },
+  { name: 'sandbox', cmd: nodeTest('test/sandbox/*.test.ts') },
   { name: 'long', cmd: nodeTest('test/long/*.test.ts'), beside: 'sandbox' },
   // Real OpenPBS in a private network namespace; skipped, saying why, when its source archive is not there.
   { name: 'openpbs', cmd: ['bash', 'test/openpbs/run.sh'] },
