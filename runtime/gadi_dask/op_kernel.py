@@ -19,7 +19,7 @@ from .common import SCHEDULER_FILE, pid_alive, read_json, remove_file
 from .journal import JOURNAL_FILE, KEEP_FINISHED_SECONDS, Journal
 from .kernel import INFO_FILE, KERNEL_DIR, TOKEN_FILE, missing_packages
 from .op_common import Locked, Refusal, _cluster, _pbs_refusal, _write_atomic
-from .op_pbs import submit
+from .op_pbs import submit, wait_gone
 from .pbsjson import PbsOutputError
 from .protocol import JOB_ID, KERNEL_ROLE
 from .reconcile import DONE_STATES, qstat
@@ -40,7 +40,13 @@ def op_kernel(args, progress, agent):
         job_id = args.get("jobId")
         if job_id is not None and not JOB_ID.match(str(job_id)):
             raise Refusal("bad-request", "%r is not a PBS job id" % job_id)
-        return dict(stop_kernel(kdir, job_id), ok=True)
+        answer = stop_kernel(kdir, job_id)
+        # Asked to wait (the command line's stop): the answer comes once PBS runs nothing of the kernel, as down's does.
+        wait = float(args.get("waitSeconds") or 0)
+        if wait > 0:
+            answer["exiting"] = wait_gone([i for i in answer["stopped"] if JOB_ID.match(i)], min(wait, 120.0), progress,
+                                          agent.stop_requested)
+        return dict(answer, ok=True)
     if action != "start":
         raise Refusal("bad-request", "%r is not a kernel action (start, status, stop)" % action)
     placement = args.get("placement")

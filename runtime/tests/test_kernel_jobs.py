@@ -1,6 +1,7 @@
 """The kernel's job beside the cluster's, against the PBS emulator (test/pbs-emulator): a snapshot shows it with
 its own role, asked about in the qstat the snapshot makes anyway, and never among the cluster's jobs; ``down``
-keeps it when asked to, stops it otherwise; a stop naming a job stops only that job."""
+keeps it when asked to, stops it otherwise; a stop naming a job stops only that job; a stop asked to wait answers
+once the job has left PBS."""
 import io
 import os
 import shutil
@@ -14,7 +15,7 @@ from gadi_dask.common import cluster_dir
 from gadi_dask.journal import Journal
 from gadi_dask.kernel import KERNEL_DIR
 from gadi_dask.op_down import op_down
-from gadi_dask.op_kernel import stop_kernel
+from gadi_dask.op_kernel import op_kernel, stop_kernel
 from gadi_dask.op_observe import op_snapshot
 from gadi_dask.op_pbs import submit
 from gadi_dask.protocol import KEEP_KERNEL, KERNEL_ROLE
@@ -106,6 +107,14 @@ class KernelJobsTest(unittest.TestCase):
         self.assertEqual(stop_kernel(self.kdir, self.worker), {"stopped": [], "errors": []})
         self.assertIn(self.state(self.kernel), ("Q", "R"))
         self.assertEqual(stop_kernel(self.kdir, self.kernel), {"stopped": [self.kernel], "errors": []})
+
+    def test_a_stop_asked_to_wait_answers_once_pbs_runs_nothing_of_the_kernel(self):
+        self.wait_state(self.kernel, ("R",))
+        said = []
+        answer = op_kernel({"cluster": NAME, "action": "stop", "waitSeconds": 20}, said.append, self.agent)
+        self.assertEqual((answer["stopped"], answer["exiting"]), ([self.kernel], []))
+        self.assertIn(self.state(self.kernel), ("F", None))
+        self.assertEqual(self.state(self.worker), "R", "the cluster's worker is not the kernel's")
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ export function renderKernel(k: KernelStatus): string {
   const lines: string[] = [];
   if (k.stopped !== undefined) {
     lines.push(k.stopped.length ? `Kernel stopped: ${k.stopped.join(', ')}` : 'No kernel was running');
+    if (k.exiting?.length) lines.push(`Still exiting in PBS: ${k.exiting.join(' ')}`);
     lines.push(...(k.errors ?? []).map((e) => `error: ${e}`));
     return `${lines.join('\n')}\n`;
   }

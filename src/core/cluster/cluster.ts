@@ -153,14 +153,14 @@ export class Cluster {
     return kernelStatus(this.core, options);
   }
 
-  /** Cancels the kernel's job (or ends its login-node process). */
+  /** Cancels the kernel's job (or ends its login-node process) and waits for it to leave PBS. */
   stopKernel(options: ActionOptions = {}): Promise<KernelStatus> {
     return stopKernel(this.core, options);
   }
 
   /** Cancel Job on the kernel's job: the kernel's own stop, of that job only (never the worker cancel path). */
   async cancelKernelJob(jobId: string, options: ActionOptions = {}): Promise<CancelledJob> {
-    return kernelCancelOutcome(jobId, await stopKernel(this.core, { ...options, jobId }));
+    return kernelCancelOutcome(jobId, await stopKernel(this.core, { ...options, jobId, waitSeconds: 0 }));
   }
 
   /** Where the kernel's token is on the cluster: read it over this connection, never copy it elsewhere. */

@@ -117,11 +117,15 @@ export async function kernelStatus(core: ClusterCore, options: ActionOptions = {
 export interface KernelStopOptions extends ActionOptions {
   /** That job only, and only while it is the kernel's live job: a row of an older snapshot never stops a newer kernel. */
   jobId?: string;
+  /** Answer once the job has left PBS, waiting at most this long (default 60; 0 answers at the qdel). */
+  waitSeconds?: number;
 }
 
 export async function stopKernel(core: ClusterCore, options: KernelStopOptions = {}): Promise<KernelStatus> {
   const only = options.jobId === undefined ? {} : { jobId: options.jobId };
-  return core.call('kernel', { cluster: core.name, action: 'stop', ...only }, `stopping the kernel of cluster ${core.name}`, callOptions(120_000, options));
+  const waitSeconds = options.waitSeconds ?? 60;
+  return core.call('kernel', { cluster: core.name, action: 'stop', waitSeconds, ...only }, `stopping the kernel of cluster ${core.name}`,
+    callOptions(120_000 + waitSeconds * 1000, options));
 }
 
 /** Cancel Job on the kernel's job: its stop's answer as that job's cancel outcome (nothing stopped: it had gone). */

@@ -94,12 +94,13 @@ export interface RequestArgs {
    * The Jupyter server next to the cluster (kernel.ts): `start` checks the python for jupyter_server and ipykernel,
    * writes a new token (0600) and the script into `<cluster dir>/kernel/`, and submits it (placement job) or runs it
    * detached (login); `status` says where it listens (never the token); `stop` cancels it, or with `jobId` that job
-   * only, and only while it is the kernel's live job.
+   * only, and only while it is the kernel's live job; with `waitSeconds` (at most 120) it answers once the job has left
+   * PBS, or with it in `exiting`.
    */
   kernel:
     | (LockArgs & { cluster: string; action: 'start'; placement: 'job' | 'login'; python: string; script: string })
     | { cluster: string; action: 'status' }
-    | { cluster: string; action: 'stop'; jobId?: string };
+    | { cluster: string; action: 'stop'; jobId?: string; waitSeconds?: number };
 }
 
 export function encodeRequest<O extends Op>(id: number, op: O, args: RequestArgs[O]): string {
@@ -267,7 +268,7 @@ export const answerSchemas = {
     jobId: str, jobState: str, comment: str, pid: z.number().nullish(),
     host: str, port: z.number().nullish(), node: str, startedAt: str,
     existing: z.boolean().optional(),
-    stopped: z.array(z.string()).optional(), errors: z.array(z.string()).optional(),
+    stopped: z.array(z.string()).optional(), errors: z.array(z.string()).optional(), exiting: z.array(z.string()).optional(),
   }),
 } satisfies Record<Op, z.ZodType>;
 
