@@ -41,6 +41,7 @@ const GOAL = 1.2;
 // Pro does): a timed scale starts a second after the previous command's last qstat, as a user's would, and not in
 // the second the benchmark's own `scale 0` ended in. (PBSCluster's scale and wait run no qstat.)
 const pause = () => new Promise((r) => setTimeout(r, 1100));
+const pastGrace = () => new Promise((r) => setTimeout(r, 11_000));
 const ROOT = resolve(__dirname, '..', '..');
 const DASK_JOBQUEUE = join(dirname(ROOT), 'shared', 'dask-jobqueue');
 
@@ -126,17 +127,21 @@ async function main(): Promise<void> {
       await noJobs();
     }
 
-    // down against qdel by hand, both from a running scheduler and two workers until PBS has none of the jobs.
+    // down against qdel by hand, both from a running scheduler and two workers until PBS has none of the jobs. Both
+    // start once the jobs are older than 10 s: PBS's MoM declares no task of a younger job ended (a grace in its
+    // mom_mach.c), so a down right after the scale would time that grace, the same for both, and not the commands.
     const downs: number[] = [];
     const byHand: number[] = [];
     const t = env.pool.open(env.sb.alias);
     for (let run = 0; run < RUNS; run++) {
       await ok(['scale', '2', '--wait']);
+      await pastGrace();
       const from = performance.now();
       await ok(['down']);
       await noJobs();
       downs.push(performance.now() - from);
       await ok(['scale', '2', '--wait']);
+      await pastGrace();
       const ids = liveJobsOf(USER).map((j) => j.id);
       const started = performance.now();
       await t.exec(`qdel ${ids.join(' ')}`);
