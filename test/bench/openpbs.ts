@@ -81,6 +81,10 @@ async function main(): Promise<void> {
     };
     const noJobs = () => until('PBS to have none of the account\'s jobs', () => liveJobsOf(USER).length === 0 || undefined, { timeoutMs: 120_000, everyMs: 200 });
     const workerJobs = () => liveJobsOf(USER).filter((j) => j.name.startsWith(`${NAME}-`));
+    const toZero = async () => {
+      await ok(['scale', '0']);
+      await until('no worker jobs', () => workerJobs().length === 0 || undefined, { timeoutMs: 120_000, everyMs: 200 });
+    };
 
     // Run by run, ours then PBSCluster's, so a slow minute of the machine falls on both alike.
     const ours = new Map<number, number[]>();
@@ -100,8 +104,7 @@ async function main(): Promise<void> {
         const p = phases(r.stderr, r.ms);
         breakdown.set(n, [...(breakdown.get(n) ?? []), p]);
         process.stdout.write(`run ${run + 1}: gadi-dask scale ${n} --wait ${s(r.ms)} s (${[...p].map(([k, v]) => `${k} ${s(v)}`).join(', ')})\n`);
-        await ok(['scale', '0']);
-        await until('no worker jobs', () => workerJobs().length === 0 || undefined, { timeoutMs: 120_000, everyMs: 200 });
+        await toZero();
         await inEditor.status(); // the tree's timed refresh has the session agent running before the user scales
         await pause();
         const from = performance.now();
@@ -110,8 +113,7 @@ async function main(): Promise<void> {
         await inEditor.waitForWorkers(n, { timeoutMs: 300_000 });
         add(editor, n, performance.now() - from);
         process.stdout.write(`run ${run + 1}: Scale Cluster in the editor to ${n} ${s(editor.get(n)!.at(-1)!)} s\n`);
-        await ok(['scale', '0']);
-        await until('no worker jobs', () => workerJobs().length === 0 || undefined, { timeoutMs: 120_000, everyMs: 200 });
+        await toZero();
       }
       await ok(['down']);
       await noJobs();
