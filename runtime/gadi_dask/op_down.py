@@ -32,9 +32,16 @@ def op_down(args, progress, agent):
         # kernel's jobs in the same qstat: whether one is kept running is known without asking PBS again.
         view = _reconciled(journal, name, cdir, also=[j.id for j in kernel_seen if not j.finished])
         _remove_quietly(os.path.join(cdir, ADAPT_REQUEST_FILE))
+        # The workers' jobs go first, as a qdel by hand would: PBS takes seconds to end a job, and that time now runs
+        # beside the scheduler's stop. Handing their data over would keep nothing when the whole cluster goes. The
+        # scheduler replaces none of them: its submissions wait for the lock held here, then find the request gone.
+        workers = _live(view, [i for i in view.worker_ids() if i != view.scheduler_job()])
+        if workers:
+            progress("Cancelling %d worker job%s" % (len(workers), "" if len(workers) == 1 else "s"))
+        answer["cancelled"] = cancel(journal, view, workers)
         progress("Stopping the scheduler of %s" % name)
         timeout = float(args.get("shutdownTimeout", 30))
-        shutdown = ["shutdown", "--name", name, "--timeout", str(timeout)]
+        shutdown = ["shutdown", "--name", name, "--timeout", str(timeout), "--no-retire"]
         meta = read_json(os.path.join(cdir, METADATA_FILE))
         in_session = meta.get("session") if isinstance(meta, dict) and meta.get("placement") == "persistent-session" else None
         doc = None
@@ -46,11 +53,10 @@ def op_down(args, progress, agent):
         answer["shutdown"] = doc
         if doc is None:
             answer["shutdownOutput"] = (out + err)[-1000:]
-        ids = [i for i in ([j.id for j in journal.live()] + view.adaptive) if view.active(i)]
-        ids = sorted(set(ids), key=ids.index)
+        ids = _live(view, [j.id for j in journal.live()] + view.adaptive)  # the scheduler's job, and any left
         if ids:
             progress("Cancelling %d job%s" % (len(ids), "" if len(ids) == 1 else "s"))
-        answer["cancelled"] = cancel(journal, view, ids)
+        answer["cancelled"] += cancel(journal, view, ids)
         # The kernel next to the cluster goes with it (without the scheduler it has nothing to compute on), unless
         # the user keeps it: its notebook's state outlives the cluster then.
         if args.get(KEEP_KERNEL):
@@ -94,6 +100,12 @@ def _shutdown_in_session(where, meta, shutdown, timeout):
         return None, "", ""
     rc, out, err = session.run_in(host, [python, RUN_PY] + shutdown, timeout + 60)
     return (_document(out) if rc is not None else None), out, err
+
+
+def _live(view, ids):
+    """Of ids, those PBS still runs and nobody cancelled yet, once each and in order."""
+    ids = [i for i in ids if view.active(i)]
+    return sorted(set(ids), key=ids.index)
 
 
 def _remove_quietly(path):

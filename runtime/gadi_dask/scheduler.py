@@ -260,8 +260,9 @@ class Launcher:
     def handle_status(self, **_):
         return self.snapshot()
 
-    async def handle_shutdown(self, timeout=30, **_):
-        """Retire every worker (so they close cleanly and their jobs end), then stop; report the PBS jobs."""
+    async def handle_shutdown(self, timeout=30, retire=True, **_):
+        """Retire every worker (so they close cleanly and their jobs end; not when their jobs are being cancelled),
+        then stop; report the PBS jobs."""
         s = self.scheduler
         if self.controller:
             self.controller.stopped = True
@@ -269,7 +270,7 @@ class Launcher:
         jobs = {parse_worker_name(n)["pbsJobId"] for n in names} - {None}
         jobs.update(self.controller.live_job_ids() if self.controller else ())
         retired = []
-        if names:
+        if names and retire:
             try:
                 done = await asyncio.wait_for(
                     s.retire_workers(workers=list(names.values()), close_workers=True, remove=True),

@@ -14,14 +14,14 @@ from .common import (
 )
 
 
-async def _ask_to_stop(cdir, address, timeout):
+async def _ask_to_stop(cdir, address, timeout, retire):
     from distributed.core import rpc
 
     from .tls import connection_args
 
     async with rpc(address, connection_args=connection_args(cdir, address)) as r:
         try:
-            reply = await r.gadi_dask_shutdown(timeout=timeout)
+            reply = await r.gadi_dask_shutdown(timeout=timeout, retire=retire)
         except Exception:
             reply = None
         if isinstance(reply, dict) and reply.get("ok"):
@@ -51,6 +51,8 @@ def main(argv):
     p = Parser(prog="run.py shutdown", description="Stop a cluster and list its PBS jobs.")
     p.add_argument("--name", required=True)
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a clean stop (default 30)")
+    p.add_argument("--no-retire", dest="retire", action="store_false",
+                   help="stop without retiring the workers first (their jobs are being cancelled: nothing to keep)")
     p.add_argument("--qdel", action="store_true", help="also qdel every job listed in jobIds")
     p.add_argument("--purge", action="store_true", help="remove the whole cluster directory afterwards")
     args = p.parse_args(argv)
@@ -79,7 +81,7 @@ def main(argv):
         doc["wasRunning"] = True
         try:
             remaining = max(1.0, deadline - time.time())
-            reply = asyncio.run(asyncio.wait_for(_ask_to_stop(cdir, address, remaining * 0.6), remaining))
+            reply = asyncio.run(asyncio.wait_for(_ask_to_stop(cdir, address, remaining * 0.6, args.retire), remaining))
             doc["workers"], doc["retired"] = reply.get("workers", []), reply.get("retired", [])
             jobs.update(reply.get("workerJobIds") or [])
         except Exception as e:

@@ -135,7 +135,7 @@ export function renderKernel(k: KernelStatus): string {
 
 export function renderDown(r: DownResult): string {
   if (!r.existed) return 'No such cluster: nothing to do\n';
-  const lines = [r.wasRunning ? `Scheduler stopped; ${r.retiredWorkers.length} worker(s) retired` : 'No scheduler was running'];
+  const lines = [r.wasRunning ? 'Scheduler stopped' : 'No scheduler was running'];
   lines.push(...(r.cancelled.length ? cancelLines(r.cancelled) : ['No job left to cancel']));
   if (r.exiting.length) lines.push(`Still exiting in PBS: ${r.exiting.join(' ')}`);
   if (r.kernel.stopped.length) lines.push(`Kernel stopped: ${r.kernel.stopped.join(' ')}`);

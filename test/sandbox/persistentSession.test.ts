@@ -111,7 +111,7 @@ describe('placement: persistent-session', { concurrency: false }, () => {
     const logins = sessionLogins();
     const down = await cliOverSsh(sb, ['down'], config, 180_000);
     assert.equal(down.code, 0, down.stderr);
-    assert.match(down.stdout, /^Scheduler stopped; \d+ worker\(s\) retired$/m);
+    assert.match(down.stdout, /^Scheduler stopped$/m);
     assert.match(down.stdout, /The persistent session dask-ps \(dask-ps\.gdsession\.ab12\.ps\.gadi\.nci\.org\.au\) is still running/);
     assert.ok(!alive(schedulerPid), 'the scheduler stopped');
     assert.ok(sessionLogins() > logins, 'the scheduler was stopped from inside the session, where its process is');

@@ -150,7 +150,6 @@ export interface DownResult {
   /** Cancelled jobs PBS still ran when the wait ended. */
   exiting: string[];
   wasRunning: boolean;
-  retiredWorkers: string[];
   cancelled: CancelledJob[];
   purged: boolean;
   warnings: string[];

@@ -170,15 +170,15 @@ export function schedulerAction(a: NonNullable<Answer<'apply'>['scheduler']>, ct
   }
 }
 
-export function shutdownWarnings(a: Extract<Answer<'down'>, { existed: true }>): { wasRunning: boolean; retired: string[]; warnings: string[] } {
+export function shutdownWarnings(a: Extract<Answer<'down'>, { existed: true }>): { wasRunning: boolean; warnings: string[] } {
   const warnings = [...a.warnings];
   if (!a.shutdown) {
     warnings.push(`The scheduler could not be asked to stop (${excerptOf(a.shutdownOutput ?? '', 300)}); its job is cancelled instead.`);
-    return { wasRunning: false, retired: [], warnings };
+    return { wasRunning: false, warnings };
   }
-  const raw = a.shutdown as { ok?: boolean; wasRunning?: boolean; retired?: string[]; warnings?: string[]; error?: string };
+  const raw = a.shutdown as { ok?: boolean; wasRunning?: boolean; warnings?: string[]; error?: string };
   if (raw.ok !== true) warnings.push(`Stopping the scheduler: ${raw.error ?? 'failed'}`);
   warnings.push(...(raw.warnings ?? []));
-  return { wasRunning: raw.wasRunning === true, retired: raw.retired ?? [], warnings };
+  return { wasRunning: raw.wasRunning === true, warnings };
 }
 

@@ -94,7 +94,7 @@ export async function down(core: ClusterCore, options: DownOptions = {}): Promis
     ...core.lockArgs(timeoutMs),
   }, `shutting down cluster ${core.name}`, callOptions(timeoutMs, { signal: options.signal, onProgress: progress }));
   if (!answer.existed) {
-    return { existed: false, wasRunning: false, retiredWorkers: [], cancelled: [], exiting: [], purged: false, warnings: [], kernel: { stopped: [], kept: [] } };
+    return { existed: false, wasRunning: false, cancelled: [], exiting: [], purged: false, warnings: [], kernel: { stopped: [], kept: [] } };
   }
   const stop = shutdownWarnings(answer);
   const session = answer.session?.name ? persistentSessionLeft(answer.session.name, answer.session.host) : undefined;
@@ -106,7 +106,7 @@ export async function down(core: ClusterCore, options: DownOptions = {}): Promis
   const kept = kernel.kept.length ? kernelLeft(core.name, kernel.kept) : undefined;
   if (kept) progress(kept);
   return {
-    existed: true, wasRunning: stop.wasRunning, retiredWorkers: stop.retired, cancelled: answer.cancelled,
+    existed: true, wasRunning: stop.wasRunning, cancelled: answer.cancelled,
     exiting: answer.exiting, purged: answer.purged, warnings: stop.warnings, kernel,
     ...(session ? { sessionLeft: session } : {}), ...(kept ? { kernelLeft: kept } : {}),
   };

@@ -66,7 +66,7 @@ export async function shutDownCluster(ctx: Context, arg?: unknown): Promise<Down
       ctx.log.info(left);
       void vscode.window.showInformationMessage(left);
     }
-    ctx.log.info(`Shut down ${entry.cluster.name}: ${r.retiredWorkers.length} worker(s) retired, ${r.cancelled.length} job(s) cancelled.`);
+    ctx.log.info(`Shut down ${entry.cluster.name}: ${r.cancelled.length} job(s) cancelled.`);
     await ctx.refresher.now('action');
     return r;
   });
