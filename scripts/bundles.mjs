@@ -31,7 +31,9 @@ export function nodeBundles(production, outdir = 'dist') {
     ['extension', 'src/extension/extension.ts', { plugins: [lazyCore] }],
     ['core', 'src/extension/coreBundle.ts', {}],
     ['server', 'src/server/server.ts', {}],
-    ['cli', 'src/cli/cli.ts', { banner: { js: '#!/usr/bin/env node' } }],
+    // The `gadi-dask` command: a small launcher, and the bundle it loads through V8's code cache (src/cli/launch.ts).
+    ['cli', 'src/cli/launch.ts', { banner: { js: '#!/usr/bin/env node' } }],
+    ['cliMain', 'src/cli/cli.ts', {}],
   ];
   return entries.map(([name, entry, extra]) => ({ name, options: { ...common, ...extra, entryPoints: [entry], outfile: `${outdir}/${name}.js` } }));
 }

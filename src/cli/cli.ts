@@ -73,14 +73,16 @@ function defaultIO(): CliIO {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd() };
 }
 
-if (require.main === module) {
+/** The process's own command line, run until it leaves with the command's exit code (launch.ts calls this; so does
+ * `node cli.js` from the source). */
+export function run(argv: string[]): void {
   // Ctrl-C cancels what runs (remote commands are stopped); a second one leaves at once.
   const controller = new AbortController();
   process.on('SIGINT', () => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
     controller.abort();
   });
-  main(process.argv.slice(2), defaultIO(), controller.signal).then(
+  main(argv, defaultIO(), controller.signal).then(
     (code) => leave(code),
     (e: unknown) => {
       process.stderr.write(`gadi-dask: ${neutralize(e instanceof Error ? (e.stack ?? e.message) : String(e))}\n`);
@@ -88,6 +90,8 @@ if (require.main === module) {
     },
   );
 }
+
+if (require.main === module) run(process.argv.slice(2));
 
 /**
  * The command has reported: leave once the output is written, whatever a connection, a reconnect or a keepalive

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     const sizes: Record<string, number> = {};
     let inputs: Record<string, number> = {};
     for (const { name, options } of nodeBundles(true, out)) {
-      if (name === 'cli') continue;
+      if (name.startsWith('cli')) continue;
       const r = await esbuild.build({ ...options, absWorkingDir: ROOT, metafile: true });
       sizes[name] = statSync(join(out, `${name}.js`)).size;
       if (name === 'extension') {
