@@ -412,6 +412,7 @@ describe('runtime', { concurrency: true }, () => {
       assert.equal(d.wasRunning, true);
       assert.equal(d.stopped, true);
       assert.deepEqual(d.workers, ['dask-worker-34.gadi-pbs-0']);
+      assert.deepEqual(d.retired, ['dask-worker-34.gadi-pbs-0']);
       assert.deepEqual(d.workerJobIds, ['34.gadi-pbs']);
       assert.deepEqual(d.jobIds, ['34.gadi-pbs']);
       assert.equal(d.schedulerJobId, null);
@@ -431,6 +432,23 @@ describe('runtime', { concurrency: true }, () => {
       assert.equal(again.code, 0);
       assert.equal(again.doc.wasRunning, false);
       assert.equal(again.doc.stopped, false);
+    });
+
+    it('--no-retire (down, whose qdel takes the workers anyway) stops the scheduler without retiring them', async () => {
+      const home = tempHome();
+      const up = await detached(home, 'nort', []);
+      const worker = startWorker(home, 'nort', 'dask-worker-35.gadi-pbs-0');
+      try {
+        await workersSeen(home, 'nort', 1);
+        const r = await py(['shutdown', '--name', 'nort', '--no-retire'], home);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.deepEqual([r.doc.wasRunning, r.doc.stopped, r.doc.workers, r.doc.retired],
+          [true, true, ['dask-worker-35.gadi-pbs-0'], []]);
+        assert.equal(readJson(join(clusterDir(home, 'nort'), 'runtime.json')).state, 'stopped');
+        assert.equal(alive(up.pid), false);
+      } finally {
+        worker.kill('SIGKILL');
+      }
     });
   });
 
