@@ -35,7 +35,7 @@ def op_down(args, progress, agent):
         # The workers' jobs go first, as a qdel by hand would: PBS takes seconds to end a job, and that time now runs
         # beside the scheduler's stop. Handing their data over would keep nothing when the whole cluster goes. The
         # scheduler replaces none of them: its submissions wait for the lock held here, then find the request gone.
-        workers = _live(view, [i for i in view.worker_ids() if i != view.scheduler_job()])
+        workers = _live(view, view.worker_ids())
         if workers:
             progress("Cancelling %d worker job%s" % (len(workers), "" if len(workers) == 1 else "s"))
         answer["cancelled"] = cancel(journal, view, workers)

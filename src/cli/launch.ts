@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
 /** The bundle this starts, beside this file (scripts/bundles.mjs writes it; a test holds the two to one name). */
@@ -36,12 +36,12 @@ function readCache(file: string): Buffer | undefined {
  * go. A home that cannot be written to only means the next command compiles again. */
 function writeCache(file: string, data: Buffer): void {
   try {
-    const dir = join(file, '..');
+    const dir = dirname(file);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const temp = `${file}.${process.pid}.tmp`;
     writeFileSync(temp, data, { mode: 0o600 });
     renameSync(temp, file);
-    const bundle = file.slice(dir.length + 1).split('-', 2).join('-');
+    const bundle = basename(file).split('-', 2).join('-'); // cli-<key>
     for (const name of readdirSync(dir)) {
       if (/^cli-[0-9a-f]{16}-.*\.v8$/.test(name) && !name.startsWith(`${bundle}-`)) rmSync(join(dir, name), { force: true });
     }
