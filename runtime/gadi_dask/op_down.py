@@ -32,16 +32,21 @@ def op_down(args, progress, agent):
         # kernel's jobs in the same qstat: whether one is kept running is known without asking PBS again.
         view = _reconciled(journal, name, cdir, also=[j.id for j in kernel_seen if not j.finished])
         _remove_quietly(os.path.join(cdir, ADAPT_REQUEST_FILE))
-        # The workers' jobs go first, as a qdel by hand would: PBS takes seconds to end a job, and that time now runs
-        # beside the scheduler's stop. Handing their data over would keep nothing when the whole cluster goes. The
-        # scheduler replaces none of them: its submissions wait for the lock held here, then find the request gone.
-        workers = _live(view, view.worker_ids())
-        if workers:
-            progress("Cancelling %d worker job%s" % (len(workers), "" if len(workers) == 1 else "s"))
-        answer["cancelled"] = cancel(journal, view, workers)
+        # Every job in one qdel, as by hand: PBS takes seconds to end a job, and those seconds run side by side.
+        # Handing the workers' data over would keep nothing when the whole cluster goes. The scheduler's launcher
+        # stops it on PBS's SIGTERM; it replaces no worker: its submissions wait for the lock held here, then find
+        # the request gone.
+        scheduler_job = view.scheduler_job()
+        jobs = _live(view, view.worker_ids() + ([scheduler_job] if scheduler_job else []))
+        if jobs:
+            progress("Cancelling %d job%s" % (len(jobs), "" if len(jobs) == 1 else "s"))
+        answer["cancelled"] = cancel(journal, view, jobs)
         progress("Stopping the scheduler of %s" % name)
         timeout = float(args.get("shutdownTimeout", 30))
         shutdown = ["shutdown", "--name", name, "--timeout", str(timeout), "--no-retire"]
+        deleted = [c["id"] for c in answer["cancelled"] if c["outcome"] == "deleted"]
+        if scheduler_job in deleted and not view.queued(scheduler_job):
+            shutdown.append("--job-cancelled")
         meta = read_json(os.path.join(cdir, METADATA_FILE))
         in_session = meta.get("session") if isinstance(meta, dict) and meta.get("placement") == "persistent-session" else None
         doc = None

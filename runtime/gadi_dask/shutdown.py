@@ -53,6 +53,8 @@ def main(argv):
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for a clean stop (default 30)")
     p.add_argument("--no-retire", dest="retire", action="store_false",
                    help="stop without retiring the workers first (their jobs are being cancelled: nothing to keep)")
+    p.add_argument("--job-cancelled", action="store_true",
+                   help="its running PBS job was just cancelled: wait for its launcher to stop on PBS's SIGTERM")
     p.add_argument("--qdel", action="store_true", help="also qdel every job listed in jobIds")
     p.add_argument("--purge", action="store_true", help="remove the whole cluster directory afterwards")
     args = p.parse_args(argv)
@@ -77,7 +79,11 @@ def main(argv):
     local_pid = meta.get("pid") if meta.get("host") == socket.gethostname() else None
     jobs = set()
 
-    if address and tcp_reachable(address, 2.0):
+    if args.job_cancelled:
+        # Asking a scheduler that is stopping already would race its close (and may find it gone): it was running,
+        # and its launcher's own stop is what there is to wait for.
+        doc["wasRunning"] = True
+    elif address and tcp_reachable(address, 2.0):
         doc["wasRunning"] = True
         try:
             remaining = max(1.0, deadline - time.time())

@@ -47,7 +47,7 @@ export const CLUSTER_HELP = `Cluster commands:
   adapt MIN MAX | adapt off      let the scheduler keep MIN..MAX worker jobs itself; off: hold no size, adapt no more
   status [--json]                the cluster's jobs, workers and scheduler
   report [--json]                per run and job: SU spent against the estimate, CPU efficiency, peak memory
-  down [--purge] [--keep-kernel] retire the workers, stop the scheduler, cancel every job of the cluster and
+  down [--purge] [--keep-kernel] cancel every job of the cluster (its scheduler and workers end with them) and
                                  stop its kernel; --keep-kernel leaves the kernel running (its notebook's state)
   cancel JOBID... [--yes]        cancel PBS jobs: the cluster's through the cluster (workers retired first), your
                                  other jobs with qdel; asks first on a terminal, needs --yes otherwise

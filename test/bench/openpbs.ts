@@ -22,6 +22,8 @@ const USER = 'gdpbsbench';
 const NAME = 'bench';
 const SIZES = [1, 2, 4];
 const RUNS = Number(process.env.GADI_DASK_BENCH_RUNS ?? 5); // fewer for a quick look; the figures are of five
+// Which halves run (a quick look at one): `scale`, `down`, or both (the default).
+const PARTS = (process.env.GADI_DASK_BENCH_PARTS ?? 'scale,down').split(',');
 // Where `scale N --wait` spends its time, from the CLI's trace (GADI_DASK_TRACE=1: milliseconds since its process
 // started, then the step): each phase ends at the first trace line matching its pattern, after the previous one.
 const PHASES: [string, RegExp][] = [
@@ -95,7 +97,7 @@ async function main(): Promise<void> {
     const inEditor = manager.cluster(parseClusterConfig(readFileSync(config, 'utf8')));
     const theirs = new Map<number, number[]>();
     const add = (m: Map<number, number[]>, n: number, ms: number) => m.set(n, [...(m.get(n) ?? []), ms]);
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; PARTS.includes('scale') && run < RUNS; run++) {
       await ok(['up']);
       for (const n of SIZES) {
         await pause();
@@ -135,7 +137,7 @@ async function main(): Promise<void> {
     const downs: number[] = [];
     const byHand: number[] = [];
     const t = env.pool.open(env.sb.alias);
-    for (let run = 0; run < RUNS; run++) {
+    for (let run = 0; PARTS.includes('down') && run < RUNS; run++) {
       await ok(['scale', '2', '--wait']);
       await pastGrace();
       const from = performance.now();
@@ -153,7 +155,7 @@ async function main(): Promise<void> {
     }
 
     process.stdout.write(`\nmedians of ${RUNS} (target ≤ ${GOAL}×):\n`);
-    for (const n of SIZES) {
+    for (const n of PARTS.includes('scale') ? SIZES : []) {
       const a = median(ours.get(n)!);
       const b = median(theirs.get(n)!);
       const e = median(editor.get(n)!);
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
       const names = [...PHASES.map(([name]) => name), 'exit'];
       process.stdout.write(`        of which (median of each phase): ${names.map((k) => `${k} ${s(median(runs.map((p) => p.get(k) ?? NaN)))}`).join(', ')}\n`);
     }
-    process.stdout.write(`  down ${s(median(downs))} s, qdel by hand ${s(median(byHand))} s, ratio ${(median(downs) / median(byHand)).toFixed(2)}\n`);
+    if (PARTS.includes('down')) process.stdout.write(`  down ${s(median(downs))} s, qdel by hand ${s(median(byHand))} s, ratio ${(median(downs) / median(byHand)).toFixed(2)}\n`);
   } finally {
     manager?.close();
     await env.stop();

@@ -450,6 +450,26 @@ describe('runtime', { concurrency: true }, () => {
         worker.kill('SIGKILL');
       }
     });
+
+    it('--job-cancelled (down has just qdel-ed the scheduler\'s job) waits for the launcher\'s own stop, asking nothing', async () => {
+      const home = tempHome();
+      const up = await detached(home, 'jc', []);
+      const worker = startWorker(home, 'jc', 'dask-worker-36.gadi-pbs-0');
+      try {
+        await workersSeen(home, 'jc', 1);
+        process.kill(up.pid, 'SIGTERM'); // what PBS sends at qdel
+        const r = await py(['shutdown', '--name', 'jc', '--no-retire', '--job-cancelled'], home);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        // workers [] and no warning: the scheduler was not asked (the RPC names its workers, or fails on its close)
+        assert.deepEqual([r.doc.wasRunning, r.doc.stopped, r.doc.workers, r.doc.warnings], [true, true, [], []]);
+        const meta = readJson(join(clusterDir(home, 'jc'), 'runtime.json'));
+        assert.deepEqual([meta.state, meta.stopReason], ['stopped', 'signal SIGTERM']);
+        assert.equal(existsSync(join(clusterDir(home, 'jc'), 'scheduler.json')), false);
+        await waitFor('the launcher to exit', () => !alive(up.pid));
+      } finally {
+        worker.kill('SIGKILL');
+      }
+    });
   });
 
   describe('adaptive mode', { concurrency: false }, () => {
