@@ -3,14 +3,18 @@
 # reuses what is already there: a fresh clone on a fresh machine needs nothing else.
 #   bootstrap.sh          -> npm packages, Debian packages, Node 24 + code-server
 #   bootstrap.sh npm      -> npm packages only (build, package, unit tests)
+#   bootstrap.sh base     -> npm and Debian packages (every layer but the editor's)
+#   bootstrap.sh editor   -> Debian packages, Node 24 + code-server (the vscode and ui layers; test-all.mjs runs
+#                            it beside the first layers: a minute and a half of one core need not add to the run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
+case "$what" in all|npm|base|editor) ;; *) printf 'bootstrap.sh: unknown part %s (all, npm, base, editor)\n' "$what" >&2; exit 2;; esac
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 # npm packages: reinstall only when package-lock.json changed since the last install.
 stamp=node_modules/.bootstrap-lock
-if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+if [ "$what" != editor ] && { [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; }; then
   log "npm ci"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
@@ -29,6 +33,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+[ "$what" = base ] && exit 0
 
 # code-server (VS Code 1.139.1) needs Node 24, which the npm registry ships as a package (binary and headers).
 # Both live under .tools/ (gitignored) and are reused when present.

@@ -3,7 +3,9 @@
 // Layers report their counts as node's test runner does (`# pass N` / `# fail N`, or `ℹ pass N` with the spec
 // reporter); a layer that exits non-zero without counting a failure counts as one failure.
 // A layer `beside` another starts with it and is read when that one ends: minutes of waiting on few CPU cycles (a
-// cluster held through walltimes) need not add their length to the run.
+// cluster held through walltimes) need not add their length to the run. The editor's install (Node 24 and
+// code-server, bootstrap.sh editor: a minute and a half of one core) starts with the first layer and is read before
+// the first layer that drives VS Code.
 import { spawn } from 'node:child_process';
 
 const tsx = ['node', '--import', 'tsx'];
@@ -19,9 +21,10 @@ const layers = [
   { name: 'long', cmd: nodeTest('test/long/*.test.ts'), beside: 'sandbox' },
   // Real OpenPBS in a private network namespace; skipped, saying why, when its source archive is not there.
   { name: 'openpbs', cmd: ['bash', 'test/openpbs/run.sh'] },
-  { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'] },
-  { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'] },
+  { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'], editor: true },
+  { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'], editor: true },
 ];
+const editorInstall = { name: 'editor install', cmd: ['bash', 'scripts/bootstrap.sh', 'editor'], counted: false };
 
 const only = process.argv.slice(2);
 const wanted = (layer) => !only.length || only.includes(layer.name);
@@ -32,12 +35,13 @@ const summary = [];
 /** Runs a layer; resolves with its exit status, its output (printed when it ends) and its seconds. */
 function start(layer) {
   const started = Date.now();
-  return new Promise((done) => {
-    const child = spawn(layer.cmd[0], layer.cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-    const chunks = [];
-    child.stdout.on('data', (d) => chunks.push(d));
+  const child = spawn(layer.cmd[0], layer.cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const chunks = [];
+  child.stdout.on('data', (d) => chunks.push(d));
+  const ended = new Promise((done) => {
     child.on('close', (status) => done({ status, out: Buffer.concat(chunks).toString(), seconds: ((Date.now() - started) / 1000).toFixed(1) }));
   });
+  return Object.assign(ended, { child });
 }
 
 /** Prints and counts a finished layer; false when nothing after it is meaningful. */
@@ -60,12 +64,19 @@ function report(layer, { status, out, seconds }) {
   return !(layer.counted === false && status !== 0);
 }
 
+let installing = layers.some((l) => l.editor && wanted(l)) ? start(editorInstall) : undefined;
 for (const layer of layers.filter((l) => !l.beside && wanted(l))) {
+  if (layer.editor && installing) {
+    const ok = report(editorInstall, await installing);
+    installing = undefined;
+    if (!ok) break; // without code-server, the editor's layers cannot run
+  }
   const companions = layers.filter((l) => l.beside === layer.name && wanted(l)).map((l) => [l, start(l)]);
   const ok = report(layer, await start(layer));
   for (const [companion, running] of companions) report(companion, await running);
   if (!ok) break; // nothing after a broken build is meaningful
 }
 for (const layer of layers.filter((l) => l.beside && wanted(l) && !wanted({ name: l.beside }))) report(layer, await start(layer));
+installing?.child.kill(); // a run that broke off before the editor's layers
 process.stdout.write(`\n=== summary\n${summary.join('\n')}\n${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);
