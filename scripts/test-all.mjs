@@ -24,7 +24,7 @@ const layers = [
   { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'], editor: true },
   { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'], editor: true },
 ];
-const editorInstall = { name: 'editor install', cmd: ['bash', 'scripts/bootstrap.sh', 'editor'], counted: false };
+const editorInstall = { name: 'code-server', cmd: ['bash', 'scripts/bootstrap.sh', 'editor'], counted: false };
 
 const only = process.argv.slice(2);
 const wanted = (layer) => !only.length || only.includes(layer.name);
