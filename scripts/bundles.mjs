@@ -15,6 +15,9 @@ const lazyCore = {
 /** What no node bundle contains: VS Code's API, and ssh2's optional native parts (it falls back to pure JS without them). */
 export const NODE_EXTERNALS = ['vscode', 'cpu-features', './crypto/build/Release/sshcrypto.node'];
 
+/** The `gadi-dask` command's bundles: a small launcher, and the bundle it loads through V8's code cache. */
+export const CLI_BUNDLES = ['cli', 'cliMain'];
+
 /** The node bundles: name (dist/<name>.js) and esbuild options for `production` (minified) or not. */
 export function nodeBundles(production, outdir = 'dist') {
   const common = {
@@ -31,9 +34,8 @@ export function nodeBundles(production, outdir = 'dist') {
     ['extension', 'src/extension/extension.ts', { plugins: [lazyCore] }],
     ['core', 'src/extension/coreBundle.ts', {}],
     ['server', 'src/server/server.ts', {}],
-    // The `gadi-dask` command: a small launcher, and the bundle it loads through V8's code cache (src/cli/launch.ts).
-    ['cli', 'src/cli/launch.ts', { banner: { js: '#!/usr/bin/env node' } }],
-    ['cliMain', 'src/cli/cli.ts', {}],
+    [CLI_BUNDLES[0], 'src/cli/launch.ts', { banner: { js: '#!/usr/bin/env node' } }], // src/cli/launch.ts says why
+    [CLI_BUNDLES[1], 'src/cli/cli.ts', {}],
   ];
   return entries.map(([name, entry, extra]) => ({ name, options: { ...common, ...extra, entryPoints: [entry], outfile: `${outdir}/${name}.js` } }));
 }

@@ -59,8 +59,8 @@ async function bench(work: string): Promise<void> {
   writeFileSync(config, smallClusterYaml(NAME, 'unused-with-local'));
   chmodSync(config, 0o644);
   // The bundle the .vsix ships, run with this checkout's runtime/ (it looks for one beside itself otherwise).
-  const { nodeBundles } = await import('../../scripts/bundles.mjs');
-  for (const b of nodeBundles(true, work).filter((b) => b.name.startsWith('cli'))) await esbuild.build({ ...b.options, absWorkingDir: ROOT });
+  const { CLI_BUNDLES, nodeBundles } = await import('../../scripts/bundles.mjs');
+  for (const b of nodeBundles(true, work).filter((b) => CLI_BUNDLES.includes(b.name))) await esbuild.build({ ...b.options, absWorkingDir: ROOT });
   const sb = await startSandbox({ user: 'gdbenchwait' });
   appendFileSync(join(sb.home, '.bash_profile'), `export PBS_EMULATOR_NCPUS=${NODE_NCPUS}\n`);
   const gadiDask = (args: string[]) => runAs(sb, [process.execPath, join(work, 'cli.js'), ...args], '', { GADI_DASK_RUNTIME_DIR: join(ROOT, 'runtime') });

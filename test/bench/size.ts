@@ -13,13 +13,13 @@ const GOAL = 1_000_000;
 const kb = (n: number) => `${(n / 1000).toFixed(0)} kB`;
 
 async function main(): Promise<void> {
-  const { nodeBundles } = await import('../../scripts/bundles.mjs');
+  const { CLI_BUNDLES, nodeBundles } = await import('../../scripts/bundles.mjs');
   const out = mkdtempSync(join(tmpdir(), 'gadi-dask-size-'));
   try {
     const sizes: Record<string, number> = {};
     let inputs: Record<string, number> = {};
     for (const { name, options } of nodeBundles(true, out)) {
-      if (name.startsWith('cli')) continue;
+      if (CLI_BUNDLES.includes(name)) continue;
       const r = await esbuild.build({ ...options, absWorkingDir: ROOT, metafile: true });
       sizes[name] = statSync(join(out, `${name}.js`)).size;
       if (name === 'extension') {

@@ -17,8 +17,8 @@ let cache: string;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'cli-launch-'));
-  const { nodeBundles } = await import('../../scripts/bundles.mjs');
-  const bundles = nodeBundles(true, join(work, 'dist')).filter((b) => b.name.startsWith('cli'));
+  const { CLI_BUNDLES, nodeBundles } = await import('../../scripts/bundles.mjs');
+  const bundles = nodeBundles(true, join(work, 'dist')).filter((b) => CLI_BUNDLES.includes(b.name));
   assert.deepEqual(bundles.map((b) => (b.options.outfile ?? '').split('/').pop()).sort(), ['cli.js', CLI_MAIN], 'the launcher loads the bundle the build writes');
   for (const b of bundles) await esbuild.build({ ...b.options, absWorkingDir: ROOT, logLevel: 'silent' });
 });
