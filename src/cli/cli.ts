@@ -7,6 +7,8 @@ import { CLUSTER_COMMANDS, CLUSTER_HELP, runClusterCommand, type ClusterCommand,
 import { EXIT, EXIT_CODES_HELP, exitCodeOf } from './exitCodes';
 import { runConvert } from './convert';
 import { runLint } from './lint';
+import type { ServedRequest } from './served';
+import { serveCommands } from './server';
 
 /** GADI_DASK_TRACE=1: print the steps of a command with their times (see core/trace.ts). */
 export const TRACE_ENV = 'GADI_DASK_TRACE';
@@ -33,7 +35,8 @@ ${EXIT_CODES_HELP}
 
 export async function main(argv: string[], io: CliIO = defaultIO(), signal?: AbortSignal): Promise<number> {
   // Where the time goes, on stderr: milliseconds since the process started, then the step.
-  if (process.env[TRACE_ENV] === '1') setTraceSink((event) => io.stderr.write(`trace ${Math.round(performance.now())} ms ${neutralize(event)}\n`));
+  const elapsed = io.elapsedMs ?? (() => performance.now());
+  if (process.env[TRACE_ENV] === '1') setTraceSink((event) => io.stderr.write(`trace ${Math.round(elapsed())} ms ${neutralize(event)}\n`));
   trace(`cli: ${argv[0] ?? ''} started`);
   const command = argv[0]?.startsWith('-') ? undefined : argv[0];
   if (command === undefined || command === 'help') {
@@ -92,6 +95,11 @@ export function run(argv: string[]): void {
 }
 
 if (require.main === module) run(process.argv.slice(2));
+
+/** The background process launch.ts starts: it runs the next commands through `main` (server.ts). */
+export function serve(socket: string, first: ServedRequest | undefined, idleSeconds: number): void {
+  serveCommands(socket, first, idleSeconds, main);
+}
 
 /**
  * The command has reported: leave once the output is written, whatever a connection, a reconnect or a keepalive

@@ -20,6 +20,7 @@ import { HostKeyError } from '../core/remote/errors';
 import { LocalTransport } from '../core/remote/localTransport';
 import { SshTransportPool } from '../core/remote/sshTransport';
 import type { Transport } from '../core/remote/transport';
+import type { SshPrompt } from '../core/remote/prompt';
 import { EXIT, exitCodeOf, UsageError } from './exitCodes';
 import { renderAdapt, renderCancel, renderDown, renderKernel, renderReport, renderScale, renderStatus, renderUp, renderWorkers, toJson } from './render';
 import { isInteractive, readLine, TerminalPrompt } from './terminal';
@@ -32,6 +33,20 @@ export interface CliIO {
   stderr: NodeJS.WriteStream;
   stdin: NodeJS.ReadStream;
   cwd: string;
+  /** A process that keeps connections between commands (server.ts): the connection and session agent it holds for
+   * this destination (the config says which agent). It throws when it has none signed in, before anything is done. */
+  connections?: (to: Destination, config: ClusterConfig) => Kept;
+  /** Milliseconds since the command's own process started (traces count from there). */
+  elapsedMs?: () => number;
+}
+
+/** Where a command connects: an ssh destination with the files it was told to read, or this machine. */
+export type Destination = { target: string; sshConfigFile?: string; knownHostsFile?: string } | 'local';
+
+/** A connection and its session agent, kept open by whoever made them. */
+export interface Kept {
+  transport: Transport;
+  manager: ClusterManager;
 }
 
 export const CLUSTER_HELP = `Cluster commands:
@@ -150,30 +165,49 @@ export function findConfigFile(given: string | undefined, cwd: string): string {
 
 interface Opened {
   transport: Transport;
+  /** Set when the connection is kept by another (io.connections): its session agent goes on after the command. */
+  manager?: ClusterManager;
   close(): Promise<void>;
 }
 
-function openTransport(values: Values, config: ClusterConfig, io: CliIO, warn: (m: string) => void): Opened {
+function destinationOf(values: Values, config: ClusterConfig, io: CliIO, warn: (m: string) => void): Destination {
   const kind = values.transport ?? 'ssh';
-  if (kind === 'local') {
-    const t = new LocalTransport();
-    return { transport: t, close: () => t.close() };
-  }
+  if (kind === 'local') return 'local';
   if (kind !== 'ssh') throw new UsageError(`--transport is ssh or local, not "${kind}"`);
   const conn = config.connection;
   if (!conn?.host) {
     throw new ConfigFileError('The config has no connection.host: add `connection: {host: <ssh alias>}`, or run on the cluster with --transport local.');
   }
   if (conn.port !== undefined) warn(`connection.port is not used: set Port for ${conn.host} in your ssh config.`);
-  const sshConfig = values['ssh-config'] ? { configFile: resolve(io.cwd, values['ssh-config']), systemConfigFile: null } : undefined;
-  const pool = new SshTransportPool({
-    prompt: new TerminalPrompt({ input: io.stdin, output: io.stderr }),
-    sshConfig,
-    knownHostsFiles: values['known-hosts'] ? [resolve(io.cwd, values['known-hosts'])] : undefined,
+  return {
+    target: conn.user ? `${conn.user}@${conn.host}` : conn.host,
+    sshConfigFile: values['ssh-config'] ? resolve(io.cwd, values['ssh-config']) : undefined,
+    knownHostsFile: values['known-hosts'] ? resolve(io.cwd, values['known-hosts']) : undefined,
+  };
+}
+
+/** An ssh pool for `to` as a command opens it; `prompt` asks whoever can answer (a terminal, or nobody). */
+export function sshPoolFor(to: Exclude<Destination, 'local'>, prompt: SshPrompt): SshTransportPool {
+  return new SshTransportPool({
+    prompt,
+    sshConfig: to.sshConfigFile ? { configFile: to.sshConfigFile, systemConfigFile: null } : undefined,
+    knownHostsFiles: to.knownHostsFile ? [to.knownHostsFile] : undefined,
   });
+}
+
+function openTransport(values: Values, config: ClusterConfig, io: CliIO, warn: (m: string) => void): Opened {
+  const to = destinationOf(values, config, io, warn);
+  if (io.connections) {
+    const kept = io.connections(to, config);
+    return { ...kept, close: async () => undefined };
+  }
+  if (to === 'local') {
+    const t = new LocalTransport();
+    return { transport: t, close: () => t.close() };
+  }
+  const pool = sshPoolFor(to, new TerminalPrompt({ input: io.stdin, output: io.stderr }));
   try {
-    const transport = pool.open(conn.user ? `${conn.user}@${conn.host}` : conn.host);
-    return { transport, close: () => pool.close() };
+    return { transport: pool.open(to.target), close: () => pool.close() };
   } catch (e) {
     void pool.close();
     throw e;
@@ -376,7 +410,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
 
   const opened = openTransport(values, config, io, (m) => say(`warning: ${m}`));
   // A wait asks many times: one agent for all of them (session), ended before the transport closes.
-  const manager = new ClusterManager(opened.transport, values.wait ? { mode: 'session' } : {});
+  const manager = opened.manager ?? new ClusterManager(opened.transport, values.wait ? { mode: 'session' } : {});
   try {
     return await action!(manager.cluster(config));
   } catch (e) {
@@ -384,7 +418,7 @@ export async function runClusterCommand(command: ClusterCommand, argv: string[],
     say(`gadi-dask ${command}: ${explain(e, isInteractive({ input: io.stdin, output: io.stderr }))}`);
     return exitCodeOf(e);
   } finally {
-    manager.close();
+    if (!opened.manager) manager.close();
     await opened.close();
   }
 }

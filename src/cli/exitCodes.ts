@@ -1,6 +1,7 @@
 // Exit statuses scripts can rely on, and which failure maps to which. Listed in `gadi-dask --help`.
 import { TransportError } from '../core/remote/errors';
 import { QsubError } from '../core/pbs/submit';
+import { INTERRUPTED } from './served';
 import {
   ClusterError, ClusterLockedError, ConfigFileError, InvalidClusterNameError, JobCeilingError, SchedulerTimeoutError,
 } from '../core/cluster/errors';
@@ -18,7 +19,7 @@ export const EXIT = {
   timeout: 5,
   /** `status`: the cluster has no running scheduler. */
   notRunning: 6,
-  interrupted: 130,
+  interrupted: INTERRUPTED,
 } as const;
 
 export const EXIT_CODES_HELP = `Exit status:
