@@ -7,11 +7,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
-import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import {
-  INTERRUPTED, SERVE_FIRST_ENV, SERVE_SOCKET_ENV, SERVED_COMMANDS, SERVER_ENV, SERVER_IDLE_SECONDS, serverSocketFor,
+  cacheDirOf, INTERRUPTED, SERVE_FIRST_ENV, SERVE_SOCKET_ENV, SERVED_COMMANDS, SERVER_ENV, SERVER_IDLE_SECONDS, serverSocketFor,
   type ServedRequest, type ServerLine,
 } from './served';
 
@@ -24,7 +23,7 @@ export const COMPILE_CACHE_ENV = 'GADI_DASK_COMPILE_CACHE';
  * compiled from another text (it checks only the text's length), for Node's version and the CPU, and for the command:
  * each compiles its own functions (a lint none of ssh2's), and the cache holds those the run that wrote it used. */
 export function cacheFileFor(source: string, command: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const dir = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'gadi-dask');
+  const dir = cacheDirOf(env);
   const key = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const word = command && /^[a-z]{1,20}$/.test(command) ? command : '_';
   return join(dir, `cli-${key}-${word}-${process.version}-${process.arch}.v8`);
@@ -202,7 +201,7 @@ async function launch(): Promise<void> {
 /** The background process's socket, its directory made the user's alone if it is not there yet. */
 function privateSocket(): string | undefined {
   try {
-    mkdirSync(dirname(cacheFileFor('', undefined)), { recursive: true, mode: 0o700 });
+    mkdirSync(cacheDirOf(), { recursive: true, mode: 0o700 });
   } catch {
     return undefined;
   }

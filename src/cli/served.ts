@@ -42,6 +42,12 @@ function environmentKey(env: NodeJS.ProcessEnv): string {
   return hash.digest('hex').slice(0, 12);
 }
 
+/** The user's cache directory for the command line: V8's compiled code (launch.ts) and the background process's
+ * socket. */
+export function cacheDirOf(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'gadi-dask');
+}
+
 /**
  * The socket of the background process for this bundle (its size, time and inode: an update is another process)
  * and this environment, in the user's cache directory; undefined when that directory is not the user's alone (or
@@ -49,7 +55,7 @@ function environmentKey(env: NodeJS.ProcessEnv): string {
  */
 export function serverSocketFor(bundleFile: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   try {
-    const dir = join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'gadi-dask');
+    const dir = cacheDirOf(env);
     const d = lstatSync(dir);
     if (!d.isDirectory() || d.uid !== process.getuid?.() || (d.mode & 0o077) !== 0) return undefined;
     const b = statSync(bundleFile);

@@ -27,11 +27,12 @@ class NotHeld extends Error {}
 
 const MAX_REQUEST_BYTES = 1 << 20;
 const HELLO_TIMEOUT_MS = 120_000;
+const SIGN_IN_RETRY_MS = 10 * 60_000;
 
 export function serveCommands(socket: string, first: ServedRequest | undefined, idleSeconds: number, run: RunCommand): void {
   process.umask(0o077);
   // Per destination, the sign-in under way or done; undefined when it could not be done without a terminal: not
-  // tried again while this process lives (no stream of failed sign-ins on the login node).
+  // tried again for a while (no stream of failed sign-ins on the login node).
   const signIns = new Map<string, Promise<Held | undefined>>();
   const held = new Map<string, Held>();
   let busy = false;
@@ -57,7 +58,7 @@ export function serveCommands(socket: string, first: ServedRequest | undefined, 
     })();
     signIns.set(key, attempt);
     void attempt.then((h) => {
-      if (!h) return;
+      if (!h) return void setTimeout(() => signIns.delete(key), SIGN_IN_RETRY_MS).unref();
       held.set(key, h);
       // The cluster's agent started too (a command meanwhile waits for the same start): the next command pays
       // for neither. Whatever goes wrong here, that command meets and reports.
