@@ -5,7 +5,7 @@
 #   bootstrap.sh npm      -> npm packages only (build, package, unit tests)
 #   bootstrap.sh base     -> npm and Debian packages (every layer but the editor's)
 #   bootstrap.sh editor   -> Debian packages, Node 24 + code-server (the vscode and ui layers; test-all.mjs runs
-#                            it beside the first layers: a minute and a half of one core need not add to the run)
+#                            it beside the layers up to unit: a minute and a half need not add to the run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"

@@ -4,17 +4,18 @@
 // reporter); a layer that exits non-zero without counting a failure counts as one failure.
 // A layer `beside` another starts with it and is read when that one ends: minutes of waiting on few CPU cycles (a
 // cluster held through walltimes) need not add their length to the run. The editor's install (Node 24 and
-// code-server, bootstrap.sh editor: a minute and a half of one core) starts with the first layer and is read before
-// the first layer that drives VS Code.
+// code-server, bootstrap.sh editor: a minute and a half of one core and 600 MB written) starts with the first layer
+// when a layer that drives VS Code is wanted, at the lowest priority, and is read before the first layer not marked
+// `withInstall`: those that follow run jobs on timers, which it should not slow.
 import { spawn } from 'node:child_process';
 
 const tsx = ['node', '--import', 'tsx'];
 const nodeTest = (glob) => ['bash', '-c', `node --import tsx --test --test-concurrency=1 --test-reporter=spec ${glob}`];
 const layers = [
-  { name: 'typecheck', cmd: ['npm', 'run', '--silent', 'typecheck'], counted: false },
-  { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'], counted: false },
-  { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false },
-  { name: 'unit', cmd: nodeTest('test/unit/*.test.ts') },
+  { name: 'typecheck', cmd: ['npm', 'run', '--silent', 'typecheck'], counted: false, withInstall: true },
+  { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'], counted: false, withInstall: true },
+  { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false, withInstall: true },
+  { name: 'unit', cmd: nodeTest('test/unit/*.test.ts'), withInstall: true },
   { name: 'pbs-emulator', cmd: nodeTest('test/pbs-emulator/*.test.ts') },
   { name: 'runtime', cmd: nodeTest('test/runtime/*.test.ts') },
   { name: 'sandbox', cmd: nodeTest('test/sandbox/*.test.ts') },
@@ -24,7 +25,7 @@ const layers = [
   { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'], editor: true },
   { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'], editor: true },
 ];
-const editorInstall = { name: 'code-server', cmd: ['bash', 'scripts/bootstrap.sh', 'editor'], counted: false };
+const editorInstall = { name: 'code-server', cmd: ['nice', '-n', '19', 'bash', 'scripts/bootstrap.sh', 'editor'], counted: false };
 
 const only = process.argv.slice(2);
 const wanted = (layer) => !only.length || only.includes(layer.name);
@@ -66,7 +67,7 @@ function report(layer, { status, out, seconds }) {
 
 let installing = layers.some((l) => l.editor && wanted(l)) ? start(editorInstall) : undefined;
 for (const layer of layers.filter((l) => !l.beside && wanted(l))) {
-  if (layer.editor && installing) {
+  if (!layer.withInstall && installing) {
     const ok = report(editorInstall, await installing);
     installing = undefined;
     if (!ok) break; // without code-server, the editor's layers cannot run

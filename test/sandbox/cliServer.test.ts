@@ -137,6 +137,7 @@ describe('the installed gadi-dask keeps its connection between commands', { conc
 
   test('two commands at once: one runs in the background process, the other in its own; a dropped link is signed in again', async () => {
     // A scale that waits for a new worker holds the background process for seconds; a status meanwhile runs apart.
+    assert.equal((await gadiDask(['scale', '1', '--wait'])).code, EXIT.ok); // Ctrl-C came after 3 were submitted
     const scaling = gadiDask(['scale', '2', '--wait']);
     await new Promise((done) => setTimeout(done, 400));
     const meanwhile = await gadiDask(['status']);
