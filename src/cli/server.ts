@@ -150,7 +150,11 @@ export function serveCommands(socket: string, first: ServedRequest | undefined, 
       code = EXIT.failed;
     } finally {
       setTraceSink(undefined);
-      process.chdir(homedir());
+      try {
+        process.chdir(homedir()); // no working directory of a command held open between commands
+      } catch {
+        // a home that is gone: the last command's directory stays
+      }
     }
     if (declined) {
       send({ local: true });
