@@ -37,11 +37,15 @@ async def _ask_to_stop(cdir, address, timeout, retire):
         return {"ok": True, "workers": names, "retired": [], "workerJobIds": sorted(jobs), "plain": True}
 
 
-def _wait_stopped(meta_path, pid_local, deadline):
+def _wait_stopped(meta_path, pid_local, deadline, gone=None):
+    """Until runtime.json says stopped (and a launcher on this host has left), or `gone()` says no launcher is left
+    to say it."""
     while time.time() < deadline:
         meta = read_json(meta_path)
         done = isinstance(meta, dict) and meta.get("state") in ("stopped", "failed")
         if done and not (pid_local and is_our_process(pid_local)):
+            return True
+        if gone is not None and gone():
             return True
         time.sleep(0.1)
     return False
@@ -97,7 +101,11 @@ def main(argv):
         if not _wait_stopped(meta_path, local_pid, min(deadline, time.time() + 5)):
             os.kill(int(local_pid), signal.SIGTERM)  # unreachable or stuck: the launcher cleans up on SIGTERM
     if doc["wasRunning"]:
-        doc["stopped"] = _wait_stopped(meta_path, local_pid, deadline)
+        # After its job's qdel: a launcher that was killed, or never started, writes nothing; nothing runs once neither
+        # its address answers nor its process lives (cleaned below).
+        gone = (lambda: not (local_pid and is_our_process(local_pid)) and not (address and tcp_reachable(address, 0.5))) \
+            if args.job_cancelled else None
+        doc["stopped"] = _wait_stopped(meta_path, local_pid, deadline, gone)
         if not doc["stopped"]:
             doc["warnings"].append("the scheduler did not confirm it stopped within %gs" % args.timeout)
 
