@@ -101,7 +101,7 @@ class SchedulerAdmitsKeyHoldersOnlyTest(unittest.TestCase):
 
         async def main():
             async with Scheduler(host="127.0.0.1", port=0, protocol="tls", dashboard=False,
-                                 security=tls.security(self.cdir)) as s:
+                                 dashboard_address="127.0.0.1:0", security=tls.security(self.cdir)) as s:
                 self.assertTrue(s.address.startswith("tls://"))
                 plain = s.address.replace("tls://", "tcp://")
                 return {

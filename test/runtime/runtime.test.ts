@@ -87,10 +87,14 @@ function start(cmd: string, args: string[], home: string, extra: NodeJS.ProcessE
   return Object.assign(p, { out: () => out });
 }
 
+// Every scheduler, worker and HTTP server of these tests listens on loopback only: dask's default is every address,
+// and a worker or scheduler serves HTTP (/health, metrics) even with no dashboard.
+const LOOPBACK = ['--host', '127.0.0.1', '--dashboard-address', '127.0.0.1:0'];
+
 function startWorker(home: string, cluster: string, name: string): ChildProcess & { out: () => string } {
   const file = join(home, '.gadi-dask', 'clusters', cluster, 'scheduler.json');
   return start(PY, ['-m', 'distributed.cli.dask_worker', '--scheduler-file', file, '--name', name,
-    '--nthreads', '2', '--no-dashboard'], home);
+    '--nthreads', '2', '--no-dashboard', ...LOOPBACK], home);
 }
 
 const waitFor = <T>(what: string, fn: () => T | null | false | Promise<T | null | false>, timeoutMs = 20_000, everyMs = 100) =>
@@ -119,7 +123,7 @@ const clusterDir = (home: string, name: string) => join(home, '.gadi-dask', 'clu
 const readJson = (path: string): Doc => JSON.parse(readFileSync(path, 'utf8'));
 
 async function detached(home: string, name: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<Doc> {
-  const r = await py(['scheduler', '--name', name, '--detach', '--dashboard-address', ':0', ...args], home, { env: extra });
+  const r = await py(['scheduler', '--name', name, '--detach', ...LOOPBACK, ...args], home, { env: extra });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(r.doc.state, 'running');
   pids.push(r.doc.pid);
@@ -168,7 +172,7 @@ describe('runtime', { concurrency: true }, () => {
     before(async () => {
       // Options from a JSON config, with a flag overriding one of them.
       const config = join(home, 'scheduler-options.json');
-      writeFileSync(config, JSON.stringify({ host: '127.0.0.1', 'dashboard-address': ':0', 'idle-timeout': '1m' }));
+      writeFileSync(config, JSON.stringify({ host: '127.0.0.1', 'dashboard-address': '127.0.0.1:0', 'idle-timeout': '1m' }));
       launcher = start(PY, [RUN, 'scheduler', '--name', 'fg', '--config', config, '--idle-timeout', '10m'], home);
       await waitFor('the start document', () => launcher.out().includes(END), 20_000);
       started = parseDoc(launcher.out().slice(0, launcher.out().indexOf(END) + END.length));
@@ -238,7 +242,7 @@ describe('runtime', { concurrency: true }, () => {
     });
 
     it('refuses a second scheduler for the same cluster', async () => {
-      const r = await py(['scheduler', '--name', 'fg', '--dashboard-address', ':0'], home);
+      const r = await py(['scheduler', '--name', 'fg', ...LOOPBACK], home);
       assert.equal(r.code, 1);
       assert.equal(r.doc.code, 'already-running');
       assert.equal(r.doc.address, started.address);
@@ -481,7 +485,7 @@ describe('runtime', { concurrency: true }, () => {
       writeFileSync(join(dir, 'worker.pbs'), [
         '#!/usr/bin/env bash', '#PBS -N dask-worker', '',
         `${PY} -m distributed.cli.dask_worker --scheduler-file ${join(dir, 'scheduler.json')} ` +
-          '--name dask-worker-$PBS_JOBID --nthreads 1 --no-dashboard',
+          `--name dask-worker-$PBS_JOBID --nthreads 1 --no-dashboard ${LOOPBACK.join(' ')}`,
       ].join('\n'));
       writeFileSync(join(dir, 'adapt.json'), JSON.stringify({
         min: 0, max: 2, threadsPerJob: 1, qsubArgs: ['-P', 'ab12'], interval: 0.3, cooldown: 1, scaleDownDelay: 2,
