@@ -4,8 +4,8 @@
 #   bootstrap.sh          -> npm packages, Debian packages, Node 24 + code-server
 #   bootstrap.sh npm      -> npm packages only (build, package, unit tests)
 #   bootstrap.sh base     -> npm and Debian packages (every layer but the editor's)
-#   bootstrap.sh editor   -> Debian packages, Node 24 + code-server (the vscode and ui layers; test-all.mjs runs
-#                            it beside the layers up to unit: a minute and a half need not add to the run)
+#   bootstrap.sh editor   -> the editor's Debian packages (Chromium), Node 24 + code-server (the vscode and ui
+#                            layers; test-all.mjs runs it beside the layers up to unit: it need not add to the run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what="${1:-all}"
@@ -21,20 +21,24 @@ if [ "$what" != editor ] && { [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$
 fi
 [ "$what" = npm ] && exit 0
 
-# Debian packages for the sandbox (sshd, Dask), the browser driving VS Code, and code-server's native module.
-debs=(openssh-server python3-distributed python3-yaml python3-jupyter-server python3-ipykernel python3-matplotlib chromium libkrb5-dev shellcheck pyflakes3)
-missing=()
-for p in "${debs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+# Debian packages: for the sandbox (sshd, Dask, Jupyter) and the linters; the browser driving VS Code and
+# code-server's native module only for the editor's layers (their install runs beside the first test layers).
+install_debs() {
+  local p missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -gt 0 ] || return 0
+  local sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
   log "apt-get install ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
+}
+base_debs=(openssh-server python3-distributed python3-yaml python3-jupyter-server python3-ipykernel python3-matplotlib shellcheck pyflakes3)
+editor_debs=(chromium libkrb5-dev)
+install_debs "${base_debs[@]}"
 [ "$what" = base ] && exit 0
+install_debs "${editor_debs[@]}"
 
 # code-server (VS Code 1.139.1) needs Node 24, which the npm registry ships as a package (binary and headers).
 # Both live under .tools/ (gitignored) and are reused when present.

@@ -2,30 +2,38 @@
 // A layer may skip itself by printing `# layer skipped: <why>` and exiting 0; the summary shows why.
 // Layers report their counts as node's test runner does (`# pass N` / `# fail N`, or `ℹ pass N` with the spec
 // reporter); a layer that exits non-zero without counting a failure counts as one failure.
-// A layer `beside` another starts with it and is read when that one ends: minutes of waiting on few CPU cycles (a
-// cluster held through walltimes) need not add their length to the run. The editor's install (Node 24 and
-// code-server, bootstrap.sh editor: a minute and a half of one core and 600 MB written) starts with the first layer
-// when a layer that drives VS Code is wanted, at the lowest priority, and is read before the first layer not marked
-// `withInstall`: those that follow run jobs on timers, which it should not slow.
+// Layers `beside` another run one after the other while it runs, and are read when it ends: minutes of waiting on
+// few CPU cycles (a cluster held through walltimes, PBS's own pace) need not add their length to the run.
+// A preparation (an install or a build some layers need) runs at the lowest priority beside the layers from `from`
+// and is read before the layer `until`; when it fails, the layers that need it do not run. The editor's install
+// (Node 24 and code-server: a minute and a half of one core, 600 MB written) goes beside the first layers, which
+// use one core; the layers after those run jobs on timers. OpenPBS's build (about five minutes of the two cores'
+// time) goes beside the sandbox layer, which leaves about one core idle while its clusters start and wait.
 import { spawn } from 'node:child_process';
+import { LAYER_ENV, watchListeners } from './listeners.mjs';
 
 const tsx = ['node', '--import', 'tsx'];
 const nodeTest = (glob) => ['bash', '-c', `node --import tsx --test --test-concurrency=1 --test-reporter=spec ${glob}`];
 const layers = [
-  { name: 'typecheck', cmd: ['npm', 'run', '--silent', 'typecheck'], counted: false, withInstall: true },
-  { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'], counted: false, withInstall: true },
-  { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false, withInstall: true },
-  { name: 'unit', cmd: nodeTest('test/unit/*.test.ts'), withInstall: true },
+  { name: 'typecheck', cmd: ['npm', 'run', '--silent', 'typecheck'], counted: false },
+  { name: 'lint', cmd: ['npm', 'run', '--silent', 'lint'], counted: false },
+  { name: 'build', cmd: ['node', 'scripts/build.mjs'], counted: false },
+  { name: 'unit', cmd: nodeTest('test/unit/*.test.ts') },
   { name: 'pbs-emulator', cmd: nodeTest('test/pbs-emulator/*.test.ts') },
   { name: 'runtime', cmd: nodeTest('test/runtime/*.test.ts') },
   { name: 'sandbox', cmd: nodeTest('test/sandbox/*.test.ts') },
   { name: 'long', cmd: nodeTest('test/long/*.test.ts'), beside: 'sandbox' },
   // Real OpenPBS in a private network namespace; skipped, saying why, when its source archive is not there.
-  { name: 'openpbs', cmd: ['bash', 'test/openpbs/run.sh'] },
-  { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'], editor: true },
-  { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'], editor: true },
+  { name: 'openpbs', cmd: ['bash', 'test/openpbs/run.sh'], needs: 'openpbs-build' },
+  // The editor's layers beside it: its tests mostly wait on PBS, in a network namespace of their own.
+  { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'], needs: 'code-server', beside: 'openpbs' },
+  { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'], needs: 'code-server', beside: 'openpbs' },
 ];
-const editorInstall = { name: 'code-server', cmd: ['nice', '-n', '19', 'bash', 'scripts/bootstrap.sh', 'editor'], counted: false };
+const lowest = ['nice', '-n', '19'];
+const preparations = [
+  { name: 'code-server', cmd: [...lowest, 'bash', 'scripts/bootstrap.sh', 'editor'], from: 'typecheck', until: 'pbs-emulator' },
+  { name: 'openpbs-build', cmd: [...lowest, 'bash', 'test/openpbs/run.sh', '--build'], from: 'sandbox', until: 'openpbs' },
+].map((p) => ({ ...p, counted: false }));
 
 const only = process.argv.slice(2);
 const wanted = (layer) => !only.length || only.includes(layer.name);
@@ -36,7 +44,8 @@ const summary = [];
 /** Runs a layer; resolves with its exit status, its output (printed when it ends) and its seconds. */
 function start(layer) {
   const started = Date.now();
-  const child = spawn(layer.cmd[0], layer.cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const env = { ...process.env, [LAYER_ENV]: layer.name };
+  const child = spawn(layer.cmd[0], layer.cmd.slice(1), { stdio: ['ignore', 'pipe', 'inherit'], env });
   const chunks = [];
   child.stdout.on('data', (d) => chunks.push(d));
   const ended = new Promise((done) => {
@@ -58,6 +67,9 @@ function report(layer, { status, out, seconds }) {
   let f = count('fail');
   if (status !== 0 && f === 0) f = 1;
   if (layer.counted !== false && status === 0 && p === 0) f += 1; // a layer that ran no test proves nothing
+  const wide = listeners.seen(layer.name);
+  for (const what of wide) process.stdout.write(`not ok - ${layer.name} listened on an address that is not loopback: ${what}\n`);
+  f += wide.length;
   if (layer.counted === false) p = 0;
   passed += p;
   failed += f;
@@ -65,19 +77,38 @@ function report(layer, { status, out, seconds }) {
   return !(layer.counted === false && status !== 0);
 }
 
-let installing = layers.some((l) => l.editor && wanted(l)) ? start(editorInstall) : undefined;
-for (const layer of layers.filter((l) => !l.beside && wanted(l))) {
-  if (!layer.withInstall && installing) {
-    const ok = report(editorInstall, await installing);
-    installing = undefined;
-    if (!ok) break; // without code-server, the editor's layers cannot run
+const listeners = watchListeners();
+const chosen = layers.filter(wanted);
+// A layer beside one that is not wanted runs on its own, in its place.
+const main = chosen.filter((l) => !l.beside || !wanted({ name: l.beside }));
+const at = (name) => layers.findIndex((l) => l.name === name);
+const pending = preparations.filter((p) => chosen.some((l) => l.needs === p.name));
+const running = new Map(); // preparation name → its run, null once read
+const failedPreparations = new Set();
+const runnable = (layer) => {
+  if (!failedPreparations.has(layer.needs)) return true;
+  summary.push(`${layer.name.padEnd(13)} not run: ${layer.needs} failed`);
+  failed += 1;
+  return false;
+};
+for (const layer of main) {
+  for (const p of pending.filter((p) => !running.has(p.name) && at(p.from) <= at(layer.name))) running.set(p.name, start(p));
+  for (const p of pending.filter((p) => running.get(p.name) && at(p.until) <= at(layer.name))) {
+    if (!report(p, await running.get(p.name))) failedPreparations.add(p.name);
+    running.set(p.name, null);
   }
-  const companions = layers.filter((l) => l.beside === layer.name && wanted(l)).map((l) => [l, start(l)]);
+  if (!runnable(layer)) continue;
+  const companions = (async () => {
+    const done = [];
+    for (const c of chosen.filter((l) => l.beside === layer.name)) {
+      if (runnable(c)) done.push([c, await start(c)]);
+    }
+    return done;
+  })();
   const ok = report(layer, await start(layer));
-  for (const [companion, running] of companions) report(companion, await running);
+  for (const [companion, run] of await companions) report(companion, run);
   if (!ok) break; // nothing after a broken build is meaningful
 }
-for (const layer of layers.filter((l) => l.beside && wanted(l) && !wanted({ name: l.beside }))) report(layer, await start(layer));
-installing?.child.kill(); // a run that broke off before the editor's layers
+for (const run of running.values()) run?.child.kill(); // a run that broke off before the layers that needed it
 process.stdout.write(`\n=== summary\n${summary.join('\n')}\n${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);
