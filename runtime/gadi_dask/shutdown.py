@@ -81,13 +81,20 @@ def main(argv):
     address = sched.get("address") if isinstance(sched, dict) else None
     doc["address"] = address
     local_pid = meta.get("pid") if meta.get("host") == socket.gethostname() else None
+
+    def launcher_lives():
+        return bool(local_pid and is_our_process(local_pid))
+
+    def answers(timeout):
+        return bool(address and tcp_reachable(address, timeout))
+
     jobs = set()
 
     if args.job_cancelled:
         # Asking a scheduler that is stopping already would race its close (and may find it gone): it was running,
         # and its launcher's own stop is what there is to wait for.
         doc["wasRunning"] = True
-    elif address and tcp_reachable(address, 2.0):
+    elif answers(2.0):
         doc["wasRunning"] = True
         try:
             remaining = max(1.0, deadline - time.time())
@@ -96,15 +103,14 @@ def main(argv):
             jobs.update(reply.get("workerJobIds") or [])
         except Exception as e:
             doc["warnings"].append("asking %s to stop: %s: %s" % (address, type(e).__name__, e))
-    if local_pid and is_our_process(local_pid) and meta.get("state") in ("starting", "running", "stopping"):
+    if launcher_lives() and meta.get("state") in ("starting", "running", "stopping"):
         doc["wasRunning"] = True
         if not _wait_stopped(meta_path, local_pid, min(deadline, time.time() + 5)):
             os.kill(int(local_pid), signal.SIGTERM)  # unreachable or stuck: the launcher cleans up on SIGTERM
     if doc["wasRunning"]:
         # After its job's qdel: a launcher that was killed, or never started, writes nothing; nothing runs once neither
         # its address answers nor its process lives (cleaned below).
-        gone = (lambda: not (local_pid and is_our_process(local_pid)) and not (address and tcp_reachable(address, 0.5))) \
-            if args.job_cancelled else None
+        gone = (lambda: not launcher_lives() and not answers(0.5)) if args.job_cancelled else None
         doc["stopped"] = _wait_stopped(meta_path, local_pid, deadline, gone)
         if not doc["stopped"]:
             doc["warnings"].append("the scheduler did not confirm it stopped within %gs" % args.timeout)
@@ -112,10 +118,10 @@ def main(argv):
     # Whatever the launcher could not clean (it may have been killed) is cleaned here.
     meta = read_json(meta_path)
     meta = meta if isinstance(meta, dict) else {}
-    if os.path.exists(os.path.join(cdir, SCHEDULER_FILE)) and not (address and tcp_reachable(address, 1.0)):
+    if os.path.exists(os.path.join(cdir, SCHEDULER_FILE)) and not answers(1.0):
         remove_file(os.path.join(cdir, SCHEDULER_FILE))
         doc["removed"].append(SCHEDULER_FILE)
-    if meta and meta.get("state") not in ("stopped", "failed") and not (local_pid and is_our_process(local_pid)):
+    if meta and meta.get("state") not in ("stopped", "failed") and not launcher_lives():
         meta.update(state="stopped", stoppedAt=now_iso(), stopReason=meta.get("stopReason") or "shutdown command")
         write_json_atomic(meta_path, meta)
     adapt_state = read_json(os.path.join(cdir, ADAPT_STATE_FILE)) or {}

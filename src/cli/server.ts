@@ -19,6 +19,9 @@ import { sshPoolFor, type CliIO, type Destination, type Kept } from './clusterCo
 import { EXIT } from './exitCodes';
 import { INTERRUPTED, type ServedRequest, type ServerLine } from './served';
 
+/** A command run here has no terminal to read from: its stdin is empty. */
+const noInput = () => Readable.from([]) as unknown as NodeJS.ReadStream;
+
 type RunCommand = (argv: string[], io: CliIO, signal?: AbortSignal) => Promise<number>;
 type Held = Kept & { pool: SshTransportPool };
 
@@ -125,7 +128,7 @@ export function serveCommands(socket: string, first: ServedRequest | undefined, 
     const io: CliIO = {
       stdout: writer('o', req.tty.stdout),
       stderr: writer('e', req.tty.stderr),
-      stdin: Readable.from([]) as unknown as NodeJS.ReadStream,
+      stdin: noInput(),
       cwd: req.cwd,
       elapsedMs: () => Date.now() - req.startedAt,
       connections: (to, config) => {
@@ -244,7 +247,7 @@ export function serveCommands(socket: string, first: ServedRequest | undefined, 
         const io: CliIO = {
           stdout: { write: () => true } as unknown as NodeJS.WritableStream,
           stderr: { isTTY: false, write: () => true } as unknown as NodeJS.WriteStream,
-          stdin: Readable.from([]) as unknown as NodeJS.ReadStream,
+          stdin: noInput(),
           cwd: first.cwd,
           connections: (to, config) => {
             if (to !== 'local') signIn(to, config);
