@@ -60,7 +60,7 @@ cd "$ROOT"
 marked_listeners() {
   local line pid
   ss -Hltnp | while read -r line; do
-    grep -o 'pid=[0-9]*' <<<"$line" | cut -d= -f2 | while read -r pid; do
+    for pid in $(grep -o 'pid=[0-9]*' <<<"$line" | cut -d= -f2 || true); do
       if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qxF "GADI_DASK_OPENPBS_MARK=$GADI_DASK_OPENPBS_MARK"; then
         awk '{print $4}' <<<"$line"
       fi
@@ -68,7 +68,9 @@ marked_listeners() {
   done
 }
 listeners=$(mktemp -d)
+touch "$listeners/host" "$listeners/inside"
 (
+  set +e  # a sample that fails is only a sample missed
   while :; do
     marked_listeners >>"$listeners/host"
     "$KIT/nsrun.sh" ss -Hltnp 2>/dev/null | awk '{print $4, $6}' >>"$listeners/inside"
