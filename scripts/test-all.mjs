@@ -6,9 +6,9 @@
 // few CPU cycles (a cluster held through walltimes, PBS's own pace) need not add their length to the run.
 // A preparation (an install or a build some layers need) runs at the lowest priority beside the layers from `from`
 // and is read before the layer `until`; when it fails, the layers that need it do not run. The editor's install
-// (Node 24 and code-server: a minute and a half of one core, 600 MB written) goes beside the first layers, which
-// use one core; the layers after those run jobs on timers. OpenPBS's build (about five minutes of the two cores'
-// time) goes beside the sandbox layer, which leaves about one core idle while its clusters start and wait.
+// (Chromium, Node 24 and code-server: two to three minutes, 600 MB written) goes beside the first layers, which use
+// one core. OpenPBS's build (about five minutes of the two cores' time) goes beside the sandbox layer, which leaves
+// about one core idle while its clusters start and wait.
 import { spawn } from 'node:child_process';
 import { LAYER_ENV, watchListeners } from './listeners.mjs';
 
@@ -97,7 +97,7 @@ for (const layer of main) {
     if (!report(p, await running.get(p.name))) failedPreparations.add(p.name);
     running.set(p.name, null);
   }
-  if (!runnable(layer)) continue;
+  const itself = runnable(layer); // its companions run even when it cannot
   const companions = (async () => {
     const done = [];
     for (const c of chosen.filter((l) => l.beside === layer.name)) {
@@ -105,7 +105,7 @@ for (const layer of main) {
     }
     return done;
   })();
-  const ok = report(layer, await start(layer));
+  const ok = itself ? report(layer, await start(layer)) : true;
   for (const [companion, run] of await companions) report(companion, run);
   if (!ok) break; // nothing after a broken build is meaningful
 }
