@@ -1,3 +1,3 @@
 export const LAYER_ENV: string;
 export function wideListeners(text: string): { address: string; pids: number[] }[];
-export function watchListeners(): { seen(layer: string): string[]; stop(): void };
+export function watchListeners(): { seen(layer: string): string[] };

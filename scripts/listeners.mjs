@@ -4,7 +4,7 @@
 // Processes the sandbox's sshd starts for its users do not carry it; the sandbox's own tests check those users.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { clearInterval, setInterval } from 'node:timers';
+import { setInterval } from 'node:timers';
 
 export const LAYER_ENV = 'GADI_DASK_TEST_LAYER';
 
@@ -55,9 +55,6 @@ export function watchListeners() {
       }
     });
   };
-  const timer = setInterval(sample, 1000);
-  return {
-    seen: (layer) => [...(found.get(layer) ?? [])],
-    stop: () => clearInterval(timer),
-  };
+  setInterval(sample, 1000).unref(); // the layers keep the run alive, not the watch
+  return { seen: (layer) => [...(found.get(layer) ?? [])] };
 }
