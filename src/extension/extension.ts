@@ -30,8 +30,8 @@ export interface GadiDaskApi {
   readonly tree: {
     getChildren(node?: Node): Promise<Node[]>;
     getTreeItem(node: Node): vscode.TreeItem;
-    /** Selects and focuses a node in the view, as clicking it would. */
-    select(node: Node): Thenable<void>;
+    /** Selects and focuses a node in the view, as clicking it would; resolves once the view's selection holds it. */
+    select(node: Node): Promise<void>;
   };
   /** Refreshes every cluster now; true when all answered. */
   refresh(): Promise<boolean>;
@@ -97,7 +97,7 @@ export function activate(context: vscode.ExtensionContext): GadiDaskApi {
     tree: {
       getChildren: (node) => tree.getChildren(node),
       getTreeItem: (node) => tree.getTreeItem(node),
-      select: (node) => view.reveal(node, { select: true, focus: true }),
+      select: (node) => selectNode(view, tree, node),
     },
     refresh: () => refresher.now('manual'),
     statusBarText: () => statusBar.text,
@@ -116,4 +116,28 @@ export async function deactivate(): Promise<void> {
   await session?.disconnectAll();
   session = undefined;
   await stopLanguageClient();
+}
+
+/**
+ * reveal() resolves when the workbench has shown the row, which can be before its selection reaches this side: a
+ * command given `{ selection: true }` right after would read the previous selection. Waits (10 s at most) until the
+ * view's selection is the row.
+ */
+async function selectNode(view: vscode.TreeView<Node>, tree: JobsTreeProvider, node: Node): Promise<void> {
+  const id = tree.getTreeItem(node).id;
+  const holds = () => view.selection.length === 1 && tree.getTreeItem(view.selection[0]!).id === id;
+  let subscription: vscode.Disposable | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const selected = new Promise<void>((resolve, reject) => {
+    subscription = view.onDidChangeSelection(() => holds() && resolve());
+    timer = setTimeout(() => reject(new Error(`The PBS Jobs view did not select ${id} within 10 s.`)), 10_000);
+  });
+  selected.catch(() => undefined); // not awaited when the selection was there at once
+  try {
+    await view.reveal(node, { select: true, focus: true });
+    if (!holds()) await selected;
+  } finally {
+    subscription?.dispose();
+    clearTimeout(timer);
+  }
 }
