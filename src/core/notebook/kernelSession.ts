@@ -14,6 +14,9 @@ import { cellOutput, type CellOutput } from './outputs';
 
 /** How long a cell whose reply was lost to a dropped link waits, once the kernel answers again, before it is given up. */
 const LOST_REPLY_GRACE_MS = 1000;
+// A new kernel's Python imports IPython (and the user's startup) again: on a busy node, or from a network file
+// system as on Gadi, that alone can take tens of seconds.
+const RESTART_ANSWER_MS = 90_000;
 
 export interface CellRun {
   status: 'ok' | 'error' | 'aborted';
@@ -154,12 +157,15 @@ export class NotebookKernelSession {
    * on its channels: a cell sent while the server is still rewiring them after the restart can lose its reply.
    */
   async restart(): Promise<void> {
+    const deadline = Date.now() + RESTART_ANSWER_MS;
     await this.kernel.restart();
     await waitConnected(this.kernel, 30_000);
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const answered = await Promise.race([this.kernel.requestKernelInfo().then(() => true), sleep(5000).then(() => false)]);
       if (answered) return;
-      if (attempt === 3) throw new Error('The restarted kernel does not answer; restart it again, or stop it (Cancel Job on the kernel\'s job).');
+      if (Date.now() >= deadline) {
+        throw new Error(`The restarted kernel did not answer within ${RESTART_ANSWER_MS / 1000} s; restart it again, or stop it (Cancel Job on the kernel's job).`);
+      }
       await this.kernel.reconnect();
     }
   }
