@@ -217,7 +217,9 @@ suite('Cluster life on the sandbox, through the editor', function () {
     const r = await vscode.commands.executeCommand<RunFileOutcome>('gadiDask.runPythonFile', { config: configPath, file, args: ['x y'] });
     assert.ok(r, `run python file failed: ${api.errors.at(-1)?.message}`);
     assert.deepEqual([r.exitStatus, r.cancelled], [3, false]);
-    assert.equal(r.output, "args ['x y']\nresult 6\n");
+    // The script's own lines, in order; Dask may add its own after them as the open client closes at exit (a close
+    // that times out on a loaded machine prints "Future exception was never retrieved").
+    assert.ok(r.output.startsWith("args ['x y']\nresult 6\n"), r.output);
     assert.ok(vscode.window.terminals.some((t) => t.name === 'compute.py on sandbox'), vscode.window.terminals.map((t) => t.name).join(', '));
   });
 
