@@ -2,7 +2,7 @@
 // scripts/bootstrap.sh installs Node 24 and code-server under .tools/; every run gets its own port, user data and
 // extensions directories, so runs never share state and never touch the user's own VS Code setup.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,6 +33,8 @@ export interface CodeServer {
   readonly pid: number;
   /** The last lines of the server's log, for failure reports (the log is deleted on stop). */
   logTail(lines?: number): string;
+  /** The last lines of each output channel log whose name holds `channel` (an extension's own log), for failure reports. */
+  channelLog(channel: string, lines?: number): string;
   /**
    * `<publisher>.<name>@<version>` of every extension in the private extensions directory, as the CLI listed
    * them right after installing (listing again while the server runs makes the workbench rescan them).
@@ -136,6 +138,17 @@ function tail(file: string, lines = 30): string {
   }
 }
 
+/** The tails of the log files under `dir` whose name holds `channel`, each under its path. */
+function channelLogs(dir: string, channel: string, lines = 200): string {
+  let files: string[] = [];
+  try {
+    files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.includes(channel) && f.endsWith('.log'));
+  } catch {
+    // no logs directory yet
+  }
+  return files.length ? files.map((f) => `--- ${f}\n${tail(join(dir, f), lines)}`).join('\n') : `(no log named "${channel}")`;
+}
+
 export async function startCodeServer(options: CodeServerOptions = {}): Promise<CodeServer> {
   requireCodeServer();
   const root = mkdtempSync(join(tmpdir(), 'gadi-dask-code-server-'));
@@ -198,5 +211,9 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     await stop();
     throw err;
   }
-  return { port, url, pid: child.pid ?? -1, logTail: (lines) => tail(logFile, lines), installedExtensions, stop };
+  return { port, url, pid: child.pid ?? -1, logTail: (lines) => tail(logFile, lines),
+    channelLog: (channel, lines) => channelLogs(join(dirs.userData, 'logs'), channel, lines),
+    installedExtensions,
+    stop,
+  };
 }

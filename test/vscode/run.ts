@@ -105,7 +105,10 @@ async function main(): Promise<number> {
     log(`workbench exit code ${exitCode}`);
     // The result line may still be in the relay queue; it is never long.
     await withDeadline(relay, 5000, 'the console relay').catch(() => undefined);
-    if (exitCode !== 0 || !result) log(`code-server log:\n${server.logTail()}`);
+    if (exitCode !== 0 || !result) {
+      log(`code-server log:\n${server.logTail()}`);
+      log(`the extension's log:\n${server.channelLog('Dask on Gadi')}`);
+    }
   } catch (err) {
     error = err;
     log(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
