@@ -30,6 +30,13 @@ fi
 say "build (cached by the source's hash in $PREFIX)"
 EXTRA_PACKAGES="openssh-server python3-distributed python3-yaml" bash "$KIT/build.sh" | sed 's/^/  /'
 if [ "${1:-}" = --build ]; then say "built"; exit 0; fi
+# One run an instance: a second would take the first one's PBS for a stale instance and stop it under its tests.
+owner=/run/$instance.owner
+if [ -f "$owner" ] && kill -0 "$(cat "$owner")" 2>/dev/null; then
+  echo "[openpbs] run $(cat "$owner") is using the instance $instance: wait for it, or set OPENPBS_INSTANCE for this one" >&2
+  exit 1
+fi
+echo $$ >"$owner"
 # A stale instance (a run that was killed) goes first; then a cold start: fresh datastore, job ids from 0.
 if [ -f "$PBSNS_DIR/kit.env" ]; then bash "$KIT/stop.sh" --force | sed 's/^/  /' || true; fi
 say "start in the namespace $PBSNS_DIR (hostname $PBSNS_HOST)"
@@ -42,6 +49,7 @@ stop() {
   if [ -n "${side:-}" ]; then kill "$side" 2>/dev/null || true; fi
   say "stop"
   bash "$KIT/stop.sh" --force | sed 's/^/  /' || true
+  rm -f "$owner"
   say "done"
 }
 trap stop EXIT
