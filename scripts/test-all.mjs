@@ -10,6 +10,7 @@
 // one core. OpenPBS's build (about five minutes of the two cores' time) goes beside the sandbox layer, which leaves
 // about one core idle while its clusters start and wait.
 import { spawn } from 'node:child_process';
+import { failureLines } from './failures.mjs';
 import { LAYER_ENV, watchListeners } from './listeners.mjs';
 
 const tsx = ['node', '--import', 'tsx'];
@@ -25,9 +26,10 @@ const layers = [
   { name: 'long', cmd: nodeTest('test/long/*.test.ts'), beside: 'sandbox' },
   // Real OpenPBS in a private network namespace; skipped, saying why, when its source archive is not there.
   { name: 'openpbs', cmd: ['bash', 'test/openpbs/run.sh'], needs: 'openpbs-build' },
-  // The editor's layers beside it: its tests mostly wait on PBS, in a network namespace of their own.
-  { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'], needs: 'code-server', beside: 'openpbs' },
-  { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'], needs: 'code-server', beside: 'openpbs' },
+  // The editor's layers after it, not beside: a workbench, its extension host and a sandbox cluster on a machine
+  // that also runs PBS's tests had its tests time out (a kernel restart, a tree selection, Dask's client closing).
+  { name: 'vscode', cmd: [...tsx, 'test/vscode/run.ts'], needs: 'code-server' },
+  { name: 'ui', cmd: [...tsx, 'test/ui/run.ts'], needs: 'code-server' },
 ];
 const lowest = ['nice', '-n', '19'];
 const preparations = [
@@ -40,6 +42,7 @@ const wanted = (layer) => !only.length || only.includes(layer.name);
 let passed = 0;
 let failed = 0;
 const summary = [];
+const failures = []; // what each failing layer said of its failures, printed again above the summary
 
 /** Runs a layer; resolves with its exit status, its output (printed when it ends) and its seconds. */
 function start(layer) {
@@ -67,9 +70,10 @@ function report(layer, { status, out, seconds }) {
   let f = count('fail');
   if (status !== 0 && f === 0) f = 1;
   if (layer.counted !== false && status === 0 && p === 0) f += 1; // a layer that ran no test proves nothing
-  const wide = listeners.seen(layer.name);
-  for (const what of wide) process.stdout.write(`not ok - ${layer.name} listened on an address that is not loopback: ${what}\n`);
+  const wide = listeners.seen(layer.name).map((what) => `not ok - ${layer.name} listened on an address that is not loopback: ${what}`);
+  for (const line of wide) process.stdout.write(`${line}\n`);
   f += wide.length;
+  if (f > 0) failures.push(`--- ${layer.name}`, ...failureLines(out), ...wide);
   if (layer.counted === false) p = 0;
   passed += p;
   failed += f;
@@ -110,5 +114,6 @@ for (const layer of main) {
   if (!ok) break; // nothing after a broken build is meaningful
 }
 for (const run of running.values()) run?.child.kill(); // a run that broke off before the layers that needed it
+if (failures.length) process.stdout.write(`\n=== failures, as each layer reported them\n${failures.join('\n')}\n`);
 process.stdout.write(`\n=== summary\n${summary.join('\n')}\n${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);

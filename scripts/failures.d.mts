@@ -1,0 +1,1 @@
+export function failureLines(out: string): string[];
