@@ -68,14 +68,20 @@ export class NotebookKernelSession {
     readonly cluster: Cluster,
     readonly status: KernelStatus,
     private readonly forward: ForwardHandle,
-    readonly kernel: Kernel.IKernelConnection,
+    private connection: Kernel.IKernelConnection,
     /** The session was already on the server (the kernel's variables are the user's earlier ones). */
     readonly reattached: boolean,
   ) {
     // The kernel connection gives up after a few quick tries; when the SSH link is back, try again.
     this.reconnectSub = cluster.transport.onStateChange((change) => {
+      const kernel = this.connection;
       if (change.state === 'connected' && !kernel.isDisposed && kernel.connectionStatus !== 'connected') void kernel.reconnect().catch(() => undefined);
     });
+  }
+
+  /** The connection to the kernel; a restart that had to leave a stuck one gives a new one. */
+  get kernel(): Kernel.IKernelConnection {
+    return this.connection;
   }
 
   /** Starts the kernel (or finds it running), forwards to its server and opens this notebook's session there. */
@@ -158,16 +164,27 @@ export class NotebookKernelSession {
    */
   async restart(): Promise<void> {
     const deadline = Date.now() + RESTART_ANSWER_MS;
-    await this.kernel.restart();
-    await waitConnected(this.kernel, 30_000);
+    const silent = new Error(`The restarted kernel did not answer within ${RESTART_ANSWER_MS / 1000} s; restart it again, or stop it (Cancel Job on the kernel's job).`);
+    // The server's restart and this connection's new websocket, bounded: neither has a timeout of its own.
+    if (!(await within(this.connection.restart().then(() => waitConnected(this.connection, 30_000)), RESTART_ANSWER_MS))) throw silent;
     for (;;) {
-      const answered = await Promise.race([this.kernel.requestKernelInfo().then(() => true), sleep(5000).then(() => false)]);
-      if (answered) return;
-      if (Date.now() >= deadline) {
-        throw new Error(`The restarted kernel did not answer within ${RESTART_ANSWER_MS / 1000} s; restart it again, or stop it (Cancel Job on the kernel's job).`);
-      }
-      await this.kernel.reconnect();
+      if (await within(this.connection.requestKernelInfo(), 5000)) return;
+      if (Date.now() >= deadline) throw silent;
+      await this.newConnection();
     }
+  }
+
+  /**
+   * Leaves this connection for a new one, under a new client session. jupyter_server keeps what a dropped websocket
+   * was reading under the client's session and gives it back to that session's next websocket; a restart closes
+   * those streams, and a websocket given them back hears nothing from the kernel (its log: "zmq message arrived on
+   * closed channel"), however often it reconnects. A new session gets streams of its own.
+   */
+  private async newConnection(): Promise<void> {
+    const old = this.connection;
+    this.connection = old.clone();
+    old.dispose();
+    await waitConnected(this.connection, 30_000);
   }
 
   /** Closes this editor's connection; the kernel keeps running on the cluster (until its idle timeout or walltime). */
@@ -192,7 +209,16 @@ function serverSettings(port: number, token: string, Socket: typeof WebSocket): 
   });
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Whether `work` settled within `ms` (a rejection before then is thrown); no timer outlives the answer. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  work.catch(() => undefined); // a rejection after the bound is nobody's
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function waitConnected(kernel: Kernel.IKernelConnection, timeoutMs: number): Promise<void> {
   if (kernel.connectionStatus === 'connected') return Promise.resolve();
