@@ -168,7 +168,11 @@ export class NotebookKernelSession {
     // The server's restart and this connection's new websocket, bounded: neither has a timeout of its own.
     if (!(await within(this.connection.restart().then(() => waitConnected(this.connection, 30_000)), RESTART_ANSWER_MS))) throw silent;
     for (;;) {
-      if (await within(this.connection.requestKernelInfo(), 5000)) return;
+      // An empty silent cell, not kernel_info: during a restart kernel_info skips the connection's queue, where a
+      // cell can wait for good when the restart's bookkeeping went wrong; a cell's answer says cells run again.
+      const probe = this.connection.requestExecute({ code: '', silent: true, store_history: false, allow_stdin: false, stop_on_error: false });
+      if (await within(probe.done, 5000)) return;
+      probe.dispose();
       if (Date.now() >= deadline) throw silent;
       await this.newConnection();
     }
