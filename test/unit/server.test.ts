@@ -12,6 +12,7 @@ import type {
 import { HISTORY_NOTIFICATION } from '../../src/core/cluster/advice';
 import { applyTextEdits } from '../../src/core/config';
 import { ACCOUNT_CONFIG } from '../fixtures/configs';
+import { within } from '../fixtures/poll';
 
 const ROOT = join(__dirname, '..', '..');
 const SERVER = join(ROOT, 'dist', 'server.js');
@@ -32,18 +33,6 @@ function ensureBuilt(): void {
   if (existsSync(SERVER) && statSync(SERVER).mtimeMs >= sources) return;
   const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
-}
-
-async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Collects publishDiagnostics notifications and lets the test wait for the next one of a document. */

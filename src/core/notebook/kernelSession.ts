@@ -5,11 +5,12 @@
 // kernel, variables and all. The token is sent as a header, never in a URL.
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import { KernelConnection, ServerConnection, SessionAPI, type Kernel, type KernelMessage } from '@jupyterlab/services';
+import { KernelAPI, KernelConnection, KernelMessage, ServerConnection, SessionAPI, type Kernel } from '@jupyterlab/services';
 import WebSocket from 'ws';
 import type { Cluster } from '../cluster/cluster';
 import type { KernelStartOptions, KernelStatus } from '../cluster/kernel';
 import type { ForwardHandle } from '../remote/transport';
+import { trace } from '../trace';
 import { cellOutput, type CellOutput } from './outputs';
 
 /** How long a cell whose reply was lost to a dropped link waits, once the kernel answers again, before it is given up. */
@@ -17,6 +18,8 @@ const LOST_REPLY_GRACE_MS = 1000;
 // A new kernel's Python imports IPython (and the user's startup) again: on a busy node, or from a network file
 // system as on Gadi, that alone can take tens of seconds.
 const RESTART_ANSWER_MS = 90_000;
+/** How long the kernel may take to answer on its control channel (a thread of its own, free while a cell runs). */
+const CONTROL_ANSWER_MS = 10_000;
 
 export interface CellRun {
   status: 'ok' | 'error' | 'aborted';
@@ -77,9 +80,10 @@ export class NotebookKernelSession {
       const kernel = this.connection;
       if (change.state === 'connected' && !kernel.isDisposed && kernel.connectionStatus !== 'connected') void kernel.reconnect().catch(() => undefined);
     });
+    this.watch(connection);
   }
 
-  /** The connection to the kernel; a restart that had to leave a stuck one gives a new one. */
+  /** The connection to the kernel; a new one when the last stopped hearing the kernel, and after each restart. */
   get kernel(): Kernel.IKernelConnection {
     return this.connection;
   }
@@ -159,36 +163,73 @@ export class NotebookKernelSession {
   }
 
   /**
-   * Restarts the kernel: its variables are gone, the cluster is not touched. Resolves once the new kernel answered
-   * on its channels: a cell sent while the server is still rewiring them after the restart can lose its reply.
+   * Restarts the kernel: its variables are gone, the cluster is not touched. Resolves once the new kernel answered a
+   * cell. The new kernel is spoken to under a new client session: jupyter_server keeps what a dropped websocket was
+   * reading under the client's session and gives it to that session's next websocket; around a restart it has given
+   * back closed streams, and a connection given them hears nothing more (its log: "zmq message arrived on closed
+   * channel"), however often it reconnects. A new session gets streams of its own.
    */
   async restart(): Promise<void> {
     const deadline = Date.now() + RESTART_ANSWER_MS;
     const silent = new Error(`The restarted kernel did not answer within ${RESTART_ANSWER_MS / 1000} s; restart it again, or stop it (Cancel Job on the kernel's job).`);
-    // The server's restart and this connection's new websocket, bounded: neither has a timeout of its own.
-    if (!(await within(this.connection.restart().then(() => waitConnected(this.connection, 30_000)), RESTART_ANSWER_MS))) throw silent;
+    const old = this.connection;
+    // The server's restart call has no timeout of its own.
+    if (!(await within(KernelAPI.restartKernel(old.id, old.serverSettings), RESTART_ANSWER_MS))) throw silent;
     for (;;) {
-      // An empty silent cell, not kernel_info: during a restart kernel_info skips the connection's queue, where a
-      // cell can wait for good when the restart's bookkeeping went wrong; a cell's answer says cells run again.
+      await this.newConnection();
+      // An empty silent cell: its answer says cells run again.
       const probe = this.connection.requestExecute({ code: '', silent: true, store_history: false, allow_stdin: false, stop_on_error: false });
       if (await within(probe.done, 5000)) return;
       probe.dispose();
       if (Date.now() >= deadline) throw silent;
-      await this.newConnection();
+      trace(`kernel ${this.connection.id}: the restarted kernel did not answer a cell; a new client session`);
     }
   }
 
-  /**
-   * Leaves this connection for a new one, under a new client session. jupyter_server keeps what a dropped websocket
-   * was reading under the client's session and gives it back to that session's next websocket; a restart closes
-   * those streams, and a websocket given them back hears nothing from the kernel (its log: "zmq message arrived on
-   * closed channel"), however often it reconnects. A new session gets streams of its own.
-   */
+  /** Leaves this connection (its waiting cells end aborted) for a new one, under a new client session. */
   private async newConnection(): Promise<void> {
+    const fresh = this.connection.clone();
+    this.adopt(fresh);
+    await waitConnected(fresh, 30_000);
+  }
+
+  private adopt(fresh: Kernel.IKernelConnection): void {
     const old = this.connection;
-    this.connection = old.clone();
+    this.connection = fresh;
+    this.watch(fresh);
     old.dispose();
-    await waitConnected(this.connection, 30_000);
+  }
+
+  /**
+   * After a dropped link the server gives the reconnected websocket the streams it kept for the client's session; when
+   * those were closed meanwhile, the connection hears nothing, and every cell sent on it waits for good. The kernel
+   * answers kernel_info on its control channel even while a cell runs. A connection that gets no answer where a new
+   * session does is deaf, and left for the new one; when neither hears, the kernel is busy (a long call holding
+   * Python's lock) and the connection is kept, with its running cell.
+   */
+  private watch(connection: Kernel.IKernelConnection): void {
+    let dropped = false;
+    connection.connectionStatusChanged.connect((_, status) => {
+      if (status !== 'connected') {
+        dropped = true;
+        return;
+      }
+      if (!dropped) return;
+      dropped = false;
+      void this.replaceIfDeaf(connection);
+    });
+  }
+
+  private async replaceIfDeaf(connection: Kernel.IKernelConnection): Promise<void> {
+    if (await heard(connection) || connection !== this.connection || connection.isDisposed) return;
+    const fresh = connection.clone();
+    const heardFresh = await waitConnected(fresh, 30_000).then(() => heard(fresh), () => false);
+    if (!heardFresh || connection !== this.connection || connection.isDisposed) {
+      fresh.dispose();
+      return;
+    }
+    trace(`kernel ${connection.id}: deaf after the link came back, where a new client session is heard; that session takes over`);
+    this.adopt(fresh);
   }
 
   /** Closes this editor's connection; the kernel keeps running on the cluster (until its idle timeout or walltime). */
@@ -198,6 +239,21 @@ export class NotebookKernelSession {
     this.kernel.dispose();
     await this.forward.close().catch(() => undefined);
   }
+}
+
+/** Whether the kernel answers a kernel_info on `connection`'s control channel in time (no: a disposed connection). */
+async function heard(connection: Kernel.IKernelConnection): Promise<boolean> {
+  const request = KernelMessage.createMessage({ msgType: 'kernel_info_request', channel: 'shell', session: connection.clientId, content: {} });
+  // Typed for shell by @jupyterlab/services; ipykernel handles it on control too (protocol 5.1 and later).
+  let probe: Kernel.IControlFuture | undefined;
+  try {
+    probe = connection.sendControlMessage({ ...request, channel: 'control' } as unknown as KernelMessage.IControlMessage, true, true);
+    if (await within(probe.done, CONTROL_ANSWER_MS)) return true;
+  } catch {
+    // a disposed connection
+  }
+  probe?.dispose();
+  return false;
 }
 
 function serverSettings(port: number, token: string, Socket: typeof WebSocket): ServerConnection.ISettings {
