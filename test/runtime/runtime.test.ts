@@ -429,7 +429,8 @@ describe('runtime', { concurrency: true }, () => {
       assert.equal(meta.stopReason, 'shutdown command');
       assert.deepEqual(meta.cancelledJobs, ['34.gadi-pbs'], 'the launcher cancels the jobs adaptivity owned');
       assert.equal(alive(up.pid), false);
-      await waitFor('the worker to exit', () => worker.exitCode !== null || worker.signalCode !== null, 20_000);
+      await waitFor('the worker to exit', () => worker.exitCode !== null || worker.signalCode !== null, 20_000)
+        .catch((e: Error) => assert.fail(`${e.message}; the worker said:\n${worker.out().slice(-4000)}`));
       assert.ok(fake.log('qdel').includes('34.gadi-pbs'));
 
       const again = await py(['shutdown', '--name', 'down'], home);
